@@ -1,0 +1,1 @@
+"""MongoDB and Cassandra access: clients, repositories, schema migrations and seed data."""

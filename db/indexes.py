@@ -1,0 +1,42 @@
+"""MongoDB index definitions, created by `sigma-graphql migrate`.
+
+The mongo-java-server stand-in accepts but ignores non-unique, TTL and 2dsphere indexes, so the
+code never depends on them for correctness (expiry is checked in code, geo uses geohash cells).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    keys: list[tuple[str, Any]]
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    # Optional: a server may refuse it (TTL / 2dsphere on some stand-ins); we log and go on.
+    optional: bool = False
+
+
+INDEXES: list[IndexSpec] = [
+    # users
+    IndexSpec("users", [("email_lower", 1)], "uniq_email_lower", {"unique": True}),
+    IndexSpec("users", [("nik", 1)], "uniq_nik", {"unique": True, "sparse": True}),
+    IndexSpec("users", [("role", 1), ("created_at", -1), ("_id", -1)], "role_created"),
+    IndexSpec("users", [("created_at", -1), ("_id", -1)], "created"),
+    # sessions: expiry is checked in code; the TTL index only cleans up.
+    IndexSpec("sessions", [("user_id", 1)], "user"),
+    IndexSpec("sessions", [("expires_at", 1)], "ttl_expires", {"expireAfterSeconds": 0}, True),
+    # umkm_profiles
+    IndexSpec("umkm_profiles", [("owner_id", 1), ("created_at", -1), ("_id", -1)], "owner"),
+    IndexSpec(
+        "umkm_profiles",
+        [("legalitas.status_verifikasi", 1), ("is_deleted", 1), ("created_at", -1), ("_id", -1)],
+        "status_created",
+    ),
+    IndexSpec("umkm_profiles", [("sektor", 1), ("wilayah.kota", 1)], "sektor_kota"),
+    IndexSpec("umkm_profiles", [("geohash", 1)], "geohash"),
+    IndexSpec("umkm_profiles", [("lokasi", "2dsphere")], "lokasi_2dsphere", {}, True),
+]

@@ -1,0 +1,1 @@
+"""What each root field and mutation does, one module per domain."""

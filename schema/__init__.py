@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums and the root Query/Mutation/Subscription, by domain."""

@@ -1,0 +1,71 @@
+"""Builds the Strawberry schema with the extensions and limits the settings ask for."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.root import Mutation, Query, Subscription
+from schema.scalars import SCALAR_MAP
+from sigma_graphql.extensions import ErrorPolicy, RoundTripReporter, log_unexpected
+from sigma_graphql.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class SigmaSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        rid = getattr(getattr(execution_context, "context", None), "request_id", "-")
+        for error in errors:
+            log_unexpected(error, rid)
+
+
+def extension_factories(settings: Settings) -> list[Any]:
+    exts: list[Any] = [
+        ErrorPolicy,
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+    ]
+    if not settings.introspection:
+        exts.append(DisableIntrospection)
+    if settings.expose_round_trips:
+        exts.append(RoundTripReporter)
+    return exts
+
+
+def build_schema(
+    settings: Settings, extra_extensions: list[type[SchemaExtension]] | None = None
+) -> SigmaSchema:
+    return SigmaSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[*extension_factories(settings), *(extra_extensions or [])],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+def export_sdl() -> str:
+    """The served schema as SDL (schema/schema.graphql is kept equal to it by a test)."""
+    from sigma_graphql.settings import Settings as _S
+
+    return build_schema(_S()).as_str() + "\n"

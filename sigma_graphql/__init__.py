@@ -1,0 +1,1 @@
+"""sigma-graphql: the GraphQL API for monitoring Indonesia's UMKM."""

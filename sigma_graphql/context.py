@@ -1,0 +1,145 @@
+"""The per-request context: settings, databases, the viewer, language, loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from db import sessions
+from db.cassandra import Cassandra
+from db.handles import Databases
+from db.mongo import MongoDoc
+from loaders import Loaders
+from sigma_graphql.i18n import Lang, negotiate
+from sigma_graphql.pubsub import PubSub
+from sigma_graphql.requestid import current_request_id
+from sigma_graphql.settings import Settings
+from sigma_graphql.viewer import PUBLIC, Audience, Viewer
+
+SESSION_COOKIE = "session_token"
+
+
+@dataclass
+class Services:
+    """Process-wide collaborators shared by all requests (besides the databases)."""
+
+    pubsub: PubSub = field(default_factory=PubSub)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    request: HTTPConnection
+    response: Response | None
+    settings: Settings
+    dbs: Databases
+    services: Services
+    viewer: Viewer = PUBLIC
+    lang: Lang = "id"
+    request_id: str = "-"
+    connection_params: dict[str, Any] | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self)
+
+    @property
+    def mongo(self) -> AsyncDatabase[MongoDoc]:
+        return self.dbs.mongo
+
+    @property
+    def cassandra(self) -> Cassandra:
+        return self.dbs.cassandra
+
+    def fresh_loaders(self) -> None:
+        """New loaders (subscriptions: one context serves many events over time)."""
+        self.loaders = Loaders(self)
+
+    @property
+    def client_address(self) -> str | None:
+        """The TCP peer, or the trusted proxy header's first address when configured."""
+        header = self.settings.trusted_proxy_header
+        if header:
+            forwarded = self.request.headers.get(header)
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        client = self.request.client
+        return client.host if client else None
+
+
+def _bearer(conn: HTTPConnection, params: dict[str, Any] | None) -> str | None:
+    raw = conn.headers.get("authorization")
+    if params:  # graphql-transport-ws connection_init payload
+        raw = str(params.get("authorization") or params.get("Authorization") or raw or "")
+    if raw and raw[:7].lower() == "bearer ":
+        return raw[7:].strip() or None
+    return None
+
+
+def _cookie_allowed(conn: HTTPConnection) -> bool:
+    """CSRF: cookie sessions count only for JSON POSTs, GET queries and WebSockets.
+
+    Strawberry refuses mutations over GET; a cross-site form cannot send application/json
+    without a CORS preflight, so requiring it closes the form-post hole.
+    """
+    if conn.scope["type"] == "websocket":
+        return True
+    method = conn.scope.get("method", "GET")
+    if method == "GET":
+        return True
+    content_type = conn.headers.get("content-type", "").split(";")[0].strip().lower()
+    return method == "POST" and content_type == "application/json"
+
+
+async def resolve_viewer(
+    conn: HTTPConnection, dbs: Databases, params: dict[str, Any] | None = None
+) -> Viewer:
+    token = _bearer(conn, params)
+    via_cookie = False
+    if token is None:
+        token = conn.cookies.get(SESSION_COOKIE)
+        via_cookie = token is not None
+        if via_cookie and not _cookie_allowed(conn):
+            return PUBLIC
+    if not token:
+        return PUBLIC
+    found = await sessions.find_with_user(dbs.mongo, token)
+    if found is None:
+        return PUBLIC
+    session, user = found
+    if user.get("account_status") != "ACTIVE":
+        return PUBLIC
+    return Viewer(
+        audience=Audience(user["role"]),
+        user_id=user["_id"],
+        nama=user.get("nama"),
+        email=user.get("email"),
+        wilayah=user.get("wilayah"),
+        session_id=session["_id"],
+        via_cookie=via_cookie,
+    )
+
+
+async def build_context(
+    conn: HTTPConnection,
+    response: Response | None,
+    settings: Settings,
+    dbs: Databases,
+    services: Services,
+) -> Context:
+    ctx = Context(
+        request=conn,
+        response=response,
+        settings=settings,
+        dbs=dbs,
+        services=services,
+        lang=negotiate(conn.headers.get("accept-language")),
+        request_id=current_request_id(),
+    )
+    if conn.scope["type"] == "http":
+        ctx.viewer = await resolve_viewer(conn, dbs)
+    return ctx

@@ -1,0 +1,73 @@
+"""Error types with extensions.code (CONVENTIONS §6) and the mapping of driver failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+from cassandra.cluster import NoHostAvailable
+from graphql import GraphQLError
+from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
+
+from db.cassandra import CassandraUnavailable
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+NOT_FOUND = "NOT_FOUND"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+RATE_LIMITED = "RATE_LIMITED"
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class AppError(GraphQLError):
+    """An error meant for the client: its message and extensions are shown as they are."""
+
+    def __init__(self, message: str, code: str, **extra: Any) -> None:
+        super().__init__(message, extensions={"code": code, **extra})
+        self.code = code
+
+
+def unauthenticated(message: str = "Silakan masuk terlebih dahulu") -> AppError:
+    return AppError(message, UNAUTHENTICATED)
+
+
+def forbidden(message: str = "Anda tidak memiliki akses") -> AppError:
+    return AppError(message, FORBIDDEN)
+
+
+def not_found(message: str = "Data tidak ditemukan") -> AppError:
+    return AppError(message, NOT_FOUND)
+
+
+def bad_input(message: str, **extra: Any) -> AppError:
+    return AppError(message, BAD_USER_INPUT, **extra)
+
+
+MONGO_DOWN: tuple[type[BaseException], ...] = (
+    ServerSelectionTimeoutError,
+    AutoReconnect,
+    ConnectionFailure,
+)
+CASSANDRA_DOWN: tuple[type[BaseException], ...] = (
+    CassandraUnavailable,
+    NoHostAvailable,
+    OperationTimedOut,
+    Unavailable,
+    ReadTimeout,
+    WriteTimeout,
+)
+
+
+def unavailable_database(exc: BaseException | None) -> str | None:
+    """'mongodb' or 'cassandra' when exc (or its cause chain) is a database outage."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, MONGO_DOWN):
+            return "mongodb"
+        if isinstance(exc, CASSANDRA_DOWN):
+            return "cassandra"
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None

@@ -1,0 +1,56 @@
+"""Connection arguments and opaque cursors (CONVENTIONS §6).
+
+Cursors are url-safe base64 of a small JSON document: keyset values for MongoDB lists, the
+driver's paging state for Cassandra lists. Clients must treat them as opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+
+from sigma_graphql import errors
+from sigma_graphql.i18n import Lang, t
+
+MAX_FIRST = 100
+
+
+def check_first(first: int | None, lang: Lang = "id", default: int = 20) -> int:
+    value = default if first is None else first
+    if not 1 <= value <= MAX_FIRST:
+        raise errors.bad_input(t("bad_first", lang), argument="first")
+    return value
+
+
+def encode_cursor(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, lang: Lang = "id") -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+    if not isinstance(value, dict):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after")
+    return value
+
+
+def encode_paging_state(state: bytes | None) -> str | None:
+    return None if state is None else encode_cursor({"p": base64.b64encode(state).decode()})
+
+
+def decode_paging_state(cursor: str | None, lang: Lang = "id") -> bytes | None:
+    data = decode_cursor(cursor, lang)
+    if data is None:
+        return None
+    try:
+        return base64.b64decode(str(data["p"]))
+    except (KeyError, ValueError, binascii.Error):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None

@@ -1,0 +1,208 @@
+"""The permission table: one place, reviewed together (CONVENTIONS §2).
+
+Three parts:
+- ROOT_ACCESS: which audiences may call each root query/mutation/subscription at all. Enforced
+  by `Allow` permission classes on the root fields (UNAUTHENTICATED for PUBLIC, else FORBIDDEN).
+- FIELD_ACCESS: which relation/audience may read each restricted field, and how (full or masked).
+  Types are built by resolvers with `field_access(...)` deciding every restricted value once per
+  object, so leaves stay plain attributes (no per-leaf permission overhead) and resolve to null
+  silently for viewers without access.
+- Row rules: the Mongo filters each audience may see (`umkm_row_filter`), pushed into queries.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from sigma_graphql import errors
+from sigma_graphql.i18n import t
+from sigma_graphql.viewer import Audience, Viewer
+
+A = Audience
+ANY = frozenset(A)
+SIGNED_IN = frozenset({A.UMKM_OWNER, A.PEJABAT, A.ADMIN})
+STAFF = frozenset({A.PEJABAT, A.ADMIN})
+ADMIN = frozenset({A.ADMIN})
+OWNER = frozenset({A.UMKM_OWNER})
+OWNER_OR_ADMIN = frozenset({A.UMKM_OWNER, A.ADMIN})
+OWNER_OR_STAFF = frozenset({A.UMKM_OWNER, A.PEJABAT, A.ADMIN})
+
+ROOT_ACCESS: dict[str, frozenset[Audience]] = {
+    # queries
+    "Query.me": ANY,
+    "Query.umkm": ANY,
+    "Query.umkms": ANY,
+    "Query.umkmsNear": ANY,
+    "Query.verificationTasks": STAFF,
+    "Query.flaggedFinancialLogs": STAFF,
+    "Query.notifications": OWNER,
+    "Query.unreadNotificationCount": OWNER,
+    "Query.sectorStats": ANY,
+    "Query.regionStats": ANY,
+    "Query.revenueTrend": ANY,
+    "Query.topGrowers": STAFF,
+    "Query.heatmap": ANY,
+    "Query.cityClusters": ANY,
+    "Query.suspiciousFinancialLogs": STAFF,
+    "Query.ownerDashboard": OWNER,
+    "Query.officialDashboard": STAFF,
+    "Query.publicStats": ANY,
+    "Query.users": ADMIN,
+    "Query.loginHistory": SIGNED_IN,
+    # mutations
+    "Mutation.register": ANY,
+    "Mutation.verifyEmail": ANY,
+    "Mutation.resendVerificationEmail": ANY,
+    "Mutation.login": ANY,
+    "Mutation.logout": SIGNED_IN,
+    "Mutation.changePassword": SIGNED_IN,
+    "Mutation.requestPasswordReset": ANY,
+    "Mutation.resetPassword": ANY,
+    "Mutation.createUser": ADMIN,
+    "Mutation.updateUser": ADMIN,
+    "Mutation.deleteUser": ADMIN,
+    "Mutation.createUmkm": OWNER_OR_ADMIN,
+    "Mutation.updateUmkm": OWNER_OR_ADMIN,
+    "Mutation.deleteUmkm": OWNER_OR_ADMIN,
+    "Mutation.restoreUmkm": ADMIN,
+    "Mutation.approveUmkm": STAFF,
+    "Mutation.rejectUmkm": STAFF,
+    "Mutation.resubmitUmkm": OWNER,
+    "Mutation.submitFinancialLog": OWNER_OR_STAFF,
+    "Mutation.deleteFinancialLog": ADMIN,
+    "Mutation.flagFinancialLog": STAFF,
+    "Mutation.unflagFinancialLog": STAFF,
+    "Mutation.markNotificationRead": OWNER,
+    "Mutation.markAllNotificationsRead": OWNER,
+    # subscriptions
+    "Subscription.notificationAdded": OWNER,
+    "Subscription.verificationTaskAdded": STAFF,
+}
+
+
+class Access(Enum):
+    NONE = "none"
+    FULL = "full"
+    MASKED = "masked"
+
+
+# Relations a viewer can have to an object, beside its audience.
+SELF = "self"  # the User object is the viewer
+OWNS = "owner"  # the viewer is the UMKM_OWNER owning the UMKM the field belongs to
+
+F, M = Access.FULL, Access.MASKED
+FIELD_ACCESS: dict[str, dict[str | Audience, Access]] = {
+    "User.email": {SELF: F, A.ADMIN: F},
+    "User.nik": {SELF: F, A.ADMIN: F, A.PEJABAT: M},
+    "User.telepon": {SELF: F, A.ADMIN: F, A.PEJABAT: F},
+    "User.umkms": {SELF: F, A.ADMIN: F, A.PEJABAT: F},
+    "Wilayah.alamatLengkap": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "Pemilik.nik": {OWNS: F, A.ADMIN: F, A.PEJABAT: M},
+    "Legalitas.dokumenUrl": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "Legalitas.verifiedBy": {A.ADMIN: F, A.PEJABAT: F},
+    "Legalitas.rejectionReason": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "UMKM.pemilik": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "UMKM.owner": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "UMKM.summaryTerakhir": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "UMKM.financialLogs": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "UMKM.growth": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "UMKM.forecast": {OWNS: F, A.ADMIN: F, A.PEJABAT: F},
+    "FinancialLog.inputBy": {A.ADMIN: F, A.PEJABAT: F},
+    "FinancialLog.flaggedBy": {A.ADMIN: F, A.PEJABAT: F},
+}
+
+
+def field_access(
+    viewer: Viewer, field: str, *, is_self: bool = False, owns: bool = False
+) -> Access:
+    """How `viewer` may read `field` ("Type.field") of one object; the best grant wins."""
+    rules = FIELD_ACCESS[field]
+    best = Access.NONE
+    for key in (viewer.audience, SELF if is_self else None, OWNS if owns else None):
+        if key is None:
+            continue
+        grant = rules.get(key, Access.NONE)
+        if grant is Access.FULL:
+            return grant
+        if grant is Access.MASKED:
+            best = grant
+    return best
+
+
+def can_read(viewer: Viewer, field: str, *, is_self: bool = False, owns: bool = False) -> bool:
+    return field_access(viewer, field, is_self=is_self, owns=owns) is Access.FULL
+
+
+def mask_nik(nik: str | None) -> str | None:
+    """First 4 and last 4 digits with 8 '*' between: 1234********5678."""
+    if not nik:
+        return None
+    return nik[:4] + "*" * 8 + nik[-4:] if len(nik) == 16 else "*" * len(nik)
+
+
+def read_nik(
+    viewer: Viewer, field: str, nik: str | None, *, is_self: bool = False, owns: bool = False
+) -> str | None:
+    access = field_access(viewer, field, is_self=is_self, owns=owns)
+    if access is Access.FULL:
+        return nik
+    if access is Access.MASKED:
+        return mask_nik(nik)
+    return None
+
+
+def umkm_row_filter(viewer: Viewer, *, include_deleted: bool = False) -> dict[str, Any]:
+    """The umkm_profiles rows `viewer` may see, as a Mongo filter (pushed into every query)."""
+    if viewer.is_staff:
+        if include_deleted and viewer.is_admin:
+            return {}
+        return {"is_deleted": False}
+    if viewer.is_owner_role:
+        return {"owner_id": viewer.user_id, "is_deleted": False}
+    return {"legalitas.status_verifikasi": "VERIFIED", "is_deleted": False}
+
+
+def can_see_umkm(viewer: Viewer, doc: dict[str, Any]) -> bool:
+    """The row rule of umkm_row_filter applied to one fetched document (for by-id lookups)."""
+    if viewer.is_admin:
+        return True
+    if doc.get("is_deleted"):
+        return False
+    if viewer.is_staff:
+        return True
+    if viewer.owns(doc.get("owner_id")):
+        return True
+    return bool(doc.get("legalitas", {}).get("status_verifikasi") == "VERIFIED")
+
+
+class Allow(BasePermission):
+    """Root-field guard built from ROOT_ACCESS; use `allow("Query.users")`."""
+
+    operation: str = ""
+    audiences: frozenset[Audience] = ANY
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer: Viewer = info.context.viewer
+        if viewer.audience in self.audiences:
+            return True
+        lang = info.context.lang
+        if viewer.is_public:
+            raise errors.unauthenticated(t("unauthenticated", lang))
+        raise errors.forbidden(t("forbidden", lang))
+
+
+def allow(operation: str) -> list[type[BasePermission]]:
+    """Permission classes for a root field, from ROOT_ACCESS (KeyError if it is not listed)."""
+    audiences = ROOT_ACCESS[operation]
+    if audiences == ANY:
+        return []
+    cls = type(
+        f"Allow_{operation.replace('.', '_')}",
+        (Allow,),
+        {"operation": operation, "audiences": audiences},
+    )
+    return [cls]

@@ -1,0 +1,98 @@
+"""Session fixtures: a fresh keyspace and Mongo database on the real servers, a live server.
+
+`make test` starts the servers (ports from SIGMA_* variables, see the Makefile) and runs pytest.
+Each pytest session uses its own keyspace and database, so parallel runs do not collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from db.handles import Databases
+from db.migrations import migrate_all
+from sigma_graphql.settings import Settings, load_settings
+from tests.mailbox import Mailbox
+from tests.support import Api, Factory, LiveServer, free_port
+
+RUN = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def base_settings(mailbox: Mailbox) -> Settings:
+    env = dict(os.environ)
+    env.setdefault("SIGMA_MONGO_URI", "mongodb://127.0.0.1:27018")
+    env.setdefault("SIGMA_CASSANDRA_PORT", "19042")
+    env["SIGMA_ENV"] = "test"
+    env["SIGMA_MONGO_DB"] = f"t_{RUN}"
+    env["SIGMA_CASSANDRA_KEYSPACE"] = f"t_{RUN}"
+    env["SIGMA_EXPOSE_ROUND_TRIPS"] = "true"
+    env["SIGMA_SMTP_HOST"] = "127.0.0.1"
+    env["SIGMA_SMTP_PORT"] = str(mailbox.port)
+    return load_settings(env)
+
+
+@pytest.fixture(scope="session")
+async def migrated(base_settings: Settings) -> Settings:
+    try:
+        await migrate_all(base_settings)
+    except Exception as exc:  # pragma: no cover - environment problem, say it plainly
+        pytest.exit(
+            f"databases not reachable (run `make test`, or `make test-services`): {exc}",
+            returncode=3,
+        )
+    return base_settings
+
+
+@pytest.fixture(scope="session")
+def server(migrated: Settings) -> Iterator[LiveServer]:
+    live = LiveServer(migrated).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def server_factory(migrated: Settings) -> Iterator[Callable[..., LiveServer]]:
+    """Extra servers with changed settings (small limits, short windows...)."""
+    started: list[LiveServer] = []
+
+    def make(**overrides: Any) -> LiveServer:
+        live = LiveServer(migrated.with_overrides(**overrides)).start()
+        started.append(live)
+        return live
+
+    yield make
+    for live in started:
+        live.stop()
+
+
+@pytest.fixture(scope="session")
+def api(server: LiveServer) -> Api:
+    return Api(server)
+
+
+@pytest.fixture(scope="session")
+async def dbs(migrated: Settings) -> AsyncIterator[Databases]:
+    handles = Databases.open(migrated)
+    yield handles
+    await handles.close()
+
+
+@pytest.fixture(scope="session")
+def factory(dbs: Databases) -> Factory:
+    return Factory(dbs)
