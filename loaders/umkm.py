@@ -1,0 +1,24 @@
+"""Loaders for `umkm_profiles` documents."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from strawberry.dataloader import DataLoader
+
+from db import umkm_profiles, users
+from db.mongo import MongoDoc
+
+if TYPE_CHECKING:
+    from sigma_graphql.context import Context
+
+
+def umkm_by_id(ctx: Context) -> DataLoader[uuid.UUID, MongoDoc | None]:
+    """UMKM documents by id (any status; callers apply the row rule): one `$in` per batch."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[MongoDoc | None]:
+        return users.order_by_ids(ids, await umkm_profiles.find_by_ids(ctx.mongo, ids))
+
+    return DataLoader(load_fn=load)

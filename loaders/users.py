@@ -1,0 +1,24 @@
+"""Loaders for `users` documents."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from strawberry.dataloader import DataLoader
+
+from db import users
+from db.mongo import MongoDoc
+
+if TYPE_CHECKING:
+    from sigma_graphql.context import Context
+
+
+def user_by_id(ctx: Context) -> DataLoader[uuid.UUID, MongoDoc | None]:
+    """User documents (without password hash) by id: one `$in` query per batch."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[MongoDoc | None]:
+        return users.order_by_ids(ids, await users.find_by_ids(ctx.mongo, ids))
+
+    return DataLoader(load_fn=load)
