@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
+from sigma_graphql.cost import cost_limiter_factory
 from sigma_graphql.extensions import ErrorPolicy, RoundTripReporter, log_unexpected
 from sigma_graphql.settings import Settings
 
@@ -44,6 +45,7 @@ def extension_factories(settings: Settings) -> list[Any]:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: QueryDepthLimiter(max_depth=settings.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        cost_limiter_factory(settings),
     ]
     if not settings.introspection:
         exts.append(DisableIntrospection)
