@@ -1,0 +1,190 @@
+"""DataLoader discipline: database round trips of shapes (a), (c), (d) do not grow with lists.
+
+Each shape runs with 1 and with 100 items and must make the same number of round trips
+(resp.round_trips, counted by instrumenting both drivers). A shape is skipped while one of the
+resolvers it needs is still a `todo(...)` stub, so these tests switch on by themselves once the
+domain resolvers are merged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bench.shapes import SHAPES
+from db import umkm_profiles
+from db.handles import Databases
+from db.mongo import MongoDoc
+from db.seed import INSERT_LOG, INSERT_YEAR, last_complete_months
+from tests.support import Account, Api, Factory
+
+N = 100
+MONTHS = last_complete_months(14)  # spans two years, so logs come from several partitions
+YEAR = MONTHS[-1][0]
+
+
+def _needs(shape: str) -> Any:
+    missing = SHAPES[shape].missing()
+    return pytest.mark.skipif(
+        bool(missing), reason=f"resolvers still todo stubs: {', '.join(missing)}"
+    )
+
+
+@dataclass
+class World:
+    owner: Account  # owns every UMKM of `owner_kota`
+    staff: Account
+    owner_kota: str
+    # 100 UMKMs with 100 different owners
+    audit_kota: str
+
+
+def _umkm_doc(owner: uuid.UUID, kota: str, i: int) -> MongoDoc:
+    doc = umkm_profiles.new_umkm_doc(
+        nama_usaha=f"Usaha RT {kota} {i:03d}",
+        sektor="Kuliner",
+        kota=kota,
+        provinsi="Jawa Timur",
+        pemilik={"nama": "Pemilik RT", "telepon": "081234567890"},
+        owner_id=owner,
+        status="VERIFIED",
+        latitude=-7.9 + i / 1000,
+        longitude=112.6,
+    )
+    tahun, bulan = MONTHS[-1]
+    doc["summary_terakhir"] = {"tahun": tahun, "bulan": bulan, "omzet": 1_000_000 + i}
+    return doc
+
+
+async def _logs(dbs: Databases, docs: list[MongoDoc]) -> None:
+    rows = [
+        (
+            d["_id"],
+            tahun,
+            bulan,
+            1_000_000 + bulan,
+            3,
+            None,
+            datetime(tahun, bulan, 28, tzinfo=UTC),
+            d["owner_id"],
+            d["nama_usaha"],
+            d["sektor"],
+            d["wilayah"]["kota"],
+        )
+        for d in docs
+        for tahun, bulan in MONTHS
+    ]
+    limit = asyncio.Semaphore(64)
+
+    async def one(cql: str, params: tuple[object, ...]) -> None:
+        async with limit:
+            await dbs.cassandra.execute(cql, params)
+
+    await asyncio.gather(*(one(INSERT_LOG, r) for r in rows))
+    years = {(d["_id"], t) for d in docs for t, _ in MONTHS}
+    await asyncio.gather(*(one(INSERT_YEAR, y) for y in years))
+
+
+@pytest.fixture(scope="module")
+async def world(factory: Factory, dbs: Databases) -> World:
+    run = uuid.uuid4().hex[:6]
+    owner = await factory.account("UMKM_OWNER")
+    staff = await factory.account("PEJABAT")
+    owner_kota, audit_kota = f"Kota RT Pemilik {run}", f"Kota RT Audit {run}"
+    owned = [_umkm_doc(owner.id, owner_kota, i) for i in range(N)]
+    owners = [await factory.account("UMKM_OWNER", session=False) for _ in range(N)]
+    audited = [_umkm_doc(o.id, audit_kota, i) for i, o in enumerate(owners)]
+    await dbs.mongo[umkm_profiles.COLLECTION].insert_many(owned + audited)
+    await _logs(dbs, owned + audited)
+    return World(owner, staff, owner_kota, audit_kota)
+
+
+async def _same_round_trips(api: Api, query: str, variables: dict[str, Any]) -> list[Any]:
+    """Runs `query` with $n = 1 and $n = N; returns both data; asserts equal round trips."""
+    one = await api(query, {**variables, "n": 1})
+    many = await api(query, {**variables, "n": N})
+    assert not one.errors and not many.errors, (one.errors, many.errors)
+    assert one.round_trips == many.round_trips, (
+        one.extensions["dbRoundTrips"],
+        many.extensions["dbRoundTrips"],
+    )
+    return [one.data, many.data]
+
+
+CATALOG = """
+query ($n: Int!, $kota: String!) {
+  umkms(first: $n, filter: {kota: $kota}) {
+    pageInfo { hasNextPage }
+    nodes {
+      id namaUsaha sektor
+      wilayah { kota provinsi }
+      legalitas { statusVerifikasi }
+      lokasi { latitude longitude }
+    }
+  }
+}
+"""
+
+
+@_needs("a")
+async def test_public_catalogue_round_trips_do_not_grow(api: Api, world: World) -> None:
+    one, many = await _same_round_trips(api, CATALOG, {"kota": world.owner_kota})
+    assert len(one["umkms"]["nodes"]) == 1
+    assert len(many["umkms"]["nodes"]) == N
+
+
+OWNER = """
+query ($n: Int!) {
+  me {
+    id nama
+    umkms(first: $n) {
+      nodes {
+        id namaUsaha sektor
+        summaryTerakhir { tahun bulan omzet }
+        financialLogs(first: 24) { nodes { tahun bulan omzet jumlahKaryawan catatan isFlagged } }
+      }
+    }
+  }
+  notifications(first: 20) { nodes { id type title isRead createdAt } }
+}
+"""
+
+
+@_needs("c")
+async def test_owner_query_round_trips_do_not_grow(api: Api, world: World) -> None:
+    one, many = await _same_round_trips(api.as_(world.owner.token), OWNER, {})
+    assert len(one["me"]["umkms"]["nodes"]) == 1
+    nodes = many["me"]["umkms"]["nodes"]
+    assert len(nodes) == N
+    assert all(len(n["financialLogs"]["nodes"]) == len(MONTHS) for n in nodes)
+
+
+AUDIT = """
+query ($n: Int!, $kota: String!, $tahun: Int!) {
+  umkms(first: $n, filter: {kota: $kota}) {
+    nodes {
+      id namaUsaha
+      owner { nama }
+      financialLogs(tahun: $tahun) { nodes { bulan omzet isFlagged } }
+    }
+  }
+}
+"""
+
+
+@_needs("d")
+async def test_staff_audit_round_trips_do_not_grow(api: Api, world: World) -> None:
+    one, many = await _same_round_trips(
+        api.as_(world.staff.token), AUDIT, {"kota": world.audit_kota, "tahun": YEAR}
+    )
+    assert len(one["umkms"]["nodes"]) == 1
+    nodes = many["umkms"]["nodes"]
+    assert len(nodes) == N
+    assert all(n["owner"] and n["owner"]["nama"] for n in nodes)
+    in_year = sum(1 for t, _ in MONTHS if t == YEAR)
+    assert all(len(n["financialLogs"]["nodes"]) == in_year for n in nodes)
