@@ -92,9 +92,15 @@ async def prepare_data(args: argparse.Namespace, env: dict[str, str]) -> dict[st
     dbs = Databases.open(settings)
     try:
         marker = await dbs.mongo[META].find_one({"_id": "seed"})
-        if not args.skip_seed and (
-            marker is None or int(marker.get("synthetic", 0)) < args.synthetic
-        ):
+        # Both halves must be there: a Cassandra restarted on a RAM disk comes back empty.
+        last_logs = await dbs.cassandra.execute(
+            "SELECT tahun FROM umkm_log_years WHERE umkm_id = ?",
+            (stable_id("umkm-synthetic", str(args.synthetic - 1)),),
+        )
+        seeded = (
+            marker is not None and int(marker.get("synthetic", 0)) >= args.synthetic and last_logs
+        )
+        if not args.skip_seed and not seeded:
             print(f"# seeding --synthetic {args.synthetic} into {args.database} (slow)", flush=True)
             await run_seed(settings, demo=False, synthetic=args.synthetic, if_empty=False)
         elif args.rebuild:
