@@ -92,3 +92,11 @@ async def find_by_ids(
     """One round trip for any number of ids (DataLoader batch function)."""
     cursor = db[COLLECTION].find({"_id": {"$in": list(ids)}}, projection)
     return [doc async for doc in cursor]
+
+
+async def detach_owner(db: AsyncDatabase[MongoDoc], owner_id: uuid.UUID) -> int:
+    """A deleted account's UMKMs stay, owner-less (owner_id null); returns how many."""
+    result = await db[COLLECTION].update_many(
+        {"owner_id": owner_id}, {"$set": {"owner_id": None, "updated_at": datetime.now(UTC)}}
+    )
+    return result.modified_count
