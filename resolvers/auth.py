@@ -254,14 +254,13 @@ async def resend_verification_email(info: Info, email: str) -> OkPayload:
 async def login(info: Info, input: LoginInput) -> LoginPayload:
     ctx = _ctx(info)
     lang = ctx.lang
-    subjects = login_guard.Subjects(
-        email_lower=normalize_email(input.email).lower(),
-        address=ctx.client_address or "unknown",
-    )
     address = ctx.client_address
     device = ctx.request.headers.get("user-agent")
-    limited, doc = await asyncio.gather(
-        login_guard.is_limited(ctx.cassandra, subjects),
+    attempt = login_guard.Attempt(
+        email_lower=normalize_email(input.email).lower(), address=address or "unknown"
+    )
+    allowed, doc = await asyncio.gather(
+        login_guard.begin(ctx.cassandra, attempt),
         users.find_by_email(ctx.mongo, input.email, with_hash=True),
     )
     if doc is not None and users.is_expired_unverified(doc):
@@ -275,36 +274,38 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
         else:
             log.info("failed login for an unknown email from %s", address)
 
-    if limited:
-        await audit(False)
+    def refused(key: str, code: UserErrorCode) -> LoginPayload:
         return LoginPayload(
-            user=None,
-            token=None,
-            expires_at=None,
-            user_errors=[user_error(None, "auth.rate_limited", UserErrorCode.RATE_LIMITED, lang)],
+            user=None, token=None, expires_at=None, user_errors=[user_error(None, key, code, lang)]
         )
+
+    if not allowed:
+        await audit(False)
+        return refused("auth.rate_limited", UserErrorCode.RATE_LIMITED)
     if doc is None:
         await burn_verify_time(input.password)
         password_ok = False
     else:
         password_ok = await verify_password_async(doc["password_hash"], input.password)
     if doc is None or not password_ok or doc["account_status"] != "ACTIVE":
-        await asyncio.gather(login_guard.record_failure(ctx.cassandra, subjects), audit(False))
-        return LoginPayload(
-            user=None,
-            token=None,
-            expires_at=None,
-            user_errors=[user_error(None, "auth.login_failed", UserErrorCode.INVALID, lang)],
-        )
+        await audit(False)  # the attempt stays counted as a failure (login_guard.begin)
+        return refused("auth.login_failed", UserErrorCode.INVALID)
 
     if needs_rehash(doc["password_hash"]):
         await users.set_password_hash(
             ctx.mongo, doc["_id"], await hash_password_async(input.password)
         )
-    token, expires_at = await sessions.create(
-        ctx.mongo, doc["_id"], ctx.settings.session_ttl_s, user_agent=device, ip_address=address
+    (token, expires_at), _, _ = await asyncio.gather(
+        sessions.create(
+            ctx.mongo,
+            doc["_id"],
+            ctx.settings.session_ttl_s,
+            user_agent=device,
+            ip_address=address,
+        ),
+        login_guard.forget(ctx.cassandra, attempt),
+        audit(True),
     )
-    await audit(True)
     set_session_cookie(ctx.response, ctx.settings, token)
     doc.pop("password_hash", None)
     return LoginPayload(
