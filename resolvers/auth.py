@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 import strawberry
@@ -49,12 +50,13 @@ from sigma_graphql.passwords import (
     verify_password_async,
 )
 from sigma_graphql.session_cookie import clear_session_cookie, set_session_cookie
-from sigma_graphql.settings import Settings
 from sigma_graphql.viewer import Audience, Viewer
 
 log = logging.getLogger(__name__)
 
-OK = OkPayload(ok=True, user_errors=[])
+
+def _ok() -> OkPayload:
+    return OkPayload(ok=True, user_errors=[])
 
 
 def _ctx(info: Info) -> Context:
@@ -80,34 +82,32 @@ def _token_error(state: temp_tokens.TokenState, path: list[str], lang: Lang) -> 
 # ---------------------------------------------------------------- mail
 
 
-async def _mail_link(
-    ctx: Context, doc: MongoDoc, purpose: str, path: str, subject_key: str, body_key: str
-) -> None:
-    token = await temp_tokens.issue(ctx.cassandra, doc["_id"], purpose)
-    await _send(
-        ctx.settings, ctx.lang, doc, mailer.link(ctx.settings, path, token), subject_key, body_key
-    )
+@dataclass(frozen=True)
+class LinkMail:
+    """A mail carrying a single-use link: token purpose, front-end path, message keys."""
+
+    purpose: str
+    path: str
+    subject_key: str
+    body_key: str
 
 
-async def _send(
-    settings: Settings, lang: Lang, doc: MongoDoc, link: str, subject_key: str, body_key: str
-) -> None:
+VERIFY_MAIL = LinkMail(
+    temp_tokens.VERIFY_EMAIL, "verify-email", "auth.mail_verify_subject", "auth.mail_verify_body"
+)
+RESET_MAIL = LinkMail(
+    temp_tokens.RESET_PASSWORD, "reset-password", "auth.mail_reset_subject", "auth.mail_reset_body"
+)
+
+
+async def _mail_link(ctx: Context, doc: MongoDoc, kind: LinkMail) -> None:
+    token = await temp_tokens.issue(ctx.cassandra, doc["_id"], kind.purpose)
+    link = mailer.link(ctx.settings, kind.path, token)
     await mailer.send(
-        settings,
+        ctx.settings,
         doc["email"],
-        t(subject_key, lang),
-        t(body_key, lang, nama=doc.get("nama") or "", link=link),
-    )
-
-
-async def _send_verification(ctx: Context, doc: MongoDoc) -> None:
-    await _mail_link(
-        ctx,
-        doc,
-        temp_tokens.VERIFY_EMAIL,
-        "verify-email",
-        "auth.mail_verify_subject",
-        "auth.mail_verify_body",
+        t(kind.subject_key, ctx.lang),
+        t(kind.body_key, ctx.lang, nama=doc.get("nama") or "", link=link),
     )
 
 
@@ -204,7 +204,7 @@ async def register(info: Info, input: RegisterInput) -> RegisterPayload:
         await users.insert(ctx.mongo, doc)
     except DuplicateKeyError as exc:  # a concurrent sign-up won the race
         return RegisterPayload(user=None, user_errors=[_duplicate_error(exc, lang)])
-    await _send_verification(ctx, doc)
+    await _mail_link(ctx, doc, VERIFY_MAIL)
     return RegisterPayload(user=user_from_doc(doc, self_viewer(doc)), user_errors=[])
 
 
@@ -228,7 +228,7 @@ async def verify_email(info: Info, token: str) -> OkPayload:
         return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
     if doc["account_status"] == "UNVERIFIED":
         await users.activate(ctx.mongo, doc["_id"], now)
-    return OK
+    return _ok()
 
 
 async def resend_verification_email(info: Info, email: str) -> OkPayload:
@@ -241,11 +241,11 @@ async def resend_verification_email(info: Info, email: str) -> OkPayload:
             and doc["account_status"] == "UNVERIFIED"
             and not users.is_expired_unverified(doc)
         ):
-            await _send_verification(ctx, doc)
+            await _mail_link(ctx, doc, VERIFY_MAIL)
 
     # After the response, so neither the answer nor its timing says whether the account exists.
     mailer.send_later(job())
-    return OK
+    return _ok()
 
 
 # ---------------------------------------------------------------- sessions
@@ -321,7 +321,7 @@ async def logout(info: Info) -> OkPayload:
     if ctx.viewer.session_id is not None:
         await sessions.delete(ctx.mongo, ctx.viewer.session_id)
     clear_session_cookie(ctx.response, ctx.settings)
-    return OK
+    return _ok()
 
 
 # ---------------------------------------------------------------- passwords
@@ -352,7 +352,7 @@ async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
     )
     # Whoever else holds a session (a stolen token, another device) is signed out.
     await sessions.delete_for_user_except(ctx.mongo, doc["_id"], ctx.viewer.session_id)
-    return OK
+    return _ok()
 
 
 async def request_password_reset(info: Info, email: str) -> OkPayload:
@@ -361,18 +361,11 @@ async def request_password_reset(info: Info, email: str) -> OkPayload:
     async def job() -> None:
         doc = await users.find_by_email(ctx.mongo, email)
         if doc is not None and doc["account_status"] == "ACTIVE":
-            await _mail_link(
-                ctx,
-                doc,
-                temp_tokens.RESET_PASSWORD,
-                "reset-password",
-                "auth.mail_reset_subject",
-                "auth.mail_reset_body",
-            )
+            await _mail_link(ctx, doc, RESET_MAIL)
 
     # After the response, so neither the answer nor its timing says whether the account exists.
     mailer.send_later(job())
-    return OK
+    return _ok()
 
 
 async def reset_password(info: Info, input: ResetPasswordInput) -> OkPayload:
@@ -396,4 +389,4 @@ async def reset_password(info: Info, input: ResetPasswordInput) -> OkPayload:
         ctx.mongo, doc["_id"], await hash_password_async(input.new_password)
     )
     await sessions.delete_for_user(ctx.mongo, doc["_id"])
-    return OK
+    return _ok()

@@ -79,3 +79,20 @@ def test_the_email_is_not_a_password(email: str) -> None:
 @given(st.text(min_size=3, max_size=100).filter(lambda s: len(s.strip()) >= 3))
 def test_names_of_3_to_100_chars(nama: str) -> None:
     assert nama_errors(nama, P, "id") == []
+
+
+def test_session_cookie_is_secure_outside_development() -> None:
+    from starlette.responses import Response
+
+    from sigma_graphql.session_cookie import clear_session_cookie, set_session_cookie
+    from sigma_graphql.settings import Settings
+
+    for environment, secure in (("production", True), ("development", False), ("test", False)):
+        response = Response()
+        set_session_cookie(response, Settings(environment=environment), "tok")  # type: ignore[arg-type]
+        cookie = response.headers["set-cookie"].lower()
+        assert ("; secure" in cookie) is secure, environment
+        assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=86400" in cookie
+        cleared = Response()
+        clear_session_cookie(cleared, Settings(environment=environment))  # type: ignore[arg-type]
+        assert "max-age=0" in cleared.headers["set-cookie"].lower()
