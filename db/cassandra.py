@@ -168,7 +168,7 @@ async def _one_page(future: ResponseFuture) -> list[Row]:
     roundtrips.count_cassandra()
 
     def ok(rows: list[Row]) -> None:
-        loop.call_soon_threadsafe(_resolve, done, list(rows))
+        loop.call_soon_threadsafe(_resolve, done, list(rows or ()))
 
     def err(exc: BaseException) -> None:
         loop.call_soon_threadsafe(_reject, done, exc)
@@ -186,7 +186,7 @@ async def _all_rows(future: ResponseFuture) -> list[Row]:
         counter.cassandra += 1
 
     def ok(page: list[Row]) -> None:  # runs on the driver's I/O thread
-        rows.extend(page)
+        rows.extend(page or ())
         if future.has_more_pages:
             if counter is not None:
                 counter.cassandra += 1
