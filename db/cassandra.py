@@ -33,6 +33,17 @@ Row = dict[str, Any]
 Params = Sequence[Any] | None
 
 
+class _UseKeyspaceWarningFilter(logging.Filter):
+    """Cassandra 5 warns on every prepare when the session has a keyspace; we bind one session
+    to one keyspace on purpose (the keyspace name is a setting), so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "USE <keyspace>" not in record.getMessage()
+
+
+logging.getLogger("cassandra.protocol").addFilter(_UseKeyspaceWarningFilter())
+
+
 class CassandraUnavailable(RuntimeError):
     """Cassandra cannot be reached (or the keyspace is missing); maps to SERVICE_UNAVAILABLE."""
 

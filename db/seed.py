@@ -26,6 +26,7 @@ from db.reference import PROVINCES, SECTORS
 from sigma_graphql.passwords import hash_password
 from sigma_graphql.settings import Settings
 
+META = "meta"
 NS = uuid.UUID("5e6d2f0c-6a3b-4c39-9a7e-1f0b2f1d9c11")
 
 
@@ -395,8 +396,8 @@ async def rebuild_derived(dbs: Databases) -> str:
 async def run_seed(settings: Settings, *, demo: bool, synthetic: int, if_empty: bool) -> int:
     dbs = Databases.open(settings)
     try:
-        if if_empty and await dbs.mongo[users.COLLECTION].count_documents({}, limit=1):
-            print("seed: database already has accounts; nothing to do (--if-empty)")
+        if if_empty and await dbs.mongo[META].find_one({"_id": "seed"}):
+            print("seed: database was seeded already; nothing to do (--if-empty)")
             return 0
         if not demo and not synthetic:
             print("seed: nothing asked for (use --demo and/or --synthetic N)")
@@ -411,6 +412,10 @@ async def run_seed(settings: Settings, *, demo: bool, synthetic: int, if_empty: 
             n_users, n_umkm, n_logs = await seed_synthetic(dbs, synthetic)
             print(f"seed: synthetic: {n_users} owners, {n_umkm} UMKMs, {n_logs} monthly logs")
         print(f"seed: {await rebuild_derived(dbs)}")
+        # Written last: a seed that died halfway is completed by the next `--if-empty` run.
+        await dbs.mongo[META].replace_one(
+            {"_id": "seed"}, {"_id": "seed", "demo": demo, "synthetic": synthetic}, upsert=True
+        )
         return 0
     finally:
         await dbs.close()
