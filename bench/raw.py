@@ -1,6 +1,7 @@
-"""B1: the benchmark shapes answered without GraphQL, with the data plan a good resolver layer
-should reach: one Mongo query per list (row rule and projection pushed into the query), one
-Cassandra statement per batch (multi-partition IN, prepared), independent reads concurrent.
+"""B1: the benchmark shapes answered without GraphQL, through the same db/ repositories and
+batch functions the resolvers use (so the same database calls: one Mongo query per list with the
+row rule and projection pushed into it, one multi-partition Cassandra read per wave), building
+the JSON by hand.
 
 Each builder returns the JSON value of one root field for one request, camelCase and with
 scalars already serialised, exactly what the GraphQL response holds. B2 (bench/core.py) serves
@@ -18,10 +19,14 @@ from typing import Any
 
 from cassandra.util import datetime_from_uuid1
 
-from db import umkm_profiles, users
+from db import financial_writes, umkm_profiles, users
+from db import notification_inbox as inbox
+from db.cassandra import Cassandra
 from db.handles import Databases
 from db.mongo import MongoDoc
 from db.seed import last_complete_months
+from loaders.financial import PageKey, load_pages
+from sigma_graphql.permissions import umkm_row_filter
 from sigma_graphql.viewer import Viewer
 
 Json = dict[str, Any]
@@ -54,25 +59,21 @@ def _not_deleted(extra: MongoDoc | None = None) -> MongoDoc:
 
 # ------------------------------------------------------------------ (a) public catalogue
 
-_CATALOG_PROJECTION = {
-    "nama_usaha": 1,
-    "sektor": 1,
-    "wilayah.kota": 1,
-    "wilayah.provinsi": 1,
-    "legalitas.status_verifikasi": 1,
-    "lokasi": 1,
-}
+
+async def _umkm_page(req: Request, first: int) -> tuple[list[MongoDoc], int]:
+    """The list query of resolvers.umkm.list_umkms: row rule, sort, projection, count."""
+    query = umkm_row_filter(req.viewer)
+    projection = umkm_profiles.list_projection(private=not req.viewer.is_public)
+    docs, total = await asyncio.gather(
+        umkm_profiles.find_page(req.dbs.mongo, query, first + 1, projection),
+        umkm_profiles.count(req.dbs.mongo, query),
+    )
+    return docs, total
 
 
 async def catalog_umkms(req: Request) -> Json:
     first = int(req.variables["first"])
-    docs = (
-        await req.dbs.mongo[umkm_profiles.COLLECTION]
-        .find(_not_deleted({"legalitas.status_verifikasi": "VERIFIED"}), _CATALOG_PROJECTION)
-        .sort("_id", 1)
-        .limit(first + 1)
-        .to_list(first + 1)
-    )
+    docs, _total = await _umkm_page(req, first)
     return {
         "pageInfo": {"hasNextPage": len(docs) > first},
         "nodes": [
@@ -154,41 +155,30 @@ async def official_dashboard(req: Request) -> Json:
 
 # ------------------------------------------------------------------ (c) owner
 
-_YEARS = "SELECT umkm_id, tahun FROM umkm_log_years WHERE umkm_id IN ?"
-_LOGS_YEARS = (
-    "SELECT umkm_id, tahun, bulan, omzet, jumlah_karyawan, catatan, is_flagged "
-    "FROM umkm_financial_log WHERE umkm_id IN ? AND tahun IN ?"
-)
+
+@dataclass
+class _CassandraOnly:
+    """What loaders.financial.load_pages needs from a context."""
+
+    cassandra: Cassandra
 
 
-async def _latest_logs(
-    req: Request, ids: list[uuid.UUID], months: int
-) -> dict[uuid.UUID, list[Json]]:
-    """Newest `months` logs per UMKM: two statements whatever the number of UMKMs."""
-    out: dict[uuid.UUID, list[Json]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    years = sorted(
-        {r["tahun"] for r in await req.dbs.cassandra.execute(_YEARS, (ids,))}, reverse=True
-    )[: months // 12 + 2]
-    if not years:
-        return out
-    rows = await req.dbs.cassandra.execute(_LOGS_YEARS, (ids, years))
-    rows.sort(key=lambda r: (r["tahun"], r["bulan"]), reverse=True)
-    for r in rows:
-        bucket = out[r["umkm_id"]]
-        if len(bucket) < months:
-            bucket.append(
-                {
-                    "tahun": r["tahun"],
-                    "bulan": r["bulan"],
-                    "omzet": r["omzet"],
-                    "jumlahKaryawan": r["jumlah_karyawan"],
-                    "catatan": r["catatan"],
-                    "isFlagged": bool(r["is_flagged"]),
-                }
-            )
-    return out
+async def _log_pages(req: Request, keys: list[PageKey]) -> list[list[Json]]:
+    pages = await load_pages(_CassandraOnly(req.dbs.cassandra), keys)  # type: ignore[arg-type]
+    return [
+        [
+            {
+                "tahun": r["tahun"],
+                "bulan": r["bulan"],
+                "omzet": int(r["omzet"] or 0),
+                "jumlahKaryawan": int(r.get("jumlah_karyawan") or 0),
+                "catatan": r.get("catatan"),
+                "isFlagged": bool(r.get("is_flagged")),
+            }
+            for r in page.rows
+        ]
+        for page in pages
+    ]
 
 
 async def me(req: Request) -> Json | None:
@@ -196,23 +186,17 @@ async def me(req: Request) -> Json | None:
     if user_id is None:
         return None
     first = int(req.variables["umkms"])
-    user, docs = await asyncio.gather(
-        users.find_by_id(req.dbs.mongo, user_id),
-        req.dbs.mongo[umkm_profiles.COLLECTION]
-        .find(
-            _not_deleted({"owner_id": user_id}),
-            {"nama_usaha": 1, "sektor": 1, "summary_terakhir": 1},
-        )
-        .sort("_id", 1)
-        .limit(first + 1)
-        .to_list(first + 1),
+    found, all_docs = await asyncio.gather(
+        users.find_by_ids(req.dbs.mongo, [user_id]),
+        umkm_profiles.find_by_owners(req.dbs.mongo, [user_id], umkm_profiles.FULL_PROJECTION),
     )
-    if user is None:
+    if not found:
         return None
-    docs = docs[:first]
-    logs = await _latest_logs(req, [d["_id"] for d in docs], int(req.variables["months"]))
+    docs = all_docs[:first]
+    months = int(req.variables["months"])
+    logs = await _log_pages(req, [PageKey(d["_id"], None, months, None) for d in docs])
     nodes = []
-    for d in docs:
+    for d, page in zip(docs, logs, strict=True):
         summary = d.get("summary_terakhir")
         nodes.append(
             {
@@ -226,21 +210,16 @@ async def me(req: Request) -> Json | None:
                 }
                 if summary
                 else None,
-                "financialLogs": {"nodes": logs[d["_id"]]},
+                "financialLogs": {"nodes": page},
             }
         )
-    return {"id": str(user_id), "nama": user["nama"], "umkms": {"nodes": nodes}}
-
-
-_NOTIFICATIONS = (
-    "SELECT notification_id, type, title, is_read FROM flag_notifications "
-    "WHERE owner_id = ? LIMIT ?"
-)
+    return {"id": str(user_id), "nama": found[0]["nama"], "umkms": {"nodes": nodes}}
 
 
 async def notifications(req: Request) -> Json:
     first = int(req.variables["notif"])
-    rows = await req.dbs.cassandra.execute(_NOTIFICATIONS, (req.viewer.user_id, first + 1))
+    assert req.viewer.user_id is not None
+    rows = await inbox.page(req.dbs.cassandra, req.viewer.user_id, first + 1, None, False)
     return {
         "nodes": [
             {
@@ -257,130 +236,70 @@ async def notifications(req: Request) -> Json:
 
 # ------------------------------------------------------------------ (d) staff audit
 
-_LOGS_YEAR = (
-    "SELECT umkm_id, bulan, omzet, is_flagged FROM umkm_financial_log "
-    "WHERE umkm_id IN ? AND tahun = ?"
-)
-
 
 async def audit_umkms(req: Request) -> Json:
     first = int(req.variables["first"])
     tahun = int(req.variables["tahun"])
-    docs = (
-        await req.dbs.mongo[umkm_profiles.COLLECTION]
-        .find(_not_deleted(), {"nama_usaha": 1, "owner_id": 1})
-        .sort("_id", 1)
-        .limit(first + 1)
-        .to_list(first + 1)
-    )[:first]
-    ids = [d["_id"] for d in docs]
-    owner_ids = list({d["owner_id"] for d in docs if d.get("owner_id")})
-    owners, rows = await asyncio.gather(
-        req.dbs.mongo[users.COLLECTION]
-        .find({"_id": {"$in": owner_ids}}, {"nama": 1})
-        .to_list(None),
-        req.dbs.cassandra.execute(_LOGS_YEAR, (ids, tahun)),
+    docs = (await _umkm_page(req, first))[0][:first]
+    owner_ids = list(dict.fromkeys(d["owner_id"] for d in docs if d.get("owner_id")))
+    owners, logs = await asyncio.gather(
+        users.find_by_ids(req.dbs.mongo, owner_ids),
+        _log_pages(req, [PageKey(d["_id"], tahun, 24, None) for d in docs]),
     )
     names = {o["_id"]: o["nama"] for o in owners}
-    logs: dict[uuid.UUID, list[Json]] = {i: [] for i in ids}
-    for r in rows:  # partition order, bulan DESC inside each
-        logs[r["umkm_id"]].append(
-            {"bulan": r["bulan"], "omzet": r["omzet"], "isFlagged": bool(r["is_flagged"])}
-        )
     return {
         "nodes": [
             {
                 "id": str(d["_id"]),
                 "namaUsaha": d["nama_usaha"],
                 "owner": {"nama": names[d["owner_id"]]} if d.get("owner_id") in names else None,
-                "financialLogs": {"nodes": logs[d["_id"]][:24]},
+                "financialLogs": {
+                    "nodes": [
+                        {"bulan": x["bulan"], "omzet": x["omzet"], "isFlagged": x["isFlagged"]}
+                        for x in page
+                    ]
+                },
             }
-            for d in docs
+            for d, page in zip(docs, logs, strict=True)
         ]
     }
 
 
 # ------------------------------------------------------------------ (e) write path
 
-_OLD_ROW = (
-    "SELECT omzet, counted_omzet, counted_sektor, counted_kota FROM umkm_financial_log "
-    "WHERE umkm_id = ? AND tahun = ? AND bulan = ?"
-)
-_WRITE_ROW = (
-    "INSERT INTO umkm_financial_log (umkm_id, tahun, bulan, omzet, jumlah_karyawan, catatan, "
-    "tanggal_input, input_by, nama_usaha, sektor, kota, is_flagged, counted_omzet, "
-    "counted_sektor, counted_kota) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, ?, ?)"
-)
-_WRITE_YEAR = "INSERT INTO umkm_log_years (umkm_id, tahun) VALUES (?, ?)"
-_SECTOR_DELTA = (
-    "UPDATE dashboard_sector_stats SET total_omzet = total_omzet + ?, "
-    "total_umkm = total_umkm + ? WHERE sektor = ? AND tahun = ? AND bulan = ?"
-)
-_REGION_DELTA = (
-    "UPDATE dashboard_region_stats SET total_omzet = total_omzet + ?, "
-    "umkm_aktif = umkm_aktif + ? WHERE kota = ? AND tahun = ? AND bulan = ?"
-)
-
 
 async def submit_log(req: Request) -> Json:
+    """The write of resolvers.financial.submit_log (same repository call), minus GraphQL."""
     data = req.variables["input"]
     umkm_id = uuid.UUID(str(data["umkmId"]))
-    tahun, bulan, omzet = int(data["tahun"]), int(data["bulan"]), int(data["omzet"])
-    karyawan = int(data["jumlahKaryawan"])
-    cass = req.dbs.cassandra
-    doc, old = await asyncio.gather(
-        req.dbs.mongo[umkm_profiles.COLLECTION].find_one(
-            {"_id": umkm_id},
-            {"owner_id": 1, "nama_usaha": 1, "sektor": 1, "wilayah.kota": 1, "summary_terakhir": 1},
-        ),
-        cass.execute(_OLD_ROW, (umkm_id, tahun, bulan)),
+    doc = await umkm_profiles.find_by_id(req.dbs.mongo, umkm_id)
+    allowed = (
+        doc is not None
+        and not doc.get("is_deleted")
+        and (req.viewer.is_staff or req.viewer.owns(doc.get("owner_id")))
+        and doc["legalitas"]["status_verifikasi"] == "VERIFIED"
     )
-    if doc is None or not req.viewer.owns(doc.get("owner_id")):
-        return {
-            "log": None,
-            "userErrors": [{"field": ["umkmId"], "message": "-", "code": "FORBIDDEN"}],
-        }
-    sektor, kota = doc["sektor"], doc["wilayah"]["kota"]
-    previous = old[0] if old else None
-    delta = omzet - int((previous or {}).get("counted_omzet") or 0)
-    new_month = 0 if previous and previous.get("counted_omzet") is not None else 1
-    await cass.execute(
-        _WRITE_ROW,
-        (
-            umkm_id,
-            tahun,
-            bulan,
-            omzet,
-            karyawan,
-            data.get("catatan"),
-            datetime.now(UTC),
-            req.viewer.user_id,
-            doc["nama_usaha"],
-            sektor,
-            kota,
-            omzet,
-            sektor,
-            kota,
-        ),
+    if doc is None or not allowed:
+        error = {"field": ["input", "umkmId"], "message": "-", "code": "FORBIDDEN"}
+        return {"log": None, "userErrors": [error]}
+    done = await financial_writes.submit(
+        req.dbs,
+        doc,
+        tahun=int(data["tahun"]),
+        bulan=int(data["bulan"]),
+        omzet=int(data["omzet"]),
+        jumlah_karyawan=int(data["jumlahKaryawan"]),
+        catatan=data.get("catatan"),
+        by=req.viewer.user_id,
     )
-    await asyncio.gather(
-        cass.execute(_WRITE_YEAR, (umkm_id, tahun)),
-        cass.execute(_SECTOR_DELTA, (delta, new_month, sektor, tahun, bulan)),
-        cass.execute(_REGION_DELTA, (delta, new_month, kota, tahun, bulan)),
-    )
-    summary = doc.get("summary_terakhir")
-    if summary is None or (tahun, bulan) >= (summary["tahun"], summary["bulan"]):
-        await req.dbs.mongo[umkm_profiles.COLLECTION].update_one(
-            {"_id": umkm_id},
-            {"$set": {"summary_terakhir": {"tahun": tahun, "bulan": bulan, "omzet": omzet}}},
-        )
+    row = done.row
     return {
         "log": {
-            "umkmId": str(umkm_id),
-            "tahun": tahun,
-            "bulan": bulan,
-            "omzet": omzet,
-            "jumlahKaryawan": karyawan,
+            "umkmId": str(row["umkm_id"]),
+            "tahun": row["tahun"],
+            "bulan": row["bulan"],
+            "omzet": int(row["omzet"] or 0),
+            "jumlahKaryawan": int(row.get("jumlah_karyawan") or 0),
         },
         "userErrors": [],
     }
