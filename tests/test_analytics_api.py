@@ -225,13 +225,14 @@ GROWERS = (
 
 def _expected_ranking(brute: BruteForce, tahun: int, quarter: int) -> list[tuple[str, float]]:
     q = tahun * 4 + quarter - 1
-    rows = []
+    rows: list[tuple[str, float]] = []
     for umkm_id, doc in brute.docs.items():
         if not counted(doc):
             continue
         growth = brute.quarter_growth(umkm_id)
-        if q in growth and q - 1 in growth and growth[q][1] is not None:
-            rows.append((str(umkm_id), growth[q][1]))
+        rate = growth[q][1] if q in growth and q - 1 in growth else None
+        if rate is not None:
+            rows.append((str(umkm_id), rate))
     return sorted(rows, key=lambda r: -r[1])
 
 
@@ -510,3 +511,59 @@ async def test_owner_round_trips_grow_at_most_with_own_umkms(
         for idx in range(LAST - 14, LAST + 1):
             await world.ledger.put(doc, *from_index(idx), 2_000_000)
     assert (await api.as_(owner.token)(query)).round_trips == one
+
+
+# ---------------------------------------------------------------- anomalies
+
+ANOMALIES = (
+    "query($t: Int!, $b: Int, $n: Int) { suspiciousFinancialLogs(tahun: $t, bulan: $b, "
+    "first: $n) { score reason log { umkmId tahun bulan omzet } } }"
+)
+
+
+async def test_suspicious_logs_find_planted_anomalies_not_the_lebaran_peak(
+    api: Api, world: World, factory: Factory
+) -> None:
+    """2013 (Lebaran in August): 40 VERIFIED UMKMs in two sectors share the peak; two of them
+    jump (one on top of the peak), one collapses; an unverified and a deleted UMKM jump too
+    but are not scanned."""
+    rng = random.Random(2013)
+    planted: dict[tuple[str, int], float] = {}
+    plants = {3: (5, 10.0), 17: (10, 0.05), 30: (8, 9.0)}  # i -> (bulan, factor)
+    for i in range(40):
+        doc = await factory.umkm(None, sektor=("Kuliner", "Fashion")[i % 2], kota="Kota Anomali")
+        base = rng.randint(10, 60) * 1_000_000
+        for idx in range(month_index(2012, 9), month_index(2013, 12) + 1):
+            tahun, bulan = from_index(idx)
+            omzet = base * (1.8 if (tahun, bulan) == (2013, 8) else 1.0) * rng.uniform(0.92, 1.08)
+            if tahun == 2013 and i in plants and plants[i][0] == bulan:
+                omzet *= plants[i][1]
+                planted[(str(doc["_id"]), bulan)] = plants[i][1]
+            await world.ledger.put(doc, tahun, bulan, int(omzet))
+    for status, deleted in (("PENDING", False), ("VERIFIED", True)):
+        doc = await factory.umkm(None, status=status, deleted=deleted, kota="Kota Anomali")
+        for bulan in range(1, 13):
+            await world.ledger.put(doc, 2013, bulan, 50_000_000 if bulan == 6 else 1_000_000)
+    staff = api.as_(world.pejabat.token)
+    found = (await staff(ANOMALIES, {"t": 2013, "n": 10})).ok()["suspiciousFinancialLogs"]
+    assert {(a["log"]["umkmId"], a["log"]["bulan"]) for a in found[:3]} == set(planted)
+    scores = [a["score"] for a in found]
+    assert scores == sorted(scores, reverse=True) and scores[2] > 2 * scores[3]
+    reasons = {a["log"]["bulan"]: a["reason"] for a in found[:3]}
+    assert reasons[5].startswith("Omzet naik 10,") and "kali lipat dibanding median" in reasons[5]
+    assert reasons[10].startswith("Omzet turun menjadi 5% dibanding median 3 bulan")
+    assert "UMKM sektor" in reasons[8]
+    august = (await staff(ANOMALIES, {"t": 2013, "b": 8, "n": 100})).ok()
+    assert august["suspiciousFinancialLogs"]
+    peak = [
+        a["score"]
+        for a in august["suspiciousFinancialLogs"]
+        if (a["log"]["umkmId"], 8) not in planted
+    ]
+    assert len(peak) >= 39 and max(peak) < 5  # the shared +80% peak is not suspicious
+    may = (await staff(ANOMALIES, {"t": 2013, "b": 5, "n": 1})).ok()["suspiciousFinancialLogs"]
+    assert [(a["log"]["umkmId"], a["log"]["bulan"]) for a in may] == [
+        k for k in planted if k[1] == 5
+    ]
+    assert (await staff(ANOMALIES, {"t": 2013, "b": 13})).error_codes == ["BAD_USER_INPUT"]
+    assert (await staff(ANOMALIES, {"t": 2013, "n": 101})).error_codes == ["BAD_USER_INPUT"]
