@@ -14,17 +14,13 @@ from typing import Any, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from db import financial_logs
 from db.cassandra import Cassandra, Row
 from db.mongo import MongoDoc
 from db.umkm_profiles import COLLECTION
 
 CHUNK = 100
 QUARTER_BUCKETS = 16  # umkm_quarter_totals: bucket = stable hash of umkm_id mod 16
-
-LOG_COLUMNS = (
-    "umkm_id, tahun, bulan, omzet, jumlah_karyawan, catatan, tanggal_input, input_by, "
-    "nama_usaha, sektor, kota, is_flagged, flag_reason, flagged_by, flagged_by_name, flagged_at"
-)
 
 T = TypeVar("T")
 
@@ -108,49 +104,22 @@ async def quarter_totals(
 # ---------------------------------------------------------------- raw logs (Cassandra)
 
 
-async def log_years(
-    cassandra: Cassandra, umkm_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[int]]:
-    rows = await _in_chunks(
-        cassandra, "SELECT umkm_id, tahun FROM umkm_log_years WHERE umkm_id IN ?", list(umkm_ids)
-    )
-    years: dict[uuid.UUID, list[int]] = {}
-    for r in rows:
-        years.setdefault(r["umkm_id"], []).append(r["tahun"])
-    return years
-
-
 async def logs(
     cassandra: Cassandra, umkm_ids: Sequence[uuid.UUID], years: Sequence[int]
 ) -> list[Row]:
-    """Every log row of the given UMKMs in the given years (partitions = ids x years).
-
-    One statement per CHUNK UMKMs (whatever the number of years), all in flight at once: a page
-    of up to 100 UMKMs costs one round trip; the count grows only past that (the anomaly scan).
-    """
-    if not umkm_ids or not years:
-        return []
-    return await _in_chunks(
-        cassandra,
-        f"SELECT {LOG_COLUMNS} FROM umkm_financial_log WHERE umkm_id IN ? AND tahun IN ?",
-        list(umkm_ids),
-        sorted(set(years)),
-    )
+    """Every log row of the given UMKMs in the given years (the financial repository's
+    multi-partition read: one statement per 100 UMKMs, all in flight at once). A page of up to
+    100 UMKMs costs one round trip; only the anomaly scan goes past that."""
+    found = await financial_logs.logs_in(cassandra, umkm_ids, years)
+    return [row for rows in found.values() for row in rows]
 
 
 async def all_logs(cassandra: Cassandra, umkm_ids: Sequence[uuid.UUID]) -> list[Row]:
     """Every log row of the given UMKMs: their years first, then those partitions (the union
     of years for every UMKM: a partition that does not exist costs nothing to ask for)."""
-    years = await log_years(cassandra, umkm_ids)
+    years = await financial_logs.years_of(cassandra, umkm_ids)
     union = sorted({y for ys in years.values() for y in ys})
-    return await logs(cassandra, list(years), union)
-
-
-async def unread_notifications(cassandra: Cassandra, owner_id: uuid.UUID) -> int:
-    rows = await cassandra.execute(
-        "SELECT is_read FROM flag_notifications WHERE owner_id = ?", (owner_id,)
-    )
-    return sum(1 for r in rows if not r["is_read"])
+    return await logs(cassandra, [u for u, ys in years.items() if ys], union)
 
 
 # ---------------------------------------------------------------- profiles (MongoDB)

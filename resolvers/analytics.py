@@ -16,17 +16,18 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import strawberry
 from strawberry.types import Info
 
 from db import analytics as repo
+from db import notification_inbox
 from db.cassandra import Row
 from db.reference import canonical_sector
 from loaders.analytics import logs_by_umkm
 from loaders.umkm import umkm_by_id
+from resolvers.financial import log_from_row
 from resolvers.views import umkm_from_doc
 from schema.analytics import (
     Anomaly,
@@ -45,7 +46,6 @@ from schema.analytics import (
 )
 from schema.common import PageInfo
 from schema.enums import HealthStatus
-from schema.financial import FinancialLog
 from schema.scalars import Rupiah
 from schema.umkm import UMKM, UMKMConnection, UMKMEdge
 from sigma_graphql import errors
@@ -87,33 +87,6 @@ def _ctx(info: Info) -> Context:
 
 
 # ---------------------------------------------------------------- builders
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # Cassandra timestamps come back naive (UTC); the contract outputs an explicit offset.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def log_from_row(row: Row) -> FinancialLog:
-    """A FinancialLog object from a umkm_financial_log row (the caller decided visibility)."""
-    return FinancialLog(
-        umkm_id=strawberry.ID(str(row["umkm_id"])),
-        tahun=row["tahun"],
-        bulan=row["bulan"],
-        omzet=Rupiah(row["omzet"] or 0),
-        jumlah_karyawan=row["jumlah_karyawan"] or 0,
-        catatan=row.get("catatan"),
-        tanggal_input=_utc(row["tanggal_input"]) or datetime.now(UTC),
-        is_flagged=bool(row.get("is_flagged")),
-        flag_reason=row.get("flag_reason"),
-        flagged_by_name=row.get("flagged_by_name"),
-        flagged_at=_utc(row.get("flagged_at")),
-        umkm_uuid=row["umkm_id"],
-        input_by_id=row.get("input_by"),
-        flagged_by_id=row.get("flagged_by"),
-    )
 
 
 def _monthly(stats: dict[tuple[int, int], list[int]]) -> list[MonthlyStat]:
@@ -447,13 +420,18 @@ async def owner_dashboard(info: Info) -> OwnerDashboard:
     assert ctx.viewer.user_id is not None
     rows, unread = await asyncio.gather(
         ctx.loaders.get(logs_by_umkm).load_many([r["_id"] for r in refs]),
-        repo.unread_notifications(ctx.cassandra, ctx.viewer.user_id),
+        notification_inbox.unread_count(ctx.cassandra, ctx.viewer.user_id),
     )
     all_rows = [row for umkm_rows in rows for row in umkm_rows]
     this_year = current_month()[0]
     recent = sorted(
         all_rows,
-        key=lambda r: (r["tanggal_input"] or datetime.min, r["tahun"], r["bulan"]),
+        key=lambda r: (
+            r["tanggal_input"] or datetime.min,
+            r["tahun"],
+            r["bulan"],
+            str(r["umkm_id"]),
+        ),
         reverse=True,
     )[:RECENT_LOGS]
     return OwnerDashboard(

@@ -1,10 +1,12 @@
-"""Writes financial data for analytics tests and recomputes every figure by brute force.
+"""Writes financial data for analytics tests through the real write paths, and recomputes every
+figure by brute force.
 
-Until the financial branch's write path (submitFinancialLog) is merged, `Ledger.put` writes what
-it would write: the raw log row, umkm_log_years, summary_terakhir on the profile, and, for
-VERIFIED, not deleted UMKMs, the aggregate deltas (sector/region counters, dashboard_keys,
-quarter totals) with the same idempotent rule (a re-submitted month moves the counters by the
-difference and does not count the UMKM twice).
+`Ledger.put` is the financial domain's write (db.financial_writes.submit, what
+submitFinancialLog calls after validation; flags through db.financial_writes.flag), so the
+aggregates, quarter totals and summary_terakhir are maintained by the production code.
+Status changes go through the GraphQL mutations (`Ledger.mutate`) or, where a test needs a
+state no mutation reaches directly, through the same hook the mutations call
+(aggregates.on_umkm_changed).
 
 `BruteForce` reads the raw tables in full (fine in a test keyspace) and recomputes each figure
 without the aggregates.
@@ -15,18 +17,14 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from db import aggregates, financial_writes
 from db.handles import Databases
 from db.mongo import MongoDoc
-from sigma_graphql.analytics.periods import month_index, quarter_of
-
-INSERT_LOG = (
-    "INSERT INTO umkm_financial_log (umkm_id, tahun, bulan, omzet, jumlah_karyawan, catatan, "
-    "tanggal_input, input_by, nama_usaha, sektor, kota, is_flagged, flag_reason, flagged_by, "
-    "flagged_by_name, flagged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+from sigma_graphql.analytics.periods import month_index
+from sigma_graphql.pubsub import PubSub
+from tests.support import Api
 
 
 def counted(doc: MongoDoc) -> bool:
@@ -36,74 +34,65 @@ def counted(doc: MongoDoc) -> bool:
 class Ledger:
     def __init__(self, dbs: Databases) -> None:
         self.dbs = dbs
-        self.clock = datetime(2026, 1, 1, tzinfo=UTC)
+        self.pubsub = PubSub()
 
     async def put(
-        self,
-        doc: MongoDoc,
-        tahun: int,
-        bulan: int,
-        omzet: int,
-        *,
-        flagged: bool = False,
-        entered: datetime | None = None,
+        self, doc: MongoDoc, tahun: int, bulan: int, omzet: int, *, flagged: bool = False
     ) -> None:
-        cass = self.dbs.cassandra
-        umkm_id: uuid.UUID = doc["_id"]
-        old = await cass.execute(
-            "SELECT omzet FROM umkm_financial_log WHERE umkm_id = ? AND tahun = ? AND bulan = ?",
-            (umkm_id, tahun, bulan),
-        )
-        self.clock += timedelta(minutes=1)
-        now = entered or self.clock
-        await cass.execute(
-            INSERT_LOG,
-            (
-                umkm_id, tahun, bulan, omzet, 3, None, now, doc.get("owner_id"),
-                doc["nama_usaha"], doc["sektor"], doc["wilayah"]["kota"], flagged,
-                "Omzet tidak wajar dibanding bulan lalu" if flagged else None,
-                None, "Pejabat Uji" if flagged else None, now if flagged else None,
-            ),
-        )  # fmt: skip
-        await cass.execute(
-            "INSERT INTO umkm_log_years (umkm_id, tahun) VALUES (?, ?)", (umkm_id, tahun)
+        """Submits (or re-submits) one month of a VERIFIED UMKM, optionally flags it."""
+        await financial_writes.submit(
+            self.dbs,
+            doc,
+            tahun=tahun,
+            bulan=bulan,
+            omzet=omzet,
+            jumlah_karyawan=3,
+            catatan=None,
+            by=doc.get("owner_id"),
         )
         if flagged:
-            await cass.execute(
-                "INSERT INTO flagged_logs (tahun, flagged_at, umkm_id, bulan) VALUES (?, ?, ?, ?)",
-                (tahun, now, umkm_id, bulan),
+            outcome, _ = await financial_writes.flag(
+                self.dbs,
+                self.pubsub,
+                doc,
+                tahun=tahun,
+                bulan=bulan,
+                reason="Omzet tidak wajar dibanding bulan lalu",
+                by=None,
+                by_name="Pejabat Uji",
             )
-        summary = doc.get("summary_terakhir")
-        if summary is None or (summary["tahun"], summary["bulan"]) <= (tahun, bulan):
-            doc["summary_terakhir"] = {"tahun": tahun, "bulan": bulan, "omzet": omzet}
-            await self.dbs.mongo["umkm_profiles"].update_one(
-                {"_id": umkm_id}, {"$set": {"summary_terakhir": doc["summary_terakhir"]}}
-            )
-        if not counted(doc):
-            return
-        delta = omzet - (old[0]["omzet"] if old else 0)
-        new = 0 if old else 1
-        sektor, kota = doc["sektor"], doc["wilayah"]["kota"]
-        await cass.execute(
-            "UPDATE dashboard_sector_stats SET total_omzet = total_omzet + ?, "
-            "total_umkm = total_umkm + ? WHERE sektor = ? AND tahun = ? AND bulan = ?",
-            (delta, new, sektor, tahun, bulan),
+            assert outcome == "ok", outcome
+
+    async def refresh(self, doc: MongoDoc) -> MongoDoc:
+        fresh = await self.dbs.mongo["umkm_profiles"].find_one({"_id": doc["_id"]})
+        assert fresh is not None
+        doc.clear()
+        doc.update(fresh)
+        return doc
+
+    async def mutate(self, api: Api, token: str, doc: MongoDoc, mutation: str, **args: Any) -> None:
+        """Runs one UMKM mutation (approveUmkm, rejectUmkm, deleteUmkm...) and reloads doc."""
+        params = "".join(f", {k}: ${k}" for k in args)
+        decl = "".join(
+            f", ${k}: " + ("UpdateUMKMInput!" if k == "input" else "String!") for k in args
         )
-        await cass.execute(
-            "UPDATE dashboard_region_stats SET total_omzet = total_omzet + ?, "
-            "umkm_aktif = umkm_aktif + ? WHERE kota = ? AND tahun = ? AND bulan = ?",
-            (delta, new, kota, tahun, bulan),
+        resp = await api.as_(token)(
+            f"mutation($id: ID!{decl}) {{ {mutation}(id: $id{params}) {{ "
+            "umkm { id } userErrors { message } } }",
+            {"id": str(doc["_id"]), **args},
         )
-        await cass.execute(
-            "UPDATE umkm_quarter_totals SET total_omzet = total_omzet + ?, months = months + ? "
-            "WHERE tahun = ? AND quarter = ? AND bucket = ? AND umkm_id = ?",
-            (delta, new, tahun, quarter_of(bulan), umkm_id.int % 16, umkm_id),
+        payload = resp.ok()[mutation]
+        assert not payload["userErrors"], payload
+        await self.refresh(doc)
+
+    async def set_state(self, doc: MongoDoc, status: str, deleted: bool) -> None:
+        """A status no single mutation sets, through the hook every mutation calls."""
+        before = dict(doc)
+        await self.dbs.mongo["umkm_profiles"].update_one(
+            {"_id": doc["_id"]},
+            {"$set": {"legalitas.status_verifikasi": status, "is_deleted": deleted}},
         )
-        for dimension, name in (("sektor", sektor), ("kota", kota)):
-            await cass.execute(
-                "INSERT INTO dashboard_keys (dimension, tahun, name) VALUES (?, ?, ?)",
-                (dimension, tahun, name),
-            )
+        await aggregates.on_umkm_changed(self.dbs, before, await self.refresh(doc))
 
 
 @dataclass

@@ -7,6 +7,7 @@ months, flagged months and UMKMs that stopped reporting.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from dataclasses import dataclass
@@ -48,20 +49,11 @@ class World:
     ledger: Ledger
 
 
-def _status(i: int) -> tuple[str, bool]:
-    """(status, deleted) by position: mostly VERIFIED, some PENDING/REJECTED/deleted."""
-    kind = i % 8
-    if kind == 5:
-        return "PENDING", False
-    if kind == 6:
-        return "REJECTED", False
-    if kind == 7:
-        return "VERIFIED", True
-    return "VERIFIED", False
-
-
 @pytest.fixture(scope="module")
-async def world(factory: Factory, dbs: Databases) -> World:
+async def world(api: Api, factory: Factory, dbs: Databases) -> World:
+    """26 UMKMs, all VERIFIED while their months are submitted (the write path requires it),
+    then moved by the real mutations: re-verified, back to PENDING, REJECTED, deleted, deleted
+    and restored, sektor changed by an admin."""
     rng = random.Random(6)
     owner_a = await factory.account("UMKM_OWNER")
     owner_b = await factory.account("UMKM_OWNER")
@@ -70,41 +62,62 @@ async def world(factory: Factory, dbs: Databases) -> World:
     ledger = Ledger(dbs)
     umkms: list[MongoDoc] = []
     for i in range(26):
-        status, deleted = _status(i)
-        owner = (owner_a, owner_b, None)[i % 3]
-        doc = await factory.umkm(
-            owner,
-            status=status,
-            deleted=deleted,
-            sektor=SECTORS[i % 4],
-            kota=KOTAS[(i // 2) % 4],
-        )
+        needs_owner = i < 2 or i % 8 in (5, 6)
+        owner = (owner_a, owner_b)[i % 2] if needs_owner else (owner_a, owner_b, None)[i % 3]
+        doc = await factory.umkm(owner, sektor=SECTORS[i % 4], kota=KOTAS[(i // 2) % 4])
         umkms.append(doc)
-    # Re-verified: VERIFIED -> PENDING (owner edit) -> VERIFIED again; its months count once.
-    for doc in umkms[:2]:
-        for status in ("PENDING", "VERIFIED"):
-            doc["legalitas"]["status_verifikasi"] = status
-            await dbs.mongo["umkm_profiles"].update_one(
-                {"_id": doc["_id"]}, {"$set": {"legalitas.status_verifikasi": status}}
-            )
-    for i, doc in enumerate(umkms):
+
+    def months_of(i: int) -> list[tuple[int, int, bool, bool]]:
         if i == 25:
-            continue  # never reported
+            return []  # never reported
         base = rng.randint(5, 80) * 1_000_000
         start = FIRST + rng.randint(0, 8)
         end = LAST - (4 + rng.randint(0, 6) if i % 5 == 3 else 0)  # some stopped reporting
         if i == 24:
             start, end = LAST - 4, LAST - 3  # only two months: no forecast
+        plan = []
         for idx in range(start, end + 1):
             if rng.random() < 0.06 and idx not in (start, end):
                 continue  # a gap
+            omzet = int(base * (1 + 0.01 * (idx - start)) * rng.uniform(0.8, 1.2))
+            if from_index(idx)[1] == 12:
+                omzet = int(omzet * 1.4)
+            plan.append((idx, omzet, rng.random() < 0.1, rng.random() < 0.1))
+        return plan
+
+    async def report(doc: MongoDoc, plan: list[tuple[int, int, bool, bool]]) -> None:
+        for idx, omzet, resubmit, flag in plan:
             tahun, bulan = from_index(idx)
-            omzet = int(base * (1 + 0.01 * (idx - start)) * (1.4 if bulan == 12 else 1.0))
-            omzet = int(omzet * rng.uniform(0.8, 1.2))
-            if rng.random() < 0.1:  # re-submitted month: first value replaced
+            if resubmit:  # a re-submitted month: the first value is replaced
                 await ledger.put(doc, tahun, bulan, omzet * 2)
-            flagged = tahun == NOW_Y and rng.random() < 0.1
-            await ledger.put(doc, tahun, bulan, omzet, flagged=flagged)
+            await ledger.put(doc, tahun, bulan, omzet, flagged=flag and tahun == NOW_Y)
+
+    plans = [months_of(i) for i in range(len(umkms))]  # drawn in order: the same every run
+    await asyncio.gather(*(report(d, p) for d, p in zip(umkms, plans, strict=True)))
+    tokens = {owner_a.id: owner_a.token, owner_b.id: owner_b.token}
+    rename = {"input": {"namaUsaha": "Nama Baru Usaha"}}
+    for i, doc in enumerate(umkms):
+        owner_token = tokens.get(doc["owner_id"], "")
+        if i < 2 or i % 8 in (5, 6):  # the owner's edit sends it back to PENDING
+            await ledger.mutate(api, owner_token, doc, "updateUmkm", **rename)
+        if i < 2:  # re-verified
+            await ledger.mutate(api, pejabat.token, doc, "approveUmkm")
+        elif i % 8 == 6:
+            reason = "Dokumen legalitas belum lengkap"
+            await ledger.mutate(api, pejabat.token, doc, "rejectUmkm", reason=reason)
+        elif i % 8 == 7 or i == 2:
+            await ledger.mutate(api, admin.token, doc, "deleteUmkm")
+            if i == 2:
+                await ledger.mutate(api, admin.token, doc, "restoreUmkm")
+        elif i == 4:
+            await ledger.mutate(api, admin.token, doc, "updateUmkm", input={"sektor": "Jasa"})
+    states = {(d["legalitas"]["status_verifikasi"], d["is_deleted"]) for d in umkms}
+    assert states == {
+        ("VERIFIED", False),
+        ("PENDING", False),
+        ("REJECTED", False),
+        ("VERIFIED", True),
+    }
     return World(owner_a, owner_b, pejabat, admin, umkms, ledger)
 
 
@@ -397,6 +410,9 @@ async def test_owner_dashboard_matches_brute_force(api: Api, world: World, dbs: 
             dbs, PubSub(), owner_id=owner.id, type="UMKM_VERIFIED", title=f"t{i}",
             message="m", umkm_id=None,
         )  # fmt: skip
+    inbox = await dbs.cassandra.execute(
+        "SELECT is_read FROM flag_notifications WHERE owner_id = ?", (owner.id,)
+    )
     brute = await BruteForce.load(dbs)
     own = [d for d in brute.docs.values() if d["owner_id"] == owner.id and not d["is_deleted"]]
     own_ids = {d["_id"] for d in own}
@@ -413,8 +429,12 @@ async def test_owner_dashboard_matches_brute_force(api: Api, world: World, dbs: 
     assert dash["flaggedThisYear"] == sum(
         1 for r in own_logs if r["tahun"] == NOW_Y and r["is_flagged"]
     )
-    assert dash["unreadNotifications"] == 3
-    recent = sorted(own_logs, key=lambda r: r["tanggal_input"], reverse=True)[:10]
+    assert dash["unreadNotifications"] == sum(1 for n in inbox if not n["is_read"]) >= 3
+    recent = sorted(
+        own_logs,
+        key=lambda r: (r["tanggal_input"], r["tahun"], r["bulan"], str(r["umkm_id"])),
+        reverse=True,
+    )[:10]
     assert [
         (log["umkmId"], log["tahun"], log["bulan"], log["omzet"]) for log in dash["recentLogs"]
     ] == [(str(r["umkm_id"]), r["tahun"], r["bulan"], r["omzet"]) for r in recent]
@@ -541,9 +561,10 @@ async def test_suspicious_logs_find_planted_anomalies_not_the_lebaran_peak(
                 planted[(str(doc["_id"]), bulan)] = plants[i][1]
             await world.ledger.put(doc, tahun, bulan, int(omzet))
     for status, deleted in (("PENDING", False), ("VERIFIED", True)):
-        doc = await factory.umkm(None, status=status, deleted=deleted, kota="Kota Anomali")
+        doc = await factory.umkm(None, kota="Kota Anomali")
         for bulan in range(1, 13):
             await world.ledger.put(doc, 2013, bulan, 50_000_000 if bulan == 6 else 1_000_000)
+        await world.ledger.set_state(doc, status, deleted)
     staff = api.as_(world.pejabat.token)
     found = (await staff(ANOMALIES, {"t": 2013, "n": 10})).ok()["suspiciousFinancialLogs"]
     assert {(a["log"]["umkmId"], a["log"]["bulan"]) for a in found[:3]} == set(planted)
