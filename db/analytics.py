@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from db import financial_logs
 from db.cassandra import Cassandra, Row
 from db.mongo import MongoDoc
-from db.umkm_profiles import COLLECTION
+from db.umkm_profiles import COLLECTION, FULL_PROJECTION
 
 CHUNK = 100
 QUARTER_BUCKETS = 16  # umkm_quarter_totals: bucket = stable hash of umkm_id mod 16
@@ -168,7 +168,7 @@ async def page_umkms(
     """One keyset page ordered by _id (limit + 1 rows tell whether another page exists)."""
     if after_id is not None:
         query = {"$and": [query, {"_id": {"$gt": after_id}}]}
-    cursor = db[COLLECTION].find(query).sort("_id", 1).limit(limit + 1)
+    cursor = db[COLLECTION].find(query, FULL_PROJECTION).sort("_id", 1).limit(limit + 1)
     return [doc async for doc in cursor]
 
 

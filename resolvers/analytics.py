@@ -57,7 +57,6 @@ from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
 
 FIRST_YEAR = 2000  # the contract's earliest reportable year
 NOT_REPORTING_MONTHS = 3
-NOT_REPORTING_PAGE = 20
 RECENT_LOGS = 10
 # suspiciousFinancialLogs reads the logs of this many UMKMs per batch, batches one after another.
 ANOMALY_BATCH = 1000
@@ -451,19 +450,21 @@ async def _total_omzet(ctx: Context, tahun: int, bulan: int | None = None) -> in
     return sum(omzet for _, _, b, omzet, _ in rows if bulan is None or b == bulan)
 
 
-async def _not_reporting(ctx: Context, after: str | None = None) -> UMKMConnection:
+async def not_reporting(info: Info, first: int | None, after: str | None) -> UMKMConnection:
     """VERIFIED, live UMKMs without a log in the last 3 complete months: their latest month on
     record (summary_terakhir, kept by every write) is older than the first of those months.
     An indexed query (status_summary), keyset-paged by _id."""
+    ctx = _ctx(info)
+    limit = check_first(first, ctx.lang)
     since = periods.last_complete_months(*current_month(), NOT_REPORTING_MONTHS)
     query = repo.not_reporting_query(*since)
     cursor = decode_cursor(after, ctx.lang)
     after_id = uuid.UUID(str(cursor["id"])) if cursor else None
     docs, total = await asyncio.gather(
-        repo.page_umkms(ctx.mongo, query, after_id, NOT_REPORTING_PAGE),
+        repo.page_umkms(ctx.mongo, query, after_id, limit),
         repo.count_umkms(ctx.mongo, query),
     )
-    page = docs[:NOT_REPORTING_PAGE]
+    page = docs[:limit]
     edges = [
         UMKMEdge(cursor=encode_cursor({"id": str(d["_id"])}), node=umkm_from_doc(d, ctx.viewer))
         for d in page
@@ -472,7 +473,7 @@ async def _not_reporting(ctx: Context, after: str | None = None) -> UMKMConnecti
         edges=edges,
         nodes=[e.node for e in edges],
         page_info=PageInfo(
-            has_next_page=len(docs) > NOT_REPORTING_PAGE,
+            has_next_page=len(docs) > limit,
             has_previous_page=after_id is not None,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
@@ -487,12 +488,11 @@ async def official_dashboard(info: Info) -> OfficialDashboard:
     last_month = periods.add_months(this_year, this_month, -1)
     live: dict[str, Any] = {"is_deleted": False}
     pending: dict[str, Any] = {"legalitas.status_verifikasi": "PENDING", "is_deleted": False}
-    total, verified, waiting, flagged, not_reporting, omzet = await asyncio.gather(
+    total, verified, waiting, flagged, omzet = await asyncio.gather(
         repo.count_umkms(ctx.mongo, live),
         repo.count_umkms(ctx.mongo, repo.VERIFIED_LIVE),
         repo.count_umkms(ctx.mongo, pending),
         repo.count_flagged(ctx.cassandra, this_year),
-        _not_reporting(ctx),
         _total_omzet(ctx, *last_month),
     )
     return OfficialDashboard(
@@ -500,7 +500,6 @@ async def official_dashboard(info: Info) -> OfficialDashboard:
         verified_umkm=verified,
         pending_verifications=waiting,
         flagged_this_year=flagged,
-        not_reporting=not_reporting,
         total_omzet_last_month=Rupiah(omzet),
     )
 

@@ -399,6 +399,20 @@ async def test_official_dashboard_matches_brute_force(
     assert {n["id"] for n in page["nodes"]} <= {str(i) for i in not_reporting}
     assert len(page["nodes"]) == min(20, len(not_reporting))
     assert page["pageInfo"]["hasNextPage"] == (len(not_reporting) > 20)
+    paged: list[str] = []
+    after = None
+    while True:
+        resp = await api.as_(world.pejabat.token)(
+            "query($a: String) { officialDashboard { notReporting(first: 2, after: $a) { "
+            "totalCount nodes { id } pageInfo { hasNextPage endCursor } } } }",
+            {"a": after},
+        )
+        conn = resp.ok()["officialDashboard"]["notReporting"]
+        paged += [n["id"] for n in conn["nodes"]]
+        if not conn["pageInfo"]["hasNextPage"]:
+            break
+        after = conn["pageInfo"]["endCursor"]
+    assert sorted(paged) == sorted(str(i) for i in not_reporting)  # every one, once
     admin = (await api.as_(world.admin.token)(OFFICIAL)).ok()["officialDashboard"]
     assert admin["totalUmkm"] == dash["totalUmkm"]
 
