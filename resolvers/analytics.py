@@ -450,6 +450,16 @@ async def _total_omzet(ctx: Context, tahun: int, bulan: int | None = None) -> in
     return sum(omzet for _, _, b, omzet, _ in rows if bulan is None or b == bulan)
 
 
+def _cursor_id(after: str | None, ctx: Context) -> uuid.UUID | None:
+    cursor = decode_cursor(after, ctx.lang)
+    if cursor is None:
+        return None
+    try:
+        return uuid.UUID(str(cursor["id"]))
+    except (KeyError, ValueError):
+        raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
+
+
 async def not_reporting(info: Info, first: int | None, after: str | None) -> UMKMConnection:
     """VERIFIED, live UMKMs without a log in the last 3 complete months: their latest month on
     record (summary_terakhir, kept by every write) is older than the first of those months.
@@ -458,8 +468,7 @@ async def not_reporting(info: Info, first: int | None, after: str | None) -> UMK
     limit = check_first(first, ctx.lang)
     since = periods.last_complete_months(*current_month(), NOT_REPORTING_MONTHS)
     query = repo.not_reporting_query(*since)
-    cursor = decode_cursor(after, ctx.lang)
-    after_id = uuid.UUID(str(cursor["id"])) if cursor else None
+    after_id = _cursor_id(after, ctx)
     docs, total = await asyncio.gather(
         repo.page_umkms(ctx.mongo, query, after_id, limit),
         repo.count_umkms(ctx.mongo, query),

@@ -413,6 +413,12 @@ async def test_official_dashboard_matches_brute_force(
             break
         after = conn["pageInfo"]["endCursor"]
     assert sorted(paged) == sorted(str(i) for i in not_reporting)  # every one, once
+    bad = await api.as_(world.pejabat.token)(
+        '{ officialDashboard { notReporting(after: "eyJ4IjoxfQ") { totalCount } } }'
+    )
+    assert bad.error_codes == ["BAD_USER_INPUT"]
+    english = await api(TREND, {"s": "Kuliner", "k": "Malang"}, headers={"Accept-Language": "en"})
+    assert english.errors[0]["message"] == "Give either sektor or kota, not both"
     admin = (await api.as_(world.admin.token)(OFFICIAL)).ok()["officialDashboard"]
     assert admin["totalUmkm"] == dash["totalUmkm"]
 
@@ -600,5 +606,13 @@ async def test_suspicious_logs_find_planted_anomalies_not_the_lebaran_peak(
     assert [(a["log"]["umkmId"], a["log"]["bulan"]) for a in may] == [
         k for k in planted if k[1] == 5
     ]
+    nested = (
+        "query($n: Int) { suspiciousFinancialLogs(tahun: 2013, first: $n) { score "
+        "log { umkm { namaUsaha owner { nama } } } } }"
+    )
+    one, many = await staff(nested, {"n": 1}), await staff(nested, {"n": 30})
+    assert len(many.ok()["suspiciousFinancialLogs"]) == 30
+    assert all(a["log"]["umkm"]["namaUsaha"] for a in many.data["suspiciousFinancialLogs"])
+    assert one.round_trips == many.round_trips
     assert (await staff(ANOMALIES, {"t": 2013, "b": 13})).error_codes == ["BAD_USER_INPUT"]
     assert (await staff(ANOMALIES, {"t": 2013, "n": 101})).error_codes == ["BAD_USER_INPUT"]
