@@ -252,3 +252,50 @@ def test_anomalies_for_one_month_and_small_sectors() -> None:
     assert scored[0].umkm_id == lonely.umkm_id and "seluruh UMKM" in scored[0].reason
     # Without history before the first month there is no baseline and no score.
     assert anomalies.score_months([lonely], 2025, 1) == []
+
+
+@given(
+    st.lists(st.integers(0, 10**11), min_size=3, max_size=40),
+    st.integers(1, 12),
+    st.integers(1, 12),
+)
+def test_forecast_points_are_well_formed(values: list[int], start_bulan: int, horizon: int) -> None:
+    months = [(*periods.add_months(2020, start_bulan, i), v) for i, v in enumerate(values)]
+    result = forecast.forecast(months, horizon)
+    assert result is not None
+    last = periods.month_index(*months[-1][:2])
+    assert [(p.tahun, p.bulan) for p in result.points] == [
+        periods.from_index(last + h) for h in range(1, horizon + 1)
+    ]
+    assert all(0 <= p.lower <= p.predicted <= p.upper for p in result.points)
+
+
+@given(st.integers(0, 2**32), st.floats(0.2, 5.0), st.integers(2, 11))
+def test_anomaly_scores_ignore_scale_and_sector_wide_shocks(
+    seed: int, shock: float, shocked_month: int
+) -> None:
+    """Scores depend on changes relative to peers: multiplying a whole sector's month by any
+    factor (a Lebaran peak, a crisis) changes nothing for that month's peers."""
+    rng = random.Random(seed)
+    histories = [
+        anomalies.UmkmHistory(
+            uuid.UUID(int=i),
+            "Kuliner",
+            {periods.month_index(2025, m): rng.randint(5_000_000, 9_000_000) for m in range(1, 13)},
+        )
+        for i in range(12)
+    ]
+    month = periods.month_index(2025, shocked_month)
+    shocked = [
+        anomalies.UmkmHistory(
+            h.umkm_id,
+            h.sektor,
+            {k: round(v * shock) if k == month else v for k, v in h.omzet.items()},
+        )
+        for h in histories
+    ]
+    before = {(s.umkm_id, s.bulan): s.score for s in anomalies.score_months(histories, 2025)}
+    after = {(s.umkm_id, s.bulan): s.score for s in anomalies.score_months(shocked, 2025)}
+    for key, score in before.items():
+        if key[1] == shocked_month:
+            assert after[key] == pytest.approx(score, abs=0.05)
