@@ -149,16 +149,20 @@ async def umkm_refs(
 def not_reporting_query(since_tahun: int, since_bulan: int) -> dict[str, Any]:
     """VERIFIED, live UMKMs whose latest month on record is before (since_tahun, since_bulan).
 
-    Answered by the `status_summary` index: equality on status and is_deleted, then a range
-    on summary_terakhir (tahun, bulan) in each $or branch.
+    Each $or branch carries the equality fields and one range on summary_terakhir (tahun,
+    bulan), so every branch is a bounded scan of the `status_summary` index; a missing summary
+    matches `summary_terakhir.tahun: null` (the null index key).
     """
     return {
-        **VERIFIED_LIVE,
         "$or": [
-            {"summary_terakhir": None},
-            {"summary_terakhir.tahun": {"$lt": since_tahun}},
-            {"summary_terakhir.tahun": since_tahun, "summary_terakhir.bulan": {"$lt": since_bulan}},
-        ],
+            {**VERIFIED_LIVE, "summary_terakhir.tahun": None},
+            {**VERIFIED_LIVE, "summary_terakhir.tahun": {"$lt": since_tahun}},
+            {
+                **VERIFIED_LIVE,
+                "summary_terakhir.tahun": since_tahun,
+                "summary_terakhir.bulan": {"$lt": since_bulan},
+            },
+        ]
     }
 
 
