@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -13,9 +13,10 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -31,8 +32,20 @@ from sigma_graphql.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 
+class _TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws clients (gql, graphql-ws) expect text frames; orjson gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class SigmaGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, orjson and WebSocket authentication."""
+
+    websocket_adapter_class = _TextFrames
 
     def __init__(self, settings: Settings, services: Services, **kwargs: Any) -> None:
         super().__init__(build_schema(settings), **kwargs)
