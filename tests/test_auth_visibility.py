@@ -130,7 +130,7 @@ OWNER_FIELDS = "id email nik telepon umkms { totalCount nodes { id } }"
 
 async def test_user_fields_over_http_for_every_audience(api: Api, factory: Factory) -> None:
     owner = await factory.account("UMKM_OWNER")
-    umkm = await factory.umkm(owner, status="VERIFIED")
+    umkm = await factory.umkm(owner, status="VERIFIED", latitude=None, longitude=None)
     admin = await factory.account("ADMIN")
     pejabat = await factory.account("PEJABAT")
     stranger = await factory.account("UMKM_OWNER")
@@ -164,7 +164,7 @@ async def test_user_umkms_batch_in_lists(api: Api, factory: Factory) -> None:
     admin = await factory.account("ADMIN")
     for i in range(4):
         owner = await factory.account("UMKM_OWNER", nama=f"Batch {tag} {i}", session=False)
-        await factory.umkm(owner)
+        await factory.umkm(owner, latitude=None, longitude=None)
     query = (
         "query($s: String, $f: Int) "
         "{ users(search: $s, first: $f) { nodes { id umkms { totalCount } } } }"
