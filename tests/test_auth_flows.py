@@ -286,6 +286,7 @@ async def test_change_password_checks_current_and_ends_other_sessions(
 
     public = await auth_api(CHANGE, {"c": "a", "n": "b"})
     assert public.error_codes == ["UNAUTHENTICATED"]
+    assert (await auth_api(LOGOUT)).error_codes == ["UNAUTHENTICATED"]
 
 
 async def test_register_is_unaffected_by_nik_of_staff(auth_api: Api) -> None:
