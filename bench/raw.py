@@ -19,13 +19,13 @@ from typing import Any
 
 from cassandra.util import datetime_from_uuid1
 
-from db import financial_writes, umkm_profiles, users
+from db import analytics, financial_writes, umkm_profiles, users
 from db import notification_inbox as inbox
 from db.cassandra import Cassandra
 from db.handles import Databases
 from db.mongo import MongoDoc
-from db.seed import last_complete_months
 from loaders.financial import PageKey, load_pages
+from sigma_graphql.clock import current_month
 from sigma_graphql.permissions import umkm_row_filter
 from sigma_graphql.viewer import Viewer
 
@@ -51,10 +51,6 @@ def _lokasi(doc: MongoDoc) -> Json | None:
     if not lokasi:
         return None
     return {"latitude": lokasi["coordinates"][1], "longitude": lokasi["coordinates"][0]}
-
-
-def _not_deleted(extra: MongoDoc | None = None) -> MongoDoc:
-    return {"is_deleted": False, **(extra or {})}
 
 
 # ------------------------------------------------------------------ (a) public catalogue
@@ -92,64 +88,58 @@ async def catalog_umkms(req: Request) -> Json:
 
 # ------------------------------------------------------------------ (b) official dashboard
 
-_KEYS = "SELECT name FROM dashboard_keys WHERE dimension = ? AND tahun = ?"
-_SECTOR_ROWS = (
-    "SELECT sektor, bulan, total_omzet, total_umkm FROM dashboard_sector_stats "
-    "WHERE sektor IN ? AND tahun = ?"
-)
-_REGION_ROWS = (
-    "SELECT kota, bulan, total_omzet, umkm_aktif FROM dashboard_region_stats "
-    "WHERE kota IN ? AND tahun = ?"
-)
+
+async def _stats(req: Request, dimension: str, tahun: int) -> list[tuple[str, int, int, int, int]]:
+    """Aggregate rows of every sektor/kota with data that year (dashboard_keys, then one read)."""
+    names = [n for _, n in await analytics.dashboard_names(req.dbs.cassandra, dimension, [tahun])]
+    read = analytics.sector_months if dimension == "sektor" else analytics.region_months
+    return await read(req.dbs.cassandra, names, [tahun])
 
 
-async def _stats(req: Request, dimension: str, tahun: int) -> list[Json]:
-    keys = [r["name"] for r in await req.dbs.cassandra.execute(_KEYS, (dimension, tahun))]
-    if not keys:
-        return []
-    cql, count = (
-        (_SECTOR_ROWS, "total_umkm") if dimension == "sektor" else (_REGION_ROWS, "umkm_aktif")
-    )
-    rows = await req.dbs.cassandra.execute(cql, (keys, tahun))
-    grouped: dict[str, list[Json]] = {k: [] for k in sorted(keys)}
-    for r in rows:
-        grouped[r[dimension]].append(
-            {"bulan": r["bulan"], "totalOmzet": r["total_omzet"] or 0, "jumlahUmkm": r[count] or 0}
+def _stats_json(rows: list[tuple[str, int, int, int, int]], name: str) -> list[Json]:
+    grouped: dict[str, list[tuple[int, int, int, int]]] = {}
+    for key, tahun, bulan, omzet, count in rows:
+        if count > 0 or omzet != 0:
+            grouped.setdefault(key, []).append((tahun, bulan, omzet, count))
+    out = []
+    for key in sorted(grouped):
+        months = sorted(grouped[key])
+        out.append(
+            {
+                name: key,
+                "totalOmzet": sum(m[2] for m in months),
+                "months": [{"bulan": b, "totalOmzet": o, "jumlahUmkm": c} for _, b, o, c in months],
+            }
         )
-    name = "sektor" if dimension == "sektor" else "kota"
-    return [
-        {name: k, "totalOmzet": sum(m["totalOmzet"] for m in months), "months": months}
-        for k, months in grouped.items()
-        if months
-    ]
+    return out
 
 
 async def sector_stats(req: Request) -> list[Json]:
-    return await _stats(req, "sektor", int(req.variables["tahun"]))
+    return _stats_json(await _stats(req, "sektor", int(req.variables["tahun"])), "sektor")
 
 
 async def region_stats(req: Request) -> list[Json]:
-    return await _stats(req, "kota", int(req.variables["tahun"]))
+    return _stats_json(await _stats(req, "kota", int(req.variables["tahun"])), "kota")
 
 
 async def official_dashboard(req: Request) -> Json:
-    coll = req.dbs.mongo[umkm_profiles.COLLECTION]
-    (tahun, bulan), now_year = last_complete_months(1)[0], datetime.now(UTC).year
-    total, verified, pending, sectors = await asyncio.gather(
-        coll.count_documents(_not_deleted()),
-        coll.count_documents(_not_deleted({"legalitas.status_verifikasi": "VERIFIED"})),
-        coll.count_documents(_not_deleted({"legalitas.status_verifikasi": "PENDING"})),
+    db = req.dbs.mongo
+    this_year, this_month = current_month()
+    tahun, bulan = (this_year, this_month - 1) if this_month > 1 else (this_year - 1, 12)
+    pending = {"legalitas.status_verifikasi": "PENDING", "is_deleted": False}
+    total, verified, waiting, flagged, rows = await asyncio.gather(
+        analytics.count_umkms(db, {"is_deleted": False}),
+        analytics.count_umkms(db, analytics.VERIFIED_LIVE),
+        analytics.count_umkms(db, pending),
+        analytics.count_flagged(req.dbs.cassandra, this_year),
         _stats(req, "sektor", tahun),
     )
-    last_month = sum(m["totalOmzet"] for s in sectors for m in s["months"] if m["bulan"] == bulan)
-    del now_year
     return {
         "totalUmkm": total,
         "verifiedUmkm": verified,
-        "pendingVerifications": pending,
-        # Flag counts come from the financial domain's own table; the synthetic data has none.
-        "flaggedThisYear": 0,
-        "totalOmzetLastMonth": last_month,
+        "pendingVerifications": waiting,
+        "flaggedThisYear": flagged,
+        "totalOmzetLastMonth": sum(o for _, _, b, o, _ in rows if b == bulan),
     }
 
 
