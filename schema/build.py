@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -38,13 +39,19 @@ class SigmaSchema(strawberry.Schema):
 
 
 def extension_factories(settings: Settings) -> list[Any]:
+    # QueryDepthLimiter and MaxAliasesLimiter create a new rule class per instance, i.e. per
+    # request, which made every request miss ValidationCache (its key includes the rules).
+    # Built once here, the rules are the same objects for every request and validation is cached.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     exts: list[Any] = [
         ErrorPolicy,
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(limit_rules),
         cost_limiter_factory(settings),
     ]
     if not settings.introspection:
