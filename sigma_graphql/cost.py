@@ -311,6 +311,9 @@ class CostLimiter(SchemaExtension):
         decision = self.store.spend(audience, identity, cost)
         self.report = {"requested": cost, "remaining": decision.remaining}
         if not decision.allowed:
+            response = getattr(ctx, "response", None)
+            if response is not None:  # HTTP clients and proxies understand the header too
+                response.headers["Retry-After"] = str(decision.retry_after)
             ec.result = GraphQLExecutionResult(
                 data=None,
                 errors=[

@@ -109,6 +109,11 @@ async def test_budget_exhaustion_then_refill(server_factory: Callable[..., LiveS
     assert refused.extensions["cost"]["requested"] == INTROSPECTION_COST
     assert refused.extensions["cost"]["remaining"] < INTROSPECTION_COST
 
+    async with api.http() as http:
+        raw = await http.post("/graphql", json={"query": SPEND})
+    assert raw.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert 1 <= int(raw.headers["Retry-After"]) <= 2
+
     await asyncio.sleep(retry_after)
     again = await api(SPEND)
     assert again.ok() == {"__type": {"name": "UMKM"}}
