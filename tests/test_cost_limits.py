@@ -13,7 +13,14 @@ from typing import Any
 from graphql import parse
 
 from schema.build import build_schema
-from sigma_graphql.cost import INTROSPECTION_COST, LIST_FACTOR, MUTATION_COST, compute_cost
+from sigma_graphql.budget import BudgetStore, Decision
+from sigma_graphql.cost import (
+    INTROSPECTION_COST,
+    LIST_FACTOR,
+    MUTATION_COST,
+    CostCache,
+    compute_cost,
+)
 from sigma_graphql.settings import Settings
 from tests.support import Api, Factory, LiveServer
 
@@ -171,3 +178,27 @@ async def test_every_response_reports_its_cost(api: Api) -> None:
     assert invalid.error_codes == ["BAD_USER_INPUT"]
     assert invalid.extensions["cost"]["requested"] == 0
     assert invalid.extensions["cost"]["remaining"] > 0
+
+
+def test_cost_cache_keys_on_the_variables_that_matter() -> None:
+    cache = CostCache(size=4)
+    doc = parse(NESTED)
+    assert cache.cost(SCHEMA, NESTED, doc, None, {"n": 100}) == 2601
+    assert cache.cost(SCHEMA, NESTED, doc, None, {"n": 100, "other": 1}) == 2601
+    assert cache.cost(SCHEMA, NESTED, doc, None, {"n": 2}) == 1 + 2 * 26
+    for n in range(3, 10):  # bounded: old entries are evicted, results stay right
+        assert cache.cost(SCHEMA, NESTED, doc, None, {"n": n}) == 1 + n * 26
+
+
+def test_token_bucket_refill_and_retry_after() -> None:
+    now = [0.0]
+    store = BudgetStore({"PUBLIC": 10.0}, {"PUBLIC": 100}, clock=lambda: now[0])
+    assert store.spend("PUBLIC", "a", 80) == Decision(True, 20)
+    refused = store.spend("PUBLIC", "a", 50)
+    assert refused == Decision(False, 20, 3)  # 30 missing at 10 per second
+    assert store.spend("PUBLIC", "b", 50).allowed  # another identity, another bucket
+    now[0] = 3.0
+    assert store.available("PUBLIC", "a") == 50
+    assert store.spend("PUBLIC", "a", 50) == Decision(True, 0)
+    now[0] = 1000.0
+    assert store.available("PUBLIC", "a") == 100  # never above the burst
