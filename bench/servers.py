@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from graphql import execute
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -100,7 +100,14 @@ def create(variant: str, shape: str) -> Starlette:
         finally:
             roundtrips.stop(token)
 
-    handler = {"b0": b0, "b1": b1, "b2": b2}[variant]
+    chosen = {"b0": b0, "b1": b1, "b2": b2}[variant]
+
+    async def handler(request: Request) -> Response:
+        try:
+            return await chosen(request)
+        except ClientDisconnect:  # wrk closing its connections at the end of a run
+            return Response(status_code=499)
+
     return Starlette(routes=[Route("/graphql", handler, methods=["POST"])], lifespan=lifespan)
 
 
