@@ -7,7 +7,9 @@ Document shape (one type for every id: BSON UUID, standard representation):
  wilayah: {kota, provinsi, alamat_lengkap},
  legalitas: {nib, pirt, halal, dokumen_url, status_verifikasi, verified_by, tanggal_verifikasi,
              rejection_reason},
- is_deleted, deleted_at, summary_terakhir: {tahun, bulan, omzet} | None}
+ is_deleted, deleted_at, summary_terakhir: {tahun, bulan, omzet} | None,
+ version: int (optimistic concurrency: every write of this repository compares and increments it),
+ verification_task_id: UUID | None (the Cassandra task of the current PENDING submission)}
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from db import geohash
@@ -75,6 +78,8 @@ def new_umkm_doc(
         "is_deleted": False,
         "deleted_at": None,
         "summary_terakhir": None,
+        "version": 0,
+        "verification_task_id": None,
     }
 
 
@@ -92,3 +97,147 @@ async def find_by_ids(
     """One round trip for any number of ids (DataLoader batch function)."""
     cursor = db[COLLECTION].find({"_id": {"$in": list(ids)}}, projection)
     return [doc async for doc in cursor]
+
+
+# Newest first; _id breaks ties so the order is total and keyset cursors are exact.
+SORT: list[tuple[str, int]] = [("created_at", -1), ("_id", -1)]
+
+# What resolvers.views.umkm_from_doc reads (plus the sort keys). Viewers who may not see the
+# private parts get them left out of the query instead of dropped after fetching.
+_PUBLIC_FIELDS = (
+    "owner_id",
+    "nama_usaha",
+    "sektor",
+    "tanggal_bergabung",
+    "created_at",
+    "wilayah.kota",
+    "wilayah.provinsi",
+    "lokasi",
+    "legalitas.nib",
+    "legalitas.pirt",
+    "legalitas.halal",
+    "legalitas.status_verifikasi",
+    "legalitas.tanggal_verifikasi",
+    "legalitas.verified_by",
+    "is_deleted",
+    "deleted_at",
+)
+_PRIVATE_FIELDS = (
+    "wilayah.alamat_lengkap",
+    "legalitas.dokumen_url",
+    "legalitas.rejection_reason",
+    "pemilik",
+    "summary_terakhir",
+)
+PUBLIC_PROJECTION: dict[str, int] = dict.fromkeys(_PUBLIC_FIELDS, 1)
+FULL_PROJECTION: dict[str, int] = dict.fromkeys(_PUBLIC_FIELDS + _PRIVATE_FIELDS, 1)
+
+
+def list_projection(private: bool) -> dict[str, int]:
+    return FULL_PROJECTION if private else PUBLIC_PROJECTION
+
+
+def after_filter(created_at: datetime, umkm_id: uuid.UUID) -> dict[str, Any]:
+    """Rows strictly after (created_at, _id) in SORT order."""
+    return {
+        "$or": [
+            {"created_at": {"$lt": created_at}},
+            {"created_at": created_at, "_id": {"$lt": umkm_id}},
+        ]
+    }
+
+
+def combine(*filters: dict[str, Any]) -> dict[str, Any]:
+    parts = [f for f in filters if f]
+    if not parts:
+        return {}
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+async def find_page(
+    db: AsyncDatabase[MongoDoc], query: dict[str, Any], limit: int, projection: dict[str, int]
+) -> list[MongoDoc]:
+    cursor = db[COLLECTION].find(query, projection).sort(SORT).limit(limit)
+    return [doc async for doc in cursor]
+
+
+async def count(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> int:
+    return await db[COLLECTION].count_documents(query)
+
+
+async def find_all(
+    db: AsyncDatabase[MongoDoc], query: dict[str, Any], projection: dict[str, int]
+) -> list[MongoDoc]:
+    cursor = db[COLLECTION].find(query, projection).sort(SORT)
+    return [doc async for doc in cursor]
+
+
+async def find_by_owners(
+    db: AsyncDatabase[MongoDoc], owner_ids: Sequence[uuid.UUID], projection: dict[str, int]
+) -> list[MongoDoc]:
+    """Not deleted UMKMs of many owners in one round trip, newest first."""
+    query = {"owner_id": {"$in": list(owner_ids)}, "is_deleted": False}
+    return await find_all(db, query, {**projection, "owner_id": 1})
+
+
+async def compare_and_set(
+    db: AsyncDatabase[MongoDoc],
+    before: MongoDoc,
+    changes: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> MongoDoc | None:
+    """Applies $set `changes` (dotted paths) only if nobody wrote the document since `before`
+    was read; returns the document as written, or None when another write came first.
+
+    Every write goes through here, so `before` is exactly the state the change replaced (the
+    aggregate hook relies on that) and two concurrent decisions cannot both succeed.
+    """
+    update = {
+        "$set": {**changes, "updated_at": now or datetime.now(UTC)},
+        "$inc": {"version": 1},
+    }
+    return await db[COLLECTION].find_one_and_update(
+        {"_id": before["_id"], "version": before.get("version")},
+        update,
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+async def heat_cells(
+    db: AsyncDatabase[MongoDoc], query: dict[str, Any], precision: int
+) -> list[MongoDoc]:
+    """[{_id: cell, count}] for located documents matching query."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": combine(query, {"geohash": {"$ne": None}})},
+        {"$group": {"_id": {"$substr": ["$geohash", 0, precision]}, "count": {"$sum": 1}}},
+    ]
+    cursor = await db[COLLECTION].aggregate(pipeline)
+    return [doc async for doc in cursor]
+
+
+async def city_groups(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> list[MongoDoc]:
+    """[{_id: {kota, provinsi}, count, lat, lng}]; lat/lng average the located documents only
+    ($avg skips the missing coordinates of unlocated ones)."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": query},
+        {
+            "$group": {
+                "_id": {"kota": "$wilayah.kota", "provinsi": "$wilayah.provinsi"},
+                "count": {"$sum": 1},
+                "lat": {"$avg": {"$arrayElemAt": ["$lokasi.coordinates", 1]}},
+                "lng": {"$avg": {"$arrayElemAt": ["$lokasi.coordinates", 0]}},
+            }
+        },
+    ]
+    cursor = await db[COLLECTION].aggregate(pipeline)
+    return [doc async for doc in cursor]
+
+
+async def detach_owner(db: AsyncDatabase[MongoDoc], owner_id: uuid.UUID) -> int:
+    """A deleted account's UMKMs stay, owner-less (owner_id null); returns how many."""
+    result = await db[COLLECTION].update_many(
+        {"owner_id": owner_id},
+        {"$set": {"owner_id": None, "updated_at": datetime.now(UTC)}, "$inc": {"version": 1}},
+    )
+    return result.modified_count

@@ -2,33 +2,208 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import uuid
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
-from resolvers._todo import todo
+from db import geohash, geosearch, umkm_profiles, users, verification_tasks
+from db.mongo import MongoDoc
+from db.reference import canonical_province, canonical_sector
+from loaders.umkm import umkm_by_id, umkms_by_owner
+from loaders.users import user_by_id
+from resolvers.umkm_changes import (
+    Change,
+    Written,
+    after_write,
+    failed,
+    from_ms,
+    get_path,
+    invalid_state,
+    not_found,
+    now_ms,
+    parse_id,
+    to_ms,
+    user_error,
+    write,
+)
+from resolvers.views import umkm_from_doc, user_from_doc
+from schema.common import EMPTY_PAGE, PageInfo, UserError
+from schema.enums import UserErrorCode
 from schema.umkm import (
     UMKM,
+    BoundingBoxInput,
     CityCluster,
     CreateUMKMInput,
     HeatCell,
     Legalitas,
     NearbyUMKM,
     UMKMConnection,
+    UMKMEdge,
     UMKMFilter,
     UMKMPayload,
     UpdateUMKMInput,
 )
 from schema.users import User
+from sigma_graphql import errors
+from sigma_graphql.context import Context
+from sigma_graphql.i18n import Lang, register, t
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.permissions import can_read, can_see_umkm, umkm_row_filter
+from sigma_graphql.umkm_validation import validate_create, validate_update
+from sigma_graphql.viewer import PUBLIC, Viewer
+
+register(
+    {
+        "umkm.owner_not_found": (
+            "Akun pemilik UMKM (UMKM_OWNER) tidak ditemukan",
+            "No UMKM_OWNER account with this id",
+        ),
+        "umkm.radius": (
+            "radiusKm harus lebih dari 0 dan paling besar 50",
+            "radiusKm must be greater than 0 and at most 50",
+        ),
+        "umkm.coordinates": (
+            "Koordinat tidak valid (lintang -90..90, bujur -180..180)",
+            "Invalid coordinates (latitude -90..90, longitude -180..180)",
+        ),
+        "umkm.bbox": (
+            "Kotak batas tidak valid: south <= north, west <= east, dalam rentang koordinat",
+            "Invalid bounding box: south <= north, west <= east, within coordinate ranges",
+        ),
+        "umkm.precision": (
+            "precision harus antara 3 dan 7",
+            "precision must be between 3 and 7",
+        ),
+    }
+)
+
+HEATMAP_PRECISION = range(3, 8)
+MAX_RADIUS_KM = 50.0
+# Fields whose change by the owner needs a new verification (contract: updateUmkm).
+_IDENTITY_PREFIXES = ("nama_usaha", "sektor", "wilayah.")
+
+
+def _ctx(info: Info) -> Context:
+    ctx: Context = info.context
+    return ctx
+
+
+# ------------------------------------------------------------------ filters and cursors
+
+
+def _valid_point(lat: float, lng: float) -> bool:
+    return -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0
+
+
+def _bbox(box: BoundingBoxInput, lang: Lang) -> geosearch.BBox:
+    if not (
+        _valid_point(box.south, box.west)
+        and _valid_point(box.north, box.east)
+        and box.south <= box.north
+        and box.west <= box.east
+    ):
+        raise errors.bad_input(t("umkm.bbox", lang), argument="filter.bbox")
+    return box.south, box.west, box.north, box.east
+
+
+def _filter_query(base: dict[str, Any], f: UMKMFilter | None, lang: Lang) -> dict[str, Any]:
+    """The row rule `base` and the filter's conditions, as one Mongo query."""
+    parts = [base]
+    if f is None:
+        return base
+    if f.sektor and f.sektor.strip():
+        parts.append({"sektor": canonical_sector(f.sektor) or f.sektor.strip()})
+    if f.kota and f.kota.strip():
+        # Kota is free text: match it whole, ignoring case.
+        parts.append(
+            {"wilayah.kota": {"$regex": f"^{re.escape(f.kota.strip())}$", "$options": "i"}}
+        )
+    if f.provinsi and f.provinsi.strip():
+        parts.append({"wilayah.provinsi": canonical_province(f.provinsi) or f.provinsi.strip()})
+    if f.search and f.search.strip():
+        parts.append({"nama_lower": {"$regex": re.escape(f.search.strip().lower())}})
+    if f.bbox is not None:
+        parts.append(geosearch.box_filter(_bbox(f.bbox, lang)))
+    return umkm_profiles.combine(*parts)
+
+
+def _list_base(viewer: Viewer, f: UMKMFilter | None) -> dict[str, Any]:
+    include_deleted = bool(f and f.include_deleted) and viewer.is_admin
+    base = umkm_row_filter(viewer, include_deleted=include_deleted)
+    if f is not None and f.status is not None and not viewer.is_public:
+        # PUBLIC: ignored (the row rule is VERIFIED already); owners: within their own.
+        base = {**base, "legalitas.status_verifikasi": f.status.value}
+    return base
+
+
+def _cursor_of(doc: MongoDoc) -> str:
+    return encode_cursor({"c": to_ms(doc["created_at"]), "i": str(doc["_id"])})
+
+
+def _decode_after(after: str | None, lang: Lang) -> tuple[Any, uuid.UUID] | None:
+    data = decode_cursor(after, lang)
+    if data is None:
+        return None
+    try:
+        return from_ms(int(data["c"])), uuid.UUID(str(data["i"]))
+    except (KeyError, ValueError, TypeError, OverflowError):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+
+
+def _connection(
+    docs: list[MongoDoc], first: int, total: int, has_previous: bool, viewer: Viewer
+) -> UMKMConnection:
+    page = docs[:first]
+    edges = [UMKMEdge(cursor=_cursor_of(d), node=umkm_from_doc(d, viewer)) for d in page]
+    return UMKMConnection(
+        edges=edges,
+        nodes=[e.node for e in edges],
+        page_info=PageInfo(
+            has_next_page=len(docs) > first,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+def _projection(viewer: Viewer) -> dict[str, int]:
+    # Only PUBLIC can never see private parts; for others it depends on the row.
+    return umkm_profiles.list_projection(private=not viewer.is_public)
+
+
+# ------------------------------------------------------------------ reads
 
 
 async def get_umkm(info: Info, id: strawberry.ID) -> UMKM | None:
-    todo("get_umkm")
+    ctx = _ctx(info)
+    umkm_id = parse_id(id)
+    if umkm_id is None:
+        return None
+    doc = await ctx.loaders.get(umkm_by_id).load(umkm_id)
+    if doc is None or not can_see_umkm(ctx.viewer, doc):
+        return None
+    return umkm_from_doc(doc, ctx.viewer)
 
 
 async def list_umkms(
     info: Info, filter: UMKMFilter | None, first: int | None, after: str | None
 ) -> UMKMConnection:
-    todo("list_umkms")
+    ctx = _ctx(info)
+    n = check_first(first, ctx.lang)
+    query = _filter_query(_list_base(ctx.viewer, filter), filter, ctx.lang)
+    key = _decode_after(after, ctx.lang)
+    page_query = umkm_profiles.combine(query, umkm_profiles.after_filter(*key)) if key else query
+    docs, total = await asyncio.gather(
+        umkm_profiles.find_page(ctx.mongo, page_query, n + 1, _projection(ctx.viewer)),
+        umkm_profiles.count(ctx.mongo, query),
+    )
+    return _connection(docs, n, total, key is not None, ctx.viewer)
 
 
 async def umkms_near(
@@ -39,42 +214,222 @@ async def umkms_near(
     sektor: str | None,
     first: int | None,
 ) -> list[NearbyUMKM]:
-    todo("umkms_near")
+    ctx = _ctx(info)
+    radius = 5.0 if radius_km is None else radius_km
+    if not 0 < radius <= MAX_RADIUS_KM:
+        raise errors.bad_input(t("umkm.radius", ctx.lang), argument="radiusKm")
+    if not _valid_point(latitude, longitude):
+        raise errors.bad_input(t("umkm.coordinates", ctx.lang), argument="latitude")
+    n = check_first(first, ctx.lang)
+    box = geosearch.circle_bbox(latitude, longitude, radius)
+    query = _filter_query(umkm_row_filter(PUBLIC), UMKMFilter(sektor=sektor), ctx.lang)
+    query = umkm_profiles.combine(query, geosearch.box_filter(box))
+    docs = await umkm_profiles.find_all(ctx.mongo, query, _projection(ctx.viewer))
+    hits: list[tuple[float, str, MongoDoc]] = []
+    for doc in docs:
+        lng, lat = doc["lokasi"]["coordinates"]
+        distance = geosearch.haversine_km(latitude, longitude, lat, lng)
+        if distance <= radius:
+            hits.append((distance, str(doc["_id"]), doc))
+    hits.sort(key=lambda h: (h[0], h[1]))
+    return [
+        NearbyUMKM(umkm=umkm_from_doc(doc, ctx.viewer), distance_km=distance)
+        for distance, _, doc in hits[:n]
+    ]
+
+
+def _public_query(f: UMKMFilter | None, lang: Lang) -> dict[str, Any]:
+    """Aggregates are public: VERIFIED, not deleted, whoever asks (status/includeDeleted of the
+    filter do not apply)."""
+    return _filter_query(umkm_row_filter(PUBLIC), f, lang)
 
 
 async def heatmap(info: Info, precision: int | None, filter: UMKMFilter | None) -> list[HeatCell]:
-    todo("heatmap")
+    ctx = _ctx(info)
+    p = 5 if precision is None else precision
+    if p not in HEATMAP_PRECISION:
+        raise errors.bad_input(t("umkm.precision", ctx.lang), argument="precision")
+    groups = await umkm_profiles.heat_cells(ctx.mongo, _public_query(filter, ctx.lang), p)
+    cells = []
+    for g in groups:
+        lat, lng = geohash.center(g["_id"])
+        cells.append(HeatCell(geohash=g["_id"], latitude=lat, longitude=lng, count=g["count"]))
+    cells.sort(key=lambda c: (-c.count, c.geohash))
+    return cells
 
 
 async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityCluster]:
-    todo("city_clusters")
+    ctx = _ctx(info)
+    groups = await umkm_profiles.city_groups(ctx.mongo, _public_query(filter, ctx.lang))
+    clusters = [
+        CityCluster(
+            kota=g["_id"]["kota"],
+            provinsi=g["_id"]["provinsi"],
+            count=g["count"],
+            latitude=g.get("lat"),
+            longitude=g.get("lng"),
+        )
+        for g in groups
+    ]
+    clusters.sort(key=lambda c: (-c.count, c.kota, c.provinsi))
+    return clusters
 
 
-async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
-    todo("create_umkm")
-
-
-async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> UMKMPayload:
-    todo("update_umkm")
-
-
-async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
-    todo("delete_umkm")
-
-
-async def restore_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
-    todo("restore_umkm")
+# ------------------------------------------------------------------ nested fields
 
 
 async def umkm_owner(info: Info, umkm: UMKM) -> User | None:
-    todo("umkm_owner")
+    ctx = _ctx(info)
+    if umkm.owner_id is None:
+        return None
+    if not can_read(ctx.viewer, "UMKM.owner", owns=ctx.viewer.owns(umkm.owner_id)):
+        return None
+    doc = await ctx.loaders.get(user_by_id).load(umkm.owner_id)
+    return user_from_doc(doc, ctx.viewer) if doc else None
 
 
 async def legalitas_verified_by(info: Info, legalitas: Legalitas) -> User | None:
-    todo("legalitas_verified_by")
+    ctx = _ctx(info)
+    # views.umkm_from_doc leaves the id empty for viewers who may not see it.
+    if legalitas.verified_by_id is None:
+        return None
+    doc = await ctx.loaders.get(user_by_id).load(legalitas.verified_by_id)
+    return user_from_doc(doc, ctx.viewer) if doc else None
 
 
 async def user_umkms(
     info: Info, user: User, first: int | None, after: str | None
 ) -> UMKMConnection:
-    todo("user_umkms")
+    ctx = _ctx(info)
+    n = check_first(first, ctx.lang)
+    key = _decode_after(after, ctx.lang)
+    if not user.umkms_visible:
+        return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
+    docs = await ctx.loaders.get(umkms_by_owner).load(user.user_id)
+    rest = docs
+    if key is not None:
+        created, last_id = key
+        rest = [d for d in docs if (d["created_at"], d["_id"].bytes) < (created, last_id.bytes)]
+    return _connection(rest[: n + 1], n, len(docs), key is not None, ctx.viewer)
+
+
+# ------------------------------------------------------------------ writes
+
+
+async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
+    ctx = _ctx(info)
+    viewer = ctx.viewer
+    data, problems = validate_create(input, ctx.lang)
+    owner_id = viewer.user_id if viewer.is_owner_role else None
+    if viewer.is_admin and input.owner_id is not None:
+        owner_id = await _existing_owner(ctx, input.owner_id)
+        if owner_id is None:
+            problems.append(
+                user_error(
+                    ["input", "ownerId"], UserErrorCode.NOT_FOUND, "umkm.owner_not_found", ctx.lang
+                )
+            )
+    if problems or data is None:
+        return failed(problems)
+    status = "VERIFIED" if viewer.is_admin else "PENDING"
+    now = now_ms()
+    doc = umkm_profiles.new_umkm_doc(
+        nama_usaha=data.nama_usaha,
+        sektor=data.sektor,
+        kota=data.kota,
+        provinsi=data.provinsi,
+        alamat_lengkap=data.alamat_lengkap,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        pemilik=data.pemilik,
+        legalitas=data.legalitas,
+        owner_id=owner_id,
+        status=status,
+        created_at=now,
+        verified_by=viewer.user_id if viewer.is_admin else None,
+    )
+    task_id = verification_tasks.new_task_id(now) if status == "PENDING" else None
+    doc["verification_task_id"] = task_id
+    await umkm_profiles.insert(ctx.mongo, doc)
+    await after_write(ctx, None, doc, task_id)
+    return UMKMPayload(umkm=umkm_from_doc(doc, viewer), user_errors=[])
+
+
+async def _existing_owner(ctx: Context, raw: strawberry.ID) -> uuid.UUID | None:
+    owner_id = parse_id(raw)
+    if owner_id is None:
+        return None
+    doc = await users.find_by_id(ctx.mongo, owner_id)
+    return owner_id if doc is not None and doc.get("role") == "UMKM_OWNER" else None
+
+
+def _require_owner_or_admin(ctx: Context, doc: MongoDoc) -> None:
+    if not (ctx.viewer.is_admin or ctx.viewer.owns(doc.get("owner_id"))):
+        raise errors.forbidden(t("forbidden", ctx.lang))
+
+
+def _written(ctx: Context, result: Written | list[UserError]) -> UMKMPayload:
+    if isinstance(result, list):
+        return failed(result)
+    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
+
+
+async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> UMKMPayload:
+    ctx = _ctx(info)
+    umkm_id = parse_id(id)
+    if umkm_id is None:
+        return failed(not_found(ctx.lang))
+    changes, problems = validate_update(input, ctx.lang)
+    if problems:
+        return failed(problems)
+
+    def plan(before: MongoDoc) -> Change | list[UserError]:
+        if before.get("is_deleted"):
+            return not_found(ctx.lang)
+        _require_owner_or_admin(ctx, before)
+        effective = {k: v for k, v in changes.items() if get_path(before, k) != v}
+        change = Change(effective)
+        identity = any(k.startswith(_IDENTITY_PREFIXES) for k in effective)
+        verified = get_path(before, "legalitas.status_verifikasi") == "VERIFIED"
+        if identity and verified and ctx.viewer.is_owner_role:
+            # The verified facts changed: officials must look again.
+            effective.update(
+                {
+                    "legalitas.status_verifikasi": "PENDING",
+                    "legalitas.verified_by": None,
+                    "legalitas.tanggal_verifikasi": None,
+                }
+            )
+            change.opens_task = True
+        return change
+
+    return _written(ctx, await write(ctx, umkm_id, plan))
+
+
+async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
+    ctx = _ctx(info)
+    umkm_id = parse_id(id)
+    if umkm_id is None:
+        return failed(not_found(ctx.lang))
+
+    def plan(before: MongoDoc) -> Change | list[UserError]:
+        if before.get("is_deleted"):
+            return invalid_state(ctx.lang) if ctx.viewer.is_admin else not_found(ctx.lang)
+        _require_owner_or_admin(ctx, before)
+        return Change({"is_deleted": True, "deleted_at": now_ms()})
+
+    return _written(ctx, await write(ctx, umkm_id, plan))
+
+
+async def restore_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
+    ctx = _ctx(info)
+    umkm_id = parse_id(id)
+    if umkm_id is None:
+        return failed(not_found(ctx.lang))
+
+    def plan(before: MongoDoc) -> Change | list[UserError]:
+        if not before.get("is_deleted"):
+            return invalid_state(ctx.lang)
+        return Change({"is_deleted": False, "deleted_at": None})
+
+    return _written(ctx, await write(ctx, umkm_id, plan))

@@ -1,44 +1,270 @@
-"""The verification workflow: task queue, approve/reject/resubmit, subscription."""
+"""The verification workflow: task queue, approve/reject/resubmit, subscription.
+
+A decision is won by exactly one request: the compare-and-set of resolvers.umkm_changes.write
+on the UMKM document (only a PENDING document at the version that was read can change), so
+concurrent approvals yield one decision, one task move and one notification.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.types import Info
 
-from resolvers._todo import todo
-from schema.enums import VerificationStatus
-from schema.umkm import UMKM, UMKMPayload, VerificationTask, VerificationTaskConnection
+from db import notifications, verification_tasks
+from db.mongo import MongoDoc
+from db.verification_tasks import TaskRow
+from loaders.umkm import umkm_by_id
+from loaders.users import user_by_id
+from resolvers.umkm_changes import (
+    TASK_TOPIC,
+    Change,
+    Written,
+    failed,
+    invalid_state,
+    not_found,
+    now_ms,
+    parse_id,
+    write,
+)
+from resolvers.views import umkm_from_doc, user_from_doc
+from schema.common import PageInfo, UserError
+from schema.enums import UserErrorCode, VerificationStatus
+from schema.umkm import (
+    UMKM,
+    UMKMPayload,
+    VerificationTask,
+    VerificationTaskConnection,
+    VerificationTaskEdge,
+)
 from schema.users import User
+from sigma_graphql import errors
+from sigma_graphql.context import Context
+from sigma_graphql.i18n import register, t
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.permissions import can_see_umkm
+
+register(
+    {
+        "verification.reason_length": (
+            "Alasan penolakan harus {min} sampai {max} karakter",
+            "The rejection reason must be {min} to {max} characters",
+        ),
+        "verification.verified_title": ("UMKM terverifikasi", "UMKM verified"),
+        "verification.verified_message": (
+            'Selamat! UMKM "{nama}" telah diverifikasi dan kini tampil untuk publik.',
+            'Congratulations! UMKM "{nama}" is verified and now visible to the public.',
+        ),
+        "verification.rejected_title": ("Verifikasi UMKM ditolak", "UMKM verification rejected"),
+        "verification.rejected_message": (
+            'UMKM "{nama}" belum dapat diverifikasi. Alasan: {reason} '
+            "Perbaiki data lalu ajukan ulang.",
+            'UMKM "{nama}" could not be verified. Reason: {reason} Correct it and resubmit.',
+        ),
+    }
+)
+
+REASON_MIN, REASON_MAX = 10, 500
+
+
+def _ctx(info: Info) -> Context:
+    ctx: Context = info.context
+    return ctx
+
+
+def task_from_row(row: TaskRow) -> VerificationTask:
+    return VerificationTask(
+        id=strawberry.ID(str(row.task_id)),
+        status=VerificationStatus(row.status),
+        created_at=row.created_at,
+        nama_usaha=row.nama_usaha,
+        owner_email=row.owner_email,
+        decided_at=row.decided_at,
+        reason=row.reason,
+        umkm_id=row.umkm_id,
+        decided_by_id=row.decided_by,
+    )
+
+
+def _cursor(row: TaskRow) -> str:
+    return encode_cursor({"b": row.bucket, "t": str(row.task_id)})
 
 
 async def list_tasks(
     info: Info, status: VerificationStatus | None, first: int | None, after: str | None
 ) -> VerificationTaskConnection:
-    todo("list_tasks")
+    ctx = _ctx(info)
+    n = check_first(first, ctx.lang)
+    wanted = (status or VerificationStatus.PENDING).value
+    start = verification_tasks.bucket_of(datetime.now(UTC))
+    last: uuid.UUID | None = None
+    data = decode_cursor(after, ctx.lang)
+    if data is not None:
+        try:
+            start, last = str(data["b"]), uuid.UUID(str(data["t"]))
+            datetime.strptime(start, "%Y-%m")
+        except (KeyError, ValueError):
+            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
+    rows = await verification_tasks.page(
+        ctx.cassandra, wanted, n + 1, start_bucket=start, after=last
+    )
+    edges = [VerificationTaskEdge(cursor=_cursor(r), node=task_from_row(r)) for r in rows[:n]]
+    return VerificationTaskConnection(
+        edges=edges,
+        nodes=[e.node for e in edges],
+        page_info=PageInfo(
+            has_next_page=len(rows) > n,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+async def _decide(
+    ctx: Context, raw_id: strawberry.ID, status: str, reason: str | None
+) -> UMKMPayload:
+    umkm_id = parse_id(raw_id)
+    if umkm_id is None:
+        return failed(not_found(ctx.lang))
+    decided_at = now_ms()
+
+    def plan(before: MongoDoc) -> Change | list[UserError]:
+        if before.get("is_deleted"):
+            return not_found(ctx.lang)
+        if before["legalitas"]["status_verifikasi"] != "PENDING":
+            return invalid_state(ctx.lang)
+        return Change(
+            {
+                "legalitas.status_verifikasi": status,
+                "legalitas.verified_by": ctx.viewer.user_id,
+                "legalitas.tanggal_verifikasi": decided_at,
+                "legalitas.rejection_reason": reason if status == "REJECTED" else None,
+                "verification_task_id": None,
+            }
+        )
+
+    result = await write(ctx, umkm_id, plan)
+    if isinstance(result, list):
+        return failed(result)
+    await _record_decision(ctx, result, status, decided_at, reason)
+    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
+
+
+async def _record_decision(
+    ctx: Context, written: Written, status: str, decided_at: datetime, reason: str | None
+) -> None:
+    """Only the winner of the compare-and-set gets here: move the task, notify the owner."""
+    task_id = written.before.get("verification_task_id")
+    if task_id is not None and ctx.viewer.user_id is not None:
+        await verification_tasks.decide(
+            ctx.cassandra,
+            task_id,
+            status=status,
+            decided_by=ctx.viewer.user_id,
+            decided_at=decided_at,
+            reason=reason,
+        )
+    owner_id = written.after.get("owner_id")
+    if owner_id is None:
+        return
+    nama = written.after["nama_usaha"]
+    if status == "VERIFIED":
+        kind, title = "UMKM_VERIFIED", t("verification.verified_title")
+        message = t("verification.verified_message", nama=nama)
+    else:
+        kind, title = "UMKM_REJECTED", t("verification.rejected_title")
+        message = t("verification.rejected_message", nama=nama, reason=reason)
+    await notifications.create(
+        ctx.dbs,
+        ctx.services.pubsub,
+        owner_id=owner_id,
+        type=kind,
+        title=title,
+        message=message,
+        umkm_id=written.after["_id"],
+    )
 
 
 async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMPayload:
-    todo("approve_umkm")
+    ctx = _ctx(info)
+    cleaned = (note or "").strip() or None
+    if cleaned is not None and len(cleaned) > REASON_MAX:
+        return failed(
+            [
+                UserError(
+                    field=["note"],
+                    message=t("too_long", ctx.lang, max=REASON_MAX),
+                    code=UserErrorCode.TOO_LONG,
+                )
+            ]
+        )
+    return await _decide(ctx, id, "VERIFIED", cleaned)
 
 
 async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload:
-    todo("reject_umkm")
+    ctx = _ctx(info)
+    cleaned = reason.strip()
+    if not REASON_MIN <= len(cleaned) <= REASON_MAX:
+        code = UserErrorCode.TOO_SHORT if len(cleaned) < REASON_MIN else UserErrorCode.TOO_LONG
+        message = t("verification.reason_length", ctx.lang, min=REASON_MIN, max=REASON_MAX)
+        return failed([UserError(field=["reason"], message=message, code=code)])
+    return await _decide(ctx, id, "REJECTED", cleaned)
 
 
 async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
-    todo("resubmit_umkm")
+    ctx = _ctx(info)
+    umkm_id = parse_id(id)
+    if umkm_id is None:
+        return failed(not_found(ctx.lang))
+
+    def plan(before: MongoDoc) -> Change | list[UserError]:
+        if before.get("is_deleted"):
+            return not_found(ctx.lang)
+        if not ctx.viewer.owns(before.get("owner_id")):
+            raise errors.forbidden(t("forbidden", ctx.lang))
+        if before["legalitas"]["status_verifikasi"] != "REJECTED":
+            return invalid_state(ctx.lang)
+        # The previous rejection reason stays visible to reviewers until the next decision.
+        return Change(
+            {
+                "legalitas.status_verifikasi": "PENDING",
+                "legalitas.verified_by": None,
+                "legalitas.tanggal_verifikasi": None,
+            },
+            opens_task=True,
+        )
+
+    result = await write(ctx, umkm_id, plan)
+    if isinstance(result, list):
+        return failed(result)
+    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
 
 
 async def task_umkm(info: Info, task: VerificationTask) -> UMKM | None:
-    todo("task_umkm")
+    ctx = _ctx(info)
+    doc = await ctx.loaders.get(umkm_by_id).load(task.umkm_id)
+    if doc is None or not can_see_umkm(ctx.viewer, doc):
+        return None
+    return umkm_from_doc(doc, ctx.viewer)
 
 
 async def task_decided_by(info: Info, task: VerificationTask) -> User | None:
-    todo("task_decided_by")
+    ctx = _ctx(info)
+    if task.decided_by_id is None:
+        return None
+    doc = await ctx.loaders.get(user_by_id).load(task.decided_by_id)
+    return user_from_doc(doc, ctx.viewer) if doc else None
 
 
 async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:
-    todo("subscribe")
-    yield  # pragma: no cover
+    """New PENDING tasks (published by resolvers.umkm_changes.open_task). Staff only: the
+    permission is on the root field."""
+    ctx = _ctx(info)
+    async for row in ctx.services.pubsub.subscribe(TASK_TOPIC):
+        # One context serves the whole subscription: fresh loaders so nothing is stale.
+        ctx.fresh_loaders()
+        yield task_from_row(row)

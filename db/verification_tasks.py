@@ -1,0 +1,223 @@
+"""Repository of the verification queue (Cassandra, db/cql/020_umkm.cql).
+
+A task is created for every PENDING submission and keyed by a timeuuid (task_id == created_at).
+It lives in `verification_tasks` under (status, 'YYYY-MM' of creation); a decision moves it to
+the partition of its new status (same bucket and clustering key). `verification_task_by_id`
+says where a task is, and its lightweight transaction lets a task be decided once.
+
+Write order of a decision: by_id (LWT) -> new status row + month index -> delete old row. A crash
+in between leaves at worst a duplicate listing (never a lost task), and re-running the decision
+finishes the move (every step is idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cassandra.util import datetime_from_uuid1, uuid_from_time
+
+from db.cassandra import Cassandra, Row
+
+# No task predates the service; listing never looks at months before this year.
+FIRST_YEAR = 2024
+
+_COLUMNS = (
+    "task_id, umkm_id, status, bucket, created_at, nama_usaha, owner_email, decided_by, "
+    "decided_at, reason"
+)
+INSERT_BY_ID = (
+    f"INSERT INTO verification_task_by_id ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_TASK = f"INSERT INTO verification_tasks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_MONTH = "INSERT INTO verification_task_months (status, year, bucket) VALUES (?, ?, ?)"
+INSERT_BY_UMKM = (
+    "INSERT INTO verification_task_by_umkm (umkm_id, created_at, task_id) VALUES (?, ?, ?)"
+)
+SELECT_BY_ID = f"SELECT {_COLUMNS} FROM verification_task_by_id WHERE task_id = ?"
+DECIDE = (
+    "UPDATE verification_task_by_id SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
+    "WHERE task_id = ? IF status = 'PENDING'"
+)
+DELETE_TASK = (
+    "DELETE FROM verification_tasks WHERE status = ? AND bucket = ? AND created_at = ? "
+    "AND task_id = ?"
+)
+SELECT_MONTHS = "SELECT bucket FROM verification_task_months WHERE status = ? AND year = ?"
+SELECT_PAGE = f"SELECT {_COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? LIMIT ?"
+SELECT_PAGE_AFTER = (
+    f"SELECT {_COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? "
+    "AND created_at < ? LIMIT ?"
+)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task_id: uuid.UUID
+    umkm_id: uuid.UUID
+    status: str
+    bucket: str
+    created_at: datetime
+    nama_usaha: str
+    owner_email: str | None
+    decided_by: uuid.UUID | None
+    decided_at: datetime | None
+    reason: str | None
+
+    def params(self) -> tuple[Any, ...]:
+        return (
+            self.task_id,
+            self.umkm_id,
+            self.status,
+            self.bucket,
+            self.task_id,  # created_at: the same timeuuid
+            self.nama_usaha,
+            self.owner_email,
+            self.decided_by,
+            self.decided_at,
+            self.reason,
+        )
+
+    def as_message(self) -> dict[str, Any]:
+        """What the pubsub carries to verificationTaskAdded subscribers."""
+        return dict(zip(_COLUMNS.split(", "), self.params(), strict=True))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # The driver returns naive UTC datetimes.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def from_row(row: Row) -> TaskRow:
+    return TaskRow(
+        task_id=row["task_id"],
+        umkm_id=row["umkm_id"],
+        status=row["status"],
+        bucket=row["bucket"],
+        created_at=datetime_from_uuid1(row["created_at"]).replace(tzinfo=UTC),
+        nama_usaha=row["nama_usaha"] or "",
+        owner_email=row.get("owner_email"),
+        decided_by=row.get("decided_by"),
+        decided_at=_aware(row.get("decided_at")),
+        reason=row.get("reason"),
+    )
+
+
+def bucket_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def new_task_id(now: datetime) -> uuid.UUID:
+    task_id: uuid.UUID = uuid_from_time(now)
+    return task_id
+
+
+async def create(
+    cass: Cassandra,
+    *,
+    task_id: uuid.UUID,
+    umkm_id: uuid.UUID,
+    nama_usaha: str,
+    owner_email: str | None,
+) -> TaskRow:
+    """Stores a PENDING task; idempotent for a given task_id (every write is an upsert)."""
+    created = datetime_from_uuid1(task_id).replace(tzinfo=UTC)
+    row = TaskRow(
+        task_id=task_id,
+        umkm_id=umkm_id,
+        status="PENDING",
+        bucket=bucket_of(created),
+        created_at=created,
+        nama_usaha=nama_usaha,
+        owner_email=owner_email,
+        decided_by=None,
+        decided_at=None,
+        reason=None,
+    )
+    await asyncio.gather(
+        cass.execute(INSERT_BY_ID, row.params()),
+        cass.execute(INSERT_TASK, row.params()),
+        cass.execute(INSERT_MONTH, ("PENDING", created.year, row.bucket)),
+        cass.execute(INSERT_BY_UMKM, (umkm_id, task_id, task_id)),
+    )
+    return row
+
+
+async def find(cass: Cassandra, task_id: uuid.UUID) -> TaskRow | None:
+    rows = await cass.execute(SELECT_BY_ID, (task_id,))
+    return from_row(rows[0]) if rows else None
+
+
+async def decide(
+    cass: Cassandra,
+    task_id: uuid.UUID,
+    *,
+    status: str,
+    decided_by: uuid.UUID,
+    decided_at: datetime,
+    reason: str | None,
+) -> TaskRow | None:
+    """Moves a PENDING task to `status` once. Returns the decided task, or None when the task
+    is missing or was decided differently before (the caller's Mongo compare-and-set is the
+    authority; this keeps the queue consistent with it)."""
+    current = await find(cass, task_id)
+    if current is None:
+        return None
+    applied = await cass.execute(DECIDE, (status, decided_by, decided_at, reason, task_id))
+    if not applied or not applied[0].get("[applied]"):
+        # Decided already: finish the move only if it was this same decision (a retry).
+        current = await find(cass, task_id)
+        if current is None or current.status != status:
+            return None
+        decided = current
+    else:
+        decided = TaskRow(
+            **{
+                **current.__dict__,
+                "status": status,
+                "decided_by": decided_by,
+                "decided_at": decided_at,
+                "reason": reason,
+            }
+        )
+    await asyncio.gather(
+        cass.execute(INSERT_TASK, decided.params()),
+        cass.execute(INSERT_MONTH, (status, decided.created_at.year, decided.bucket)),
+    )
+    await cass.execute(DELETE_TASK, ("PENDING", decided.bucket, task_id, task_id))
+    return decided
+
+
+async def months_with_tasks(cass: Cassandra, status: str, until: str) -> list[str]:
+    """Buckets ('YYYY-MM') holding tasks of status, newest first, not after `until`."""
+    last_year = int(until[:4])
+    years = list(range(last_year, FIRST_YEAR - 1, -1))
+    results = await cass.execute_concurrent(SELECT_MONTHS, [(status, y) for y in years])
+    buckets = [r["bucket"] for rows in results for r in rows if r["bucket"] <= until]
+    return sorted(buckets, reverse=True)
+
+
+async def page(
+    cass: Cassandra,
+    status: str,
+    limit: int,
+    *,
+    start_bucket: str,
+    after: uuid.UUID | None,
+) -> list[TaskRow]:
+    """Up to `limit` tasks of status, newest first, starting in start_bucket strictly after
+    the task `after` (None: from the bucket's newest), then in older months."""
+    rows: list[TaskRow] = []
+    for bucket in await months_with_tasks(cass, status, start_bucket):
+        need = limit - len(rows)
+        if need <= 0:
+            break
+        if bucket == start_bucket and after is not None:
+            found = await cass.execute(SELECT_PAGE_AFTER, (status, bucket, after, need))
+        else:
+            found = await cass.execute(SELECT_PAGE, (status, bucket, need))
+        rows.extend(from_row(r) for r in found)
+    return rows
