@@ -14,7 +14,7 @@ from gql.transport.websockets import WebsocketsTransport
 from db import financial_logs as fl
 from db.handles import Databases
 from db.notifications import topic
-from tests.fin_support import FLAG, UNFLAG, submit
+from tests.fin_support import FLAG, UNFLAG, fin_umkm, submit
 from tests.support import Account, Api, Factory, LiveServer
 
 NOTIFICATIONS = """
@@ -54,7 +54,7 @@ async def _notifications(api: Api, owner: Account, **kw: Any) -> dict[str, Any]:
 async def test_flag_unflag_notify_once_each(api: Api, factory: Factory, dbs: Databases) -> None:
     owner = await factory.account()
     staff = await factory.account("PEJABAT", nama="Bu Pejabat")
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     await submit(api, owner.token, doc["_id"], 2011, 4, 4_000_000)
     as_staff = api.as_(staff.token)
 
@@ -108,7 +108,7 @@ async def test_concurrent_flags_make_one_notification(
 ) -> None:
     owner = await factory.account()
     staff = [await factory.account("PEJABAT") for _ in range(4)]
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     await submit(api, owner.token, doc["_id"], 2011, 6, 1)
     results = await asyncio.gather(
         *(
@@ -131,7 +131,7 @@ async def test_notification_ids_round_trip_and_mark_read(api: Api, factory: Fact
     owner = await factory.account()
     other = await factory.account()
     staff = await factory.account("ADMIN")
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     for bulan in (1, 2, 3):
         await submit(api, owner.token, doc["_id"], 2012, bulan, bulan)
         flagged = await api.as_(staff.token)(
@@ -175,7 +175,7 @@ async def test_notification_ids_round_trip_and_mark_read(api: Api, factory: Fact
 async def test_flagged_list_newest_first_paged(api: Api, factory: Factory) -> None:
     owner = await factory.account()
     staff = await factory.account("PEJABAT")
-    docs = [await factory.umkm(owner) for _ in range(3)]
+    docs = [await fin_umkm(factory, owner) for _ in range(3)]
     for d in docs:
         await submit(api, owner.token, d["_id"], 2013, 7, 70)
         await submit(api, owner.token, d["_id"], 2013, 8, 80)
@@ -232,8 +232,8 @@ async def test_subscription_delivers_to_the_owner_only(
     alice = await factory.account()
     bob = await factory.account()
     staff = await factory.account("PEJABAT")
-    a_doc = await factory.umkm(alice)
-    b_doc = await factory.umkm(bob)
+    a_doc = await fin_umkm(factory, alice)
+    b_doc = await fin_umkm(factory, bob)
     await submit(api, alice.token, a_doc["_id"], 2014, 1, 1)
     await submit(api, bob.token, b_doc["_id"], 2014, 1, 1)
 

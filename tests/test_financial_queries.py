@@ -9,6 +9,7 @@ from db import financial_writes
 from db.handles import Databases
 from db.mongo import MongoDoc
 from sigma_graphql.pubsub import PubSub
+from tests.fin_support import fin_umkm
 from tests.support import Account, Api, Factory
 
 NESTED = """
@@ -37,7 +38,7 @@ async def _umkms_with_two_years(
 ) -> list[MongoDoc]:
     """`count` UMKMs, each with 24 months (two full years) and one flagged month."""
     owners = [await factory.account(session=False) for _ in range(count)]
-    docs = [await factory.umkm(o) for o in owners]
+    docs = [await fin_umkm(factory, o) for o in owners]
     gate = asyncio.Semaphore(64)
 
     async def write(doc: MongoDoc, tahun: int, bulan: int) -> None:
@@ -109,7 +110,7 @@ async def test_notification_umkms_are_batched(api: Api, factory: Factory, dbs: D
     counts = {}
     for owner, n in ((few, 1), (lots, 12)):
         for i in range(n):
-            doc = await factory.umkm(owner)
+            doc = await fin_umkm(factory, owner)
             await financial_writes.submit(
                 dbs, doc, tahun=2019, bulan=1, omzet=i, jumlah_karyawan=1, catatan=None, by=None
             )
