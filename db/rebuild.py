@@ -126,7 +126,9 @@ async def _one_umkm(dbs: Databases, doc: MongoDoc, totals: _Totals, report: Rebu
                 cell = table[(name, r["tahun"], r["bulan"])]
                 cell[0] += c.omzet
                 cell[1] += 1
-    report.quarter_cells_fixed += await _fix_quarters(cass, umkm_id, years, rows)
+    # Not `report.x += await ...`: that reads x before awaiting and loses concurrent updates.
+    fixed_quarters = await _fix_quarters(cass, umkm_id, years, rows)
+    report.quarter_cells_fixed += fixed_quarters
     newest = max(rows, key=lambda r: (r["tahun"], r["bulan"]), default=None)
     summary = aggregates.summary_of(newest)
     if doc.get("summary_terakhir") != summary:

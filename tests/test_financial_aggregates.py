@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -138,8 +139,8 @@ async def test_retrying_the_same_write_applies_nothing_twice(
     assert have.sector == {(f"S{tag}", 2020, 5): (77, 1)}
 
 
-def _crash(dbs: Databases, *args: object) -> int:
-    """Runs one write in a child process that os._exit(1)s right after step (1)."""
+def _child(dbs: Databases, argv: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
+    """Runs a Python module in a child process against this session's databases."""
     s = dbs.settings
     env = {
         **os.environ,
@@ -149,17 +150,23 @@ def _crash(dbs: Databases, *args: object) -> int:
         "SIGMA_CASSANDRA_KEYSPACE": s.cassandra_keyspace,
         "SIGMA_CASSANDRA_CONTACT_POINTS": ",".join(s.cassandra_contact_points),
         "SIGMA_CASSANDRA_PORT": str(s.cassandra_port),
-        financial_writes.CRASH_ENV: "after_log_row",
+        **extra,
     }
     root = Path(__file__).resolve().parent.parent
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.fin_crash_writer", *map(str, args)],
+    return subprocess.run(
+        [sys.executable, "-m", *argv],
         env=env,
         cwd=root,
         capture_output=True,
-        timeout=120,
+        text=True,
+        timeout=300,
     )
-    return done.returncode
+
+
+def _crash(dbs: Databases, *args: object) -> int:
+    """Runs one write in a child process that os._exit(1)s right after step (1)."""
+    argv = ["tests.fin_crash_writer", *map(str, args)]
+    return _child(dbs, argv, **{financial_writes.CRASH_ENV: "after_log_row"}).returncode
 
 
 async def test_killed_between_writes_then_rebuild_restores_exactness(
@@ -272,3 +279,23 @@ async def test_umkm_mutations_move_months_through_the_hook(
     assert await sector() == {("Jasa", tahun, 1): (100, 1), ("Jasa", tahun, 2): (200, 1)}
     row = await fl.get(dbs.cassandra, u, tahun, 1)
     assert row is not None and row["sektor"] == "Jasa"
+
+
+async def test_rebuild_command_reports(dbs: Databases, factory: Factory) -> None:
+    doc = await fin_umkm(factory, None)
+    await financial_writes.submit(
+        dbs, doc, tahun=2008, bulan=1, omzet=5, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await dbs.cassandra.execute(  # drift a counter behind the application's back
+        aggregates.SECTOR_ADD, (1, 0, doc["sektor"], 2008, 1)
+    )
+    done = await asyncio.to_thread(_child, dbs, ["sigma_graphql.cli", "rebuild-aggregates"])
+    assert done.returncode == 0, done.stderr
+    fixed = re.search(r"sector_cells_fixed=(\d+)", done.stdout)
+    assert "aggregates rebuilt" in done.stdout and fixed and int(fixed.group(1)) >= 1
+    rows = await dbs.cassandra.execute(
+        "SELECT total_omzet FROM dashboard_sector_stats "
+        "WHERE sektor = ? AND tahun = ? AND bulan = ?",
+        (doc["sektor"], 2008, 1),
+    )
+    assert rows[0]["total_omzet"] == 5
