@@ -260,3 +260,39 @@ async def test_owner_sees_own_logs_but_not_staff_fields(api: Api, factory: Facto
         {"tahun": 2005, "bulan": 2, "inputBy": None},
         {"tahun": 2005, "bulan": 1, "inputBy": None},
     ]
+
+
+BY_ID = """
+query($id: ID!) {
+  umkm(id: $id) {
+    summaryTerakhir { tahun bulan omzet }
+    financialLogs { nodes { bulan } pageInfo { hasNextPage } }
+  }
+}
+"""
+
+
+async def test_logs_and_summary_only_for_staff_and_owner(api: Api, factory: Factory) -> None:
+    owner = await factory.account()
+    stranger = await factory.account()
+    staff = await factory.account("PEJABAT")
+    doc = await fin_umkm(factory, owner)
+    await submit(api, owner.token, doc["_id"], 2009, 3, 30)
+    seen = {}
+    for name, token in (
+        ("public", None),
+        ("stranger", stranger.token),
+        ("owner", owner.token),
+        ("staff", staff.token),
+    ):
+        resp = await api.as_(token)(BY_ID, {"id": str(doc["_id"])})
+        seen[name] = resp.ok()["umkm"]
+    hidden = {
+        "summaryTerakhir": None,
+        "financialLogs": {"nodes": [], "pageInfo": {"hasNextPage": False}},
+    }
+    shown = {
+        "summaryTerakhir": {"tahun": 2009, "bulan": 3, "omzet": 30},
+        "financialLogs": {"nodes": [{"bulan": 3}], "pageInfo": {"hasNextPage": False}},
+    }
+    assert seen == {"public": hidden, "stranger": hidden, "owner": shown, "staff": shown}
