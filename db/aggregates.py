@@ -159,11 +159,21 @@ async def apply_delta(
 
 
 async def refresh_summary(dbs: Databases, umkm_id: uuid.UUID) -> MongoDoc | None:
-    """Step 3: summary_terakhir := the latest month on record (not the last one entered)."""
+    """Step 3: summary_terakhir := the latest month on record (not the last one entered).
+
+    Concurrent writers of one UMKM each read the logs and then write MongoDB; the writes may
+    land in either order. `summary_at` (taken before reading) makes the newest reading win, so
+    after the last write the summary is the one read after every log write had completed.
+    """
+    read_at = fl.now_ms()
     row = await fl.latest(dbs.cassandra, umkm_id)
     summary = summary_of(row)
     await dbs.mongo[umkm_profiles.COLLECTION].update_one(
-        {"_id": umkm_id}, {"$set": {"summary_terakhir": summary}}
+        {
+            "_id": umkm_id,
+            "$or": [{"summary_at": None}, {"summary_at": {"$lte": read_at}}],
+        },
+        {"$set": {"summary_terakhir": summary, "summary_at": read_at}},
     )
     return summary
 

@@ -133,7 +133,8 @@ async def _one_umkm(dbs: Databases, doc: MongoDoc, totals: _Totals, report: Rebu
     summary = aggregates.summary_of(newest)
     if doc.get("summary_terakhir") != summary:
         await dbs.mongo[umkm_profiles.COLLECTION].update_one(
-            {"_id": umkm_id}, {"$set": {"summary_terakhir": summary}}
+            {"_id": umkm_id},
+            {"$set": {"summary_terakhir": summary, "summary_at": fl.now_ms()}},
         )
         report.summaries_fixed += 1
 

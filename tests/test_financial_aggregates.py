@@ -299,3 +299,25 @@ async def test_rebuild_command_reports(dbs: Databases, factory: Factory) -> None
         (doc["sektor"], 2008, 1),
     )
     assert rows[0]["total_omzet"] == 5
+
+
+async def test_concurrent_writers_of_one_month_never_double_count(
+    dbs: Databases, factory: Factory
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    doc = await fin_umkm(factory, None, sektor=f"S{tag}", kota=f"K{tag}")
+    cells = ([doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
+
+    async def write(omzet: int, bulan: int) -> None:
+        await financial_writes.submit(
+            dbs, doc, tahun=2021, bulan=bulan, omzet=omzet, jumlah_karyawan=1, catatan=None, by=None
+        )
+
+    # the same new month from many writers at once, then re-submissions racing deletes
+    await asyncio.gather(*(write(10 * i, 6) for i in range(1, 9)))
+    await assert_exact(dbs, *cells)
+    await asyncio.gather(
+        *(write(7 * i, 6 + i % 2) for i in range(1, 9)),
+        *(financial_writes.delete(dbs, doc["_id"], 2021, 7) for _ in range(3)),
+    )
+    await assert_exact(dbs, *cells)
