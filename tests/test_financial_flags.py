@@ -190,6 +190,13 @@ async def test_flagged_list_newest_first_paged(api: Api, factory: Factory) -> No
     unflag = await api.as_(staff.token)(UNFLAG, {"u": str(docs[1]["_id"]), "t": 2013, "b": 7})
     assert unflag.ok()["unflagFinancialLog"]["userErrors"] == []
     order.remove((str(docs[1]["_id"]), 7))
+    admin = await factory.account("ADMIN")
+    deleted = await api.as_(admin.token)(
+        "mutation($u: ID!) { deleteFinancialLog(umkmId: $u, tahun: 2013, bulan: 8) { ok } }",
+        {"u": str(docs[2]["_id"])},
+    )
+    assert deleted.ok()["deleteFinancialLog"]["ok"]
+    order.remove((str(docs[2]["_id"]), 8))
     seen = []
     after = None
     while True:
@@ -279,3 +286,12 @@ async def test_subscription_requires_an_owner(server: LiveServer, factory: Facto
             async for _ in sess.subscribe(gql(SUBSCRIPTION)):
                 raise AssertionError("staff must not receive owner notifications")
     assert refused.value.errors and refused.value.errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_subscription_with_a_bad_token_is_unauthenticated(server: LiveServer) -> None:
+    async with Client(transport=_ws(server, "not-a-session")) as sess:
+        with pytest.raises(TransportQueryError) as refused:
+            async for _ in sess.subscribe(gql(SUBSCRIPTION)):
+                raise AssertionError("no events without a session")
+    assert refused.value.errors
+    assert refused.value.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
