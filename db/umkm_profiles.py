@@ -220,7 +220,7 @@ async def city_groups(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> lis
     """[{_id: {kota, provinsi}, count, lat, lng}]; lat/lng average the located documents only
     ($avg skips the missing coordinates of unlocated ones)."""
     pipeline: list[dict[str, Any]] = [
-        {"$match": query},
+        {"$match": combine(query, {"wilayah.kota": {"$ne": None}})},
         {
             "$group": {
                 "_id": {"kota": "$wilayah.kota", "provinsi": "$wilayah.provinsi"},
