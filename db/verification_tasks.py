@@ -46,6 +46,11 @@ DELETE_TASK = (
     "DELETE FROM verification_tasks WHERE status = ? AND bucket = ? AND created_at = ? "
     "AND task_id = ?"
 )
+RENAME_BY_ID = "UPDATE verification_task_by_id SET nama_usaha = ? WHERE task_id = ?"
+RENAME_TASK = (
+    "UPDATE verification_tasks SET nama_usaha = ? WHERE status = ? AND bucket = ? "
+    "AND created_at = ? AND task_id = ? IF EXISTS"  # never resurrect a moved task as a stub
+)
 SELECT_MONTHS = "SELECT bucket FROM verification_task_months WHERE status = ? AND year = ?"
 SELECT_PAGE = f"SELECT {_COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? LIMIT ?"
 SELECT_PAGE_AFTER = (
@@ -189,6 +194,17 @@ async def decide(
     )
     await cass.execute(DELETE_TASK, ("PENDING", decided.bucket, task_id, task_id))
     return decided
+
+
+async def rename(cass: Cassandra, task_id: uuid.UUID, nama_usaha: str) -> None:
+    """Keeps a PENDING task's denormalised name in step with its UMKM."""
+    current = await find(cass, task_id)
+    if current is None or current.status != "PENDING":
+        return
+    await asyncio.gather(
+        cass.execute(RENAME_BY_ID, (nama_usaha, task_id)),
+        cass.execute(RENAME_TASK, (nama_usaha, "PENDING", current.bucket, task_id, task_id)),
+    )
 
 
 async def months_with_tasks(cass: Cassandra, status: str, until: str) -> list[str]:

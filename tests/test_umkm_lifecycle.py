@@ -281,3 +281,15 @@ async def test_task_pagination_walks_newest_first(api: Api, factory: Factory) ->
     bad = await api.as_(staff.token)(TASKS, {"after": "garbage"})
     assert bad.error_codes == ["BAD_USER_INPUT"]
     assert (await api.as_(staff.token)(TASKS, {"first": 0})).error_codes == ["BAD_USER_INPUT"]
+
+
+async def test_renaming_a_pending_umkm_renames_its_task(api: Api, factory: Factory) -> None:
+    owner = await factory.account("UMKM_OWNER")
+    staff = await factory.account("PEJABAT")
+    uid = (await api.as_(owner.token)(CREATE, {"input": valid_input()})).ok()["createUmkm"]["umkm"][
+        "id"
+    ]
+    new_name = f"Nama Baru {uuid.uuid4().hex[:6]}"
+    await api.as_(owner.token)(UPDATE, {"id": uid, "input": {"namaUsaha": new_name}})
+    pending = _for(await _tasks(api, staff.token, "PENDING"), uid)
+    assert [t["namaUsaha"] for t in pending] == [new_name]
