@@ -1,18 +1,237 @@
-"""Maintenance of the pre-aggregated tables (owned by the financial issue, #5).
+"""Maintenance of the pre-aggregated tables (dashboards, quarter totals, summary_terakhir).
+
+Design (CONVENTIONS §5):
+- A UMKM's months contribute to the aggregates only while it is VERIFIED and not deleted. The
+  contribution of one log row is `(omzet, sektor, kota)` or none; the row stores the contribution
+  it currently makes in `counted_omzet/counted_sektor/counted_kota`.
+- Every write computes the desired contribution and applies `delta = desired - counted`, in this
+  order: (1) write the log row with the new counted_* (an LWT naming the version read, so two
+  writers never apply a delta computed from the same counted_*); (2) apply the counter deltas
+  (dashboard_sector_stats, dashboard_region_stats, umkm_quarter_totals: same delta everywhere);
+  (3) update MongoDB `summary_terakhir`.
+- A crash after (1) under-counts and never double counts; a retry of the same write finds
+  counted == desired and applies nothing; `sigma-graphql rebuild-aggregates` (db/rebuild.py)
+  recomputes everything exactly from the logs and the profiles.
+- Each write costs O(1) statements, independent of the number of UMKMs. `on_umkm_changed`
+  costs O(months of that UMKM).
 
 Interface used by other domains:
 - `on_umkm_changed(dbs, before, after)`: call after every write that changes an UMKM's
   status, is_deleted, sektor, wilayah.kota or nama_usaha (before = the document before the write,
   None on create; after = the document as written). It moves the UMKM's months into or out of the
   aggregates and re-denormalises the log rows.
+- `quarter_bucket(umkm_id)`: the bucket of umkm_quarter_totals an UMKM lives in.
 """
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from db import financial_logs as fl
+from db import umkm_profiles
+from db.cassandra import Cassandra, Row
 from db.handles import Databases
 from db.mongo import MongoDoc
 
+QUARTER_BUCKETS = 16
+# Log rows of one UMKM re-synchronised at once (bounded concurrency per UMKM change).
+ROW_CONCURRENCY = 32
+# An LWT lost to a concurrent writer is retried this often before giving up loudly.
+MAX_ATTEMPTS = 8
+
+
+class Contribution(NamedTuple):
+    omzet: int
+    sektor: str
+    kota: str
+
+
+class ConcurrentWriteError(RuntimeError):
+    """The same month kept changing under us; the caller may retry the whole operation."""
+
+
+def quarter_bucket(umkm_id: uuid.UUID) -> int:
+    """Stable across processes and versions (Python's hash() of a UUID is not documented)."""
+    return umkm_id.int % QUARTER_BUCKETS
+
+
+def quarter_of(bulan: int) -> int:
+    return (bulan - 1) // 3 + 1
+
+
+def counts(doc: MongoDoc | None) -> bool:
+    """Whether this UMKM's months belong in the aggregates."""
+    return bool(
+        doc is not None
+        and not doc.get("is_deleted")
+        and (doc.get("legalitas") or {}).get("status_verifikasi") == "VERIFIED"
+    )
+
+
+def desired(doc: MongoDoc | None, omzet: int | None) -> Contribution | None:
+    if omzet is None or not counts(doc):
+        return None
+    assert doc is not None
+    return Contribution(int(omzet), doc["sektor"], doc["wilayah"]["kota"])
+
+
+def counted(row: Row | None) -> Contribution | None:
+    if row is None or row.get("counted_omzet") is None:
+        return None
+    return Contribution(int(row["counted_omzet"]), row["counted_sektor"], row["counted_kota"])
+
+
+def counted_columns(c: Contribution | None) -> dict[str, Any]:
+    if c is None:
+        return {"counted_omzet": None, "counted_sektor": None, "counted_kota": None}
+    return {"counted_omzet": c.omzet, "counted_sektor": c.sektor, "counted_kota": c.kota}
+
+
+def denormalised(doc: MongoDoc) -> dict[str, Any]:
+    return {
+        "nama_usaha": doc["nama_usaha"],
+        "sektor": doc["sektor"],
+        "kota": doc["wilayah"]["kota"],
+    }
+
+
+SECTOR_ADD = (
+    "UPDATE dashboard_sector_stats SET total_omzet = total_omzet + ?, total_umkm = total_umkm + ? "
+    "WHERE sektor = ? AND tahun = ? AND bulan = ?"
+)
+REGION_ADD = (
+    "UPDATE dashboard_region_stats SET total_omzet = total_omzet + ?, umkm_aktif = umkm_aktif + ? "
+    "WHERE kota = ? AND tahun = ? AND bulan = ?"
+)
+QUARTER_ADD = (
+    "UPDATE umkm_quarter_totals SET total_omzet = total_omzet + ?, months = months + ? "
+    "WHERE tahun = ? AND quarter = ? AND bucket = ? AND umkm_id = ?"
+)
+KEY_ADD = "INSERT INTO dashboard_keys (dimension, tahun, name) VALUES (?, ?, ?)"
+
+
+def _net(
+    old: Contribution | None, new: Contribution | None, name: str
+) -> dict[str, tuple[int, int]]:
+    """(omzet delta, count delta) per sektor or kota."""
+    out: dict[str, list[int]] = {}
+    for sign, c in ((-1, old), (1, new)):
+        if c is not None:
+            cell = out.setdefault(getattr(c, name), [0, 0])
+            cell[0] += sign * c.omzet
+            cell[1] += sign
+    return {k: (v[0], v[1]) for k, v in out.items() if v != [0, 0]}
+
+
+async def apply_delta(
+    cass: Cassandra,
+    umkm_id: uuid.UUID,
+    tahun: int,
+    bulan: int,
+    old: Contribution | None,
+    new: Contribution | None,
+) -> int:
+    """Moves one month's contribution from `old` to `new` (step 2); returns statements sent."""
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    for sektor, (d_omzet, d_n) in _net(old, new, "sektor").items():
+        calls.append((SECTOR_ADD, (d_omzet, d_n, sektor, tahun, bulan)))
+    for kota, (d_omzet, d_n) in _net(old, new, "kota").items():
+        calls.append((REGION_ADD, (d_omzet, d_n, kota, tahun, bulan)))
+    q_omzet = (new.omzet if new else 0) - (old.omzet if old else 0)
+    q_months = (1 if new else 0) - (1 if old else 0)
+    if q_omzet or q_months:
+        key = (tahun, quarter_of(bulan), quarter_bucket(umkm_id), umkm_id)
+        calls.append((QUARTER_ADD, (q_omzet, q_months, *key)))
+    if new is not None:
+        if old is None or old.sektor != new.sektor:
+            calls.append((KEY_ADD, ("sektor", tahun, new.sektor)))
+        if old is None or old.kota != new.kota:
+            calls.append((KEY_ADD, ("kota", tahun, new.kota)))
+    await asyncio.gather(*(cass.execute(cql, params) for cql, params in calls))
+    return len(calls)
+
+
+async def refresh_summary(dbs: Databases, umkm_id: uuid.UUID) -> MongoDoc | None:
+    """Step 3: summary_terakhir := the latest month on record (not the last one entered)."""
+    row = await fl.latest(dbs.cassandra, umkm_id)
+    summary = summary_of(row)
+    await dbs.mongo[umkm_profiles.COLLECTION].update_one(
+        {"_id": umkm_id}, {"$set": {"summary_terakhir": summary}}
+    )
+    return summary
+
+
+def summary_of(row: Row | None) -> MongoDoc | None:
+    if row is None:
+        return None
+    return {"tahun": row["tahun"], "bulan": row["bulan"], "omzet": int(row["omzet"])}
+
+
+@dataclass
+class SyncResult:
+    recounted: int = 0
+    denormalised: int = 0
+
+
+async def sync_row(
+    cass: Cassandra, doc: MongoDoc, row: Row, *, apply: bool = True
+) -> tuple[Row, bool, bool]:
+    """Brings one log row in line with its profile: counted_* (and the counters when `apply`)
+    and the denormalised nama_usaha/sektor/kota. Returns (row as written, recounted, renamed).
+    """
+    for _ in range(MAX_ATTEMPTS):
+        want = desired(doc, row["omzet"])
+        have = counted(row)
+        names = denormalised(doc)
+        renamed = any(row.get(k) != v for k, v in names.items())
+        if want == have and not renamed:
+            return row, False, False
+        values = {**names, **counted_columns(want)}
+        if await fl.cas_update(cass, row, values, fl.version_of(row)):
+            if apply:
+                await apply_delta(cass, row["umkm_id"], row["tahun"], row["bulan"], have, want)
+            return {**row, **values}, want != have, renamed
+        fresh = await fl.get(cass, row["umkm_id"], row["tahun"], row["bulan"])
+        if fresh is None:  # deleted meanwhile: the delete withdrew its own contribution
+            return row, False, False
+        row = fresh
+    raise ConcurrentWriteError(f"log {row['umkm_id']} {row['tahun']}-{row['bulan']} kept changing")
+
+
+async def resync_umkm(dbs: Databases, doc: MongoDoc, *, apply: bool = True) -> list[Row]:
+    """Re-synchronises every month of one UMKM; returns its rows as they are now."""
+    cass = dbs.cassandra
+    umkm_id: uuid.UUID = doc["_id"]
+    ys = await fl.years(cass, umkm_id)
+    parts = await asyncio.gather(*(fl.partition(cass, umkm_id, y) for y in ys))
+    gate = asyncio.Semaphore(ROW_CONCURRENCY)
+
+    async def one(row: Row) -> Row:
+        async with gate:
+            return (await sync_row(cass, doc, row, apply=apply))[0]
+
+    return list(await asyncio.gather(*(one(r) for rows in parts for r in rows)))
+
+
+def _relevant(doc: MongoDoc) -> tuple[Any, ...]:
+    return (
+        counts(doc),
+        doc.get("sektor"),
+        (doc.get("wilayah") or {}).get("kota"),
+        doc.get("nama_usaha"),
+    )
+
 
 async def on_umkm_changed(dbs: Databases, before: MongoDoc | None, after: MongoDoc) -> None:
-    # Placeholder: the financial issue (#5) implements the aggregate moves.
-    del dbs, before, after
+    """Moves the UMKM's months into/out of the aggregates (and to its new sektor/kota).
+
+    Idempotent: calling it twice, or after a crash halfway, converges on the same state.
+    """
+    if before is None:  # a new UMKM has no months yet
+        return
+    if _relevant(before) == _relevant(after):
+        return
+    await resync_umkm(dbs, after)

@@ -77,8 +77,9 @@ def make_cluster(settings: Settings) -> Cluster:
         port=port,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         protocol_version=5,
-        connect_timeout=2,
-        control_connection_timeout=2,
+        # Generous: a busy single-node test Cassandra can take seconds to answer a handshake.
+        connect_timeout=10,
+        control_connection_timeout=10,
     )
 
 

@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from db import roundtrips
+from sigma_graphql import log_redaction
 from sigma_graphql.settings import Settings
 
 MongoDoc = dict[str, Any]
@@ -30,6 +31,7 @@ class _RoundTripListener(monitoring.CommandListener):
 
 
 def create_client(settings: Settings) -> AsyncMongoClient[MongoDoc]:
+    log_redaction.install()  # its DEBUG command log would print password hashes
     # The client connects lazily and reconnects by itself: a server that is down at start-up
     # only makes operations fail (SERVICE_UNAVAILABLE) until it returns.
     return AsyncMongoClient(

@@ -1,11 +1,248 @@
-"""Rebuilds aggregates and summaries from the source of truth (owned by the financial issue)."""
+"""Rebuilds aggregates and summaries from the source of truth: the logs and the profiles.
+
+`sigma-graphql rebuild-aggregates` (registered here) and the seed command call
+`rebuild_aggregates(dbs)`. It streams: profiles come from a MongoDB cursor, and each batch of
+BATCH UMKMs has its years and months read concurrently; only the per-(sektor|kota, tahun, bulan)
+totals are kept, whose size depends on the number of sectors, kotas and months, never on the
+number of UMKMs. For every UMKM it fixes counted_* and the denormalised names of its rows, its
+quarter totals and its summary_terakhir; then it sets the dashboard counters to the exact values
+(counters cannot be assigned: it reads each one and adds the difference) and the key lists.
+
+Run it while writes are quiet: a write landing between reading a counter and adding the
+difference would be undone by that difference (a second run then converges).
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from typing import Any
+
+from db import aggregates, umkm_profiles
+from db import financial_logs as fl
+from db.cassandra import Cassandra, Row
 from db.handles import Databases
+from db.mongo import MongoDoc
+from sigma_graphql.cli import register_command
+from sigma_graphql.settings import Settings
+
+BATCH = 64
+PROJECTION = {
+    "_id": 1,
+    "nama_usaha": 1,
+    "sektor": 1,
+    "wilayah.kota": 1,
+    "legalitas.status_verifikasi": 1,
+    "is_deleted": 1,
+    "summary_terakhir": 1,
+}
+
+Cell = tuple[str, int, int]  # (sektor or kota, tahun, bulan)
 
 
-async def rebuild_aggregates(dbs: Databases) -> str:
-    # Placeholder until the financial issue lands the real rebuild (issue 5).
-    del dbs
-    return "aggregates: rebuild not implemented yet"
+@dataclass
+class RebuildReport:
+    umkms: int = 0
+    logs: int = 0
+    rows_recounted: int = 0
+    rows_renamed: int = 0
+    summaries_fixed: int = 0
+    quarter_cells_fixed: int = 0
+    sector_cells_fixed: int = 0
+    region_cells_fixed: int = 0
+    keys_added: int = 0
+    keys_removed: int = 0
+
+    @property
+    def fixed(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self) if f.name not in ("umkms", "logs"))
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+        return f"aggregates rebuilt ({parts})"
+
+
+@dataclass
+class _Totals:
+    sector: defaultdict[Cell, list[int]]
+    region: defaultdict[Cell, list[int]]
+
+
+async def _fix_quarters(
+    cass: Cassandra, umkm_id: uuid.UUID, years: list[int], rows: list[Row]
+) -> int:
+    exact: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        c = aggregates.counted(r)
+        if c is not None:
+            cell = exact[(r["tahun"], aggregates.quarter_of(r["bulan"]))]
+            cell[0] += c.omzet
+            cell[1] += 1
+    bucket = aggregates.quarter_bucket(umkm_id)
+    keys = [(y, q) for y in years for q in (1, 2, 3, 4)]
+    current = await asyncio.gather(
+        *(
+            cass.execute(
+                "SELECT total_omzet, months FROM umkm_quarter_totals "
+                "WHERE tahun = ? AND quarter = ? AND bucket = ? AND umkm_id = ?",
+                (y, q, bucket, umkm_id),
+            )
+            for y, q in keys
+        )
+    )
+    fixes = []
+    for (y, q), found in zip(keys, current, strict=True):
+        have = (found[0]["total_omzet"] or 0, found[0]["months"] or 0) if found else (0, 0)
+        want = exact.get((y, q), [0, 0])
+        d_omzet, d_months = want[0] - have[0], want[1] - have[1]
+        if d_omzet or d_months:
+            fixes.append(
+                cass.execute(aggregates.QUARTER_ADD, (d_omzet, d_months, y, q, bucket, umkm_id))
+            )
+    await asyncio.gather(*fixes)
+    return len(fixes)
+
+
+async def _one_umkm(dbs: Databases, doc: MongoDoc, totals: _Totals, report: RebuildReport) -> None:
+    cass = dbs.cassandra
+    umkm_id: uuid.UUID = doc["_id"]
+    years = await fl.years(cass, umkm_id)
+    parts = await asyncio.gather(*(fl.partition(cass, umkm_id, y) for y in years))
+    rows: list[Row] = []
+    for part in parts:
+        for row in part:
+            fixed, recounted, renamed = await aggregates.sync_row(cass, doc, row, apply=False)
+            report.rows_recounted += recounted
+            report.rows_renamed += renamed
+            rows.append(fixed)
+    report.logs += len(rows)
+    for r in rows:
+        c = aggregates.counted(r)
+        if c is not None:
+            for table, name in ((totals.sector, c.sektor), (totals.region, c.kota)):
+                cell = table[(name, r["tahun"], r["bulan"])]
+                cell[0] += c.omzet
+                cell[1] += 1
+    report.quarter_cells_fixed += await _fix_quarters(cass, umkm_id, years, rows)
+    newest = max(rows, key=lambda r: (r["tahun"], r["bulan"]), default=None)
+    summary = aggregates.summary_of(newest)
+    if doc.get("summary_terakhir") != summary:
+        await dbs.mongo[umkm_profiles.COLLECTION].update_one(
+            {"_id": umkm_id}, {"$set": {"summary_terakhir": summary}}
+        )
+        report.summaries_fixed += 1
+
+
+async def _fix_counters(
+    cass: Cassandra, table: str, name_col: str, count_col: str, exact: dict[Cell, list[int]]
+) -> int:
+    """Sets every counter row of `table` to the exact value (read it, add the difference)."""
+    current: dict[Cell, tuple[int, int]] = {}
+    page: bytes | None = None
+    while True:  # paged scan: the table is small (names x months), not one row per UMKM
+        rows, page = await cass.execute_page(
+            f"SELECT {name_col}, tahun, bulan, total_omzet, {count_col} FROM {table}",
+            (),
+            1000,
+            page,
+        )
+        for r in rows:
+            key = (r[name_col], r["tahun"], r["bulan"])
+            current[key] = (r["total_omzet"] or 0, r[count_col] or 0)
+        if page is None:
+            break
+    cql = (
+        f"UPDATE {table} SET total_omzet = total_omzet + ?, {count_col} = {count_col} + ? "
+        f"WHERE {name_col} = ? AND tahun = ? AND bulan = ?"
+    )
+    fixes = []
+    for key in set(current) | set(exact):
+        have = current.get(key, (0, 0))
+        want = exact.get(key, [0, 0])
+        if (want[0], want[1]) != have:
+            fixes.append((want[0] - have[0], want[1] - have[1], *key))
+    gate = asyncio.Semaphore(64)
+
+    async def one(params: tuple[Any, ...]) -> None:
+        async with gate:
+            await cass.execute(cql, params)
+
+    await asyncio.gather(*(one(p) for p in fixes))
+    return len(fixes)
+
+
+async def _fix_keys(cass: Cassandra, totals: _Totals, report: RebuildReport) -> None:
+    want = {("sektor", t, n) for (n, t, _), v in totals.sector.items() if v[1]}
+    want |= {("kota", t, n) for (n, t, _), v in totals.region.items() if v[1]}
+    have: set[tuple[str, int, str]] = set()
+    page: bytes | None = None
+    while True:
+        rows, page = await cass.execute_page(
+            "SELECT dimension, tahun, name FROM dashboard_keys", (), 1000, page
+        )
+        have |= {(r["dimension"], r["tahun"], r["name"]) for r in rows}
+        if page is None:
+            break
+    add, remove = want - have, have - want
+    await asyncio.gather(*(cass.execute(aggregates.KEY_ADD, k) for k in add))
+    await asyncio.gather(
+        *(
+            cass.execute(
+                "DELETE FROM dashboard_keys WHERE dimension = ? AND tahun = ? AND name = ?", k
+            )
+            for k in remove
+        )
+    )
+    report.keys_added += len(add)
+    report.keys_removed += len(remove)
+
+
+async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
+    report = RebuildReport()
+    totals = _Totals(defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]))
+    batch: list[MongoDoc] = []
+
+    async def flush() -> None:
+        await asyncio.gather(*(_one_umkm(dbs, d, totals, report) for d in batch))
+        report.umkms += len(batch)
+        batch.clear()
+
+    cursor = dbs.mongo[umkm_profiles.COLLECTION].find({}, PROJECTION).batch_size(500)
+    async for doc in cursor:
+        batch.append(doc)
+        if len(batch) >= BATCH:
+            await flush()
+    await flush()
+    cass = dbs.cassandra
+    report.sector_cells_fixed = await _fix_counters(
+        cass, "dashboard_sector_stats", "sektor", "total_umkm", totals.sector
+    )
+    report.region_cells_fixed = await _fix_counters(
+        cass, "dashboard_region_stats", "kota", "umkm_aktif", totals.region
+    )
+    await _fix_keys(cass, totals, report)
+    return report
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    async def main() -> int:
+        dbs = Databases.open(settings)
+        try:
+            report = await rebuild_aggregates(dbs)
+        finally:
+            await dbs.close()
+        print(report)
+        return 0
+
+    return asyncio.run(main())
+
+
+register_command(
+    "rebuild-aggregates",
+    "recompute dashboards, quarter totals and summaries from the logs and profiles",
+    lambda p: None,
+    _run,
+)

@@ -84,3 +84,14 @@ async def delete(db: AsyncDatabase[MongoDoc], session_id: str) -> None:
 async def delete_for_user(db: AsyncDatabase[MongoDoc], user_id: uuid.UUID) -> int:
     result = await db[COLLECTION].delete_many({"user_id": user_id})
     return result.deleted_count
+
+
+async def delete_for_user_except(
+    db: AsyncDatabase[MongoDoc], user_id: uuid.UUID, keep_session_id: str | None
+) -> int:
+    """Ends every session of the account except the one making the request."""
+    query: MongoDoc = {"user_id": user_id}
+    if keep_session_id is not None:
+        query["_id"] = {"$ne": keep_session_id}
+    result = await db[COLLECTION].delete_many(query)
+    return result.deleted_count

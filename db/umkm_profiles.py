@@ -232,3 +232,12 @@ async def city_groups(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> lis
     ]
     cursor = await db[COLLECTION].aggregate(pipeline)
     return [doc async for doc in cursor]
+
+
+async def detach_owner(db: AsyncDatabase[MongoDoc], owner_id: uuid.UUID) -> int:
+    """A deleted account's UMKMs stay, owner-less (owner_id null); returns how many."""
+    result = await db[COLLECTION].update_many(
+        {"owner_id": owner_id},
+        {"$set": {"owner_id": None, "updated_at": datetime.now(UTC)}, "$inc": {"version": 1}},
+    )
+    return result.modified_count

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
 import strawberry
+from pymongo.errors import DuplicateKeyError
 from strawberry.types import Info
 
-from resolvers._todo import todo
-from schema.common import OkPayload
+from db import login_guard, login_logs, sessions, temp_tokens, users
+from db.mongo import MongoDoc
+from loaders.users import user_by_id
+from resolvers.account_rules import (
+    email_errors,
+    nama_errors,
+    nik_errors,
+    normalize_email,
+    normalize_phone,
+    parse_uuid,
+    password_errors,
+    phone_errors,
+    user_error,
+)
+from resolvers.views import user_from_doc
+from schema.common import OkPayload, UserError
+from schema.enums import UserErrorCode
 from schema.users import (
     ChangePasswordInput,
     LoginEvent,
@@ -17,45 +38,355 @@ from schema.users import (
     ResetPasswordInput,
     User,
 )
+from sigma_graphql import errors, mailer
+from sigma_graphql.clock import now_utc
+from sigma_graphql.context import Context
+from sigma_graphql.i18n import Lang, t
+from sigma_graphql.pagination import check_first
+from sigma_graphql.passwords import (
+    burn_verify_time,
+    hash_password_async,
+    needs_rehash,
+    verify_password_async,
+)
+from sigma_graphql.session_cookie import clear_session_cookie, set_session_cookie
+from sigma_graphql.viewer import Audience, Viewer
+
+log = logging.getLogger(__name__)
+
+
+def _ok() -> OkPayload:
+    return OkPayload(ok=True, user_errors=[])
+
+
+def _ctx(info: Info) -> Context:
+    ctx: Context = info.context
+    return ctx
+
+
+def self_viewer(doc: MongoDoc) -> Viewer:
+    """The account itself as viewer (what a user just registered or signed in may see)."""
+    return Viewer(audience=Audience(doc["role"]), user_id=doc["_id"], email=doc.get("email"))
+
+
+def _failed(errs: list[UserError]) -> OkPayload:
+    return OkPayload(ok=False, user_errors=errs)
+
+
+def _token_error(state: temp_tokens.TokenState, path: list[str], lang: Lang) -> UserError:
+    if state is temp_tokens.TokenState.EXPIRED:
+        return user_error(path, "auth.token_expired", UserErrorCode.EXPIRED, lang)
+    return user_error(path, "auth.token_unknown", UserErrorCode.NOT_FOUND, lang)
+
+
+# ---------------------------------------------------------------- mail
+
+
+@dataclass(frozen=True)
+class LinkMail:
+    """A mail carrying a single-use link: token purpose, front-end path, message keys."""
+
+    purpose: str
+    path: str
+    subject_key: str
+    body_key: str
+
+
+VERIFY_MAIL = LinkMail(
+    temp_tokens.VERIFY_EMAIL, "verify-email", "auth.mail_verify_subject", "auth.mail_verify_body"
+)
+RESET_MAIL = LinkMail(
+    temp_tokens.RESET_PASSWORD, "reset-password", "auth.mail_reset_subject", "auth.mail_reset_body"
+)
+
+
+async def _mail_link(ctx: Context, doc: MongoDoc, kind: LinkMail) -> None:
+    token = await temp_tokens.issue(ctx.cassandra, doc["_id"], kind.purpose)
+    link = mailer.link(ctx.settings, kind.path, token)
+    await mailer.send(
+        ctx.settings,
+        doc["email"],
+        t(kind.subject_key, ctx.lang),
+        t(kind.body_key, ctx.lang, nama=doc.get("nama") or "", link=link),
+    )
+
+
+# ---------------------------------------------------------------- queries
 
 
 async def me(info: Info) -> User | None:
-    todo("me")
+    ctx = _ctx(info)
+    if ctx.viewer.user_id is None:
+        return None
+    doc = await ctx.loaders.get(user_by_id).load(ctx.viewer.user_id)
+    return user_from_doc(doc, ctx.viewer) if doc else None
 
 
 async def login_history(
     info: Info, user_id: strawberry.ID | None, first: int | None
 ) -> list[LoginEvent]:
-    todo("login_history")
+    ctx = _ctx(info)
+    viewer = ctx.viewer
+    limit = check_first(first, ctx.lang)
+    target = viewer.user_id
+    if user_id is not None:
+        wanted = parse_uuid(user_id)
+        if wanted != viewer.user_id:
+            if not viewer.is_admin:
+                raise errors.forbidden(t("forbidden", ctx.lang))
+            if wanted is None:
+                raise errors.bad_input(t("invalid", ctx.lang), argument="userId")
+            target = wanted
+    assert target is not None  # guarded by ROOT_ACCESS: signed-in viewers only
+    logs = await login_logs.newest(ctx.cassandra, target, limit)
+    return [
+        LoginEvent(at=e.at, success=e.success, ip_address=e.ip_address, device_info=e.device_info)
+        for e in logs
+    ]
+
+
+# ---------------------------------------------------------------- sign-up
 
 
 async def register(info: Info, input: RegisterInput) -> RegisterPayload:
-    todo("register")
+    ctx = _ctx(info)
+    lang = ctx.lang
+    email = normalize_email(input.email)
+    email_lower = email.lower()
+    nik = input.nik.strip()
+    email_errs = email_errors(input.email, ["input", "email"], lang)
+    nik_errs = nik_errors(input.nik, ["input", "nik"], lang)
+    errs = [
+        *nama_errors(input.nama_lengkap, ["input", "namaLengkap"], lang),
+        *nik_errs,
+        *email_errs,
+        *phone_errors(input.telepon, ["input", "telepon"], lang),
+        *password_errors(input.password, email, ["input", "password"], lang),
+    ]
+    if input.password != input.password_confirm:
+        errs.append(
+            user_error(
+                ["input", "passwordConfirm"], "auth.password_mismatch", UserErrorCode.MISMATCH, lang
+            )
+        )
+    # Uniqueness only for well-formed values; stale (expired, unverified) sign-ups do not count.
+    now = now_utc()
+    stale: list[MongoDoc] = []
+    conflicts = await users.find_conflicts(
+        ctx.mongo, None if email_errs else email_lower, None if nik_errs else nik
+    )
+    for doc in conflicts:
+        if users.is_expired_unverified(doc, now):
+            stale.append(doc)
+            continue
+        if not email_errs and doc.get("email_lower") == email_lower:
+            errs.append(
+                user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)
+            )
+        if not nik_errs and doc.get("nik") == nik:
+            errs.append(user_error(["input", "nik"], "auth.nik_taken", UserErrorCode.TAKEN, lang))
+    if errs:
+        return RegisterPayload(user=None, user_errors=errs)
+
+    for doc in stale:
+        await users.delete_if_expired_unverified(ctx.mongo, doc["_id"], now)
+    doc = users.new_user_doc(
+        email=email,
+        password_hash=await hash_password_async(input.password),
+        role="UMKM_OWNER",
+        nama=input.nama_lengkap.strip(),
+        account_status="UNVERIFIED",
+        nik=nik,
+        telepon=normalize_phone(input.telepon),
+        expires_at=now + timedelta(seconds=ctx.settings.unverified_account_ttl_s),
+    )
+    try:
+        await users.insert(ctx.mongo, doc)
+    except DuplicateKeyError as exc:  # a concurrent sign-up won the race
+        return RegisterPayload(user=None, user_errors=[_duplicate_error(exc, lang)])
+    await _mail_link(ctx, doc, VERIFY_MAIL)
+    return RegisterPayload(user=user_from_doc(doc, self_viewer(doc)), user_errors=[])
+
+
+def _duplicate_error(exc: DuplicateKeyError, lang: Lang) -> UserError:
+    if "nik" in str(exc):
+        return user_error(["input", "nik"], "auth.nik_taken", UserErrorCode.TAKEN, lang)
+    return user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)
 
 
 async def verify_email(info: Info, token: str) -> OkPayload:
-    todo("verify_email")
+    ctx = _ctx(info)
+    checked = await temp_tokens.check(ctx.cassandra, token, temp_tokens.VERIFY_EMAIL)
+    if checked.state is not temp_tokens.TokenState.VALID:
+        return _failed([_token_error(checked.state, ["token"], ctx.lang)])
+    if not await temp_tokens.consume(ctx.cassandra, checked):
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
+    assert checked.user_id is not None
+    doc = await users.find_by_id(ctx.mongo, checked.user_id)
+    now = now_utc()
+    if doc is None or users.is_expired_unverified(doc, now):
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
+    if doc["account_status"] == "UNVERIFIED":
+        await users.activate(ctx.mongo, doc["_id"], now)
+    return _ok()
 
 
 async def resend_verification_email(info: Info, email: str) -> OkPayload:
-    todo("resend_verification_email")
+    ctx = _ctx(info)
+
+    async def job() -> None:
+        doc = await users.find_by_email(ctx.mongo, email)
+        if (
+            doc is not None
+            and doc["account_status"] == "UNVERIFIED"
+            and not users.is_expired_unverified(doc)
+        ):
+            await _mail_link(ctx, doc, VERIFY_MAIL)
+
+    # After the response, so neither the answer nor its timing says whether the account exists.
+    mailer.send_later(job())
+    return _ok()
+
+
+# ---------------------------------------------------------------- sessions
 
 
 async def login(info: Info, input: LoginInput) -> LoginPayload:
-    todo("login")
+    ctx = _ctx(info)
+    lang = ctx.lang
+    address = ctx.client_address
+    device = ctx.request.headers.get("user-agent")
+    attempt = login_guard.Attempt(
+        email_lower=normalize_email(input.email).lower(), address=address or "unknown"
+    )
+    allowed, doc = await asyncio.gather(
+        login_guard.begin(ctx.cassandra, attempt),
+        users.find_by_email(ctx.mongo, input.email, with_hash=True),
+    )
+    if doc is not None and users.is_expired_unverified(doc):
+        doc = None  # an expired sign-up does not exist any more
+
+    async def audit(success: bool) -> None:
+        if doc is not None:
+            await login_logs.record(
+                ctx.cassandra, doc["_id"], success=success, ip_address=address, device_info=device
+            )
+        else:
+            log.info("failed login for an unknown email from %s", address)
+
+    def refused(key: str, code: UserErrorCode) -> LoginPayload:
+        return LoginPayload(
+            user=None, token=None, expires_at=None, user_errors=[user_error(None, key, code, lang)]
+        )
+
+    if not allowed:
+        await audit(False)
+        return refused("auth.rate_limited", UserErrorCode.RATE_LIMITED)
+    if doc is None:
+        await burn_verify_time(input.password)
+        password_ok = False
+    else:
+        password_ok = await verify_password_async(doc["password_hash"], input.password)
+    if doc is None or not password_ok or doc["account_status"] != "ACTIVE":
+        await audit(False)  # the attempt stays counted as a failure (login_guard.begin)
+        return refused("auth.login_failed", UserErrorCode.INVALID)
+
+    if needs_rehash(doc["password_hash"]):
+        await users.set_password_hash(
+            ctx.mongo, doc["_id"], await hash_password_async(input.password)
+        )
+    (token, expires_at), _, _ = await asyncio.gather(
+        sessions.create(
+            ctx.mongo,
+            doc["_id"],
+            ctx.settings.session_ttl_s,
+            user_agent=device,
+            ip_address=address,
+        ),
+        login_guard.forget(ctx.cassandra, attempt),
+        audit(True),
+    )
+    set_session_cookie(ctx.response, ctx.settings, token)
+    doc.pop("password_hash", None)
+    return LoginPayload(
+        user=user_from_doc(doc, self_viewer(doc)),
+        token=token,
+        expires_at=expires_at,
+        user_errors=[],
+    )
 
 
 async def logout(info: Info) -> OkPayload:
-    todo("logout")
+    ctx = _ctx(info)
+    if ctx.viewer.session_id is not None:
+        await sessions.delete(ctx.mongo, ctx.viewer.session_id)
+    clear_session_cookie(ctx.response, ctx.settings)
+    return _ok()
+
+
+# ---------------------------------------------------------------- passwords
 
 
 async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
-    todo("change_password")
+    ctx = _ctx(info)
+    lang = ctx.lang
+    assert ctx.viewer.user_id is not None  # ROOT_ACCESS: signed-in viewers only
+    doc = await users.find_by_id(ctx.mongo, ctx.viewer.user_id, with_hash=True)
+    if doc is None:
+        raise errors.unauthenticated(t("unauthenticated", lang))
+    errs = password_errors(input.new_password, doc["email"], ["input", "newPassword"], lang)
+    if not await verify_password_async(doc["password_hash"], input.current_password):
+        errs.insert(
+            0,
+            user_error(
+                ["input", "currentPassword"],
+                "auth.current_password_wrong",
+                UserErrorCode.INVALID,
+                lang,
+            ),
+        )
+    if errs:
+        return _failed(errs)
+    await users.set_password_hash(
+        ctx.mongo, doc["_id"], await hash_password_async(input.new_password)
+    )
+    # Whoever else holds a session (a stolen token, another device) is signed out.
+    await sessions.delete_for_user_except(ctx.mongo, doc["_id"], ctx.viewer.session_id)
+    return _ok()
 
 
 async def request_password_reset(info: Info, email: str) -> OkPayload:
-    todo("request_password_reset")
+    ctx = _ctx(info)
+
+    async def job() -> None:
+        doc = await users.find_by_email(ctx.mongo, email)
+        if doc is not None and doc["account_status"] == "ACTIVE":
+            await _mail_link(ctx, doc, RESET_MAIL)
+
+    # After the response, so neither the answer nor its timing says whether the account exists.
+    mailer.send_later(job())
+    return _ok()
 
 
 async def reset_password(info: Info, input: ResetPasswordInput) -> OkPayload:
-    todo("reset_password")
+    ctx = _ctx(info)
+    lang = ctx.lang
+    path = ["input", "token"]
+    checked = await temp_tokens.check(ctx.cassandra, input.token, temp_tokens.RESET_PASSWORD)
+    if checked.state is not temp_tokens.TokenState.VALID:
+        return _failed([_token_error(checked.state, path, lang)])
+    assert checked.user_id is not None
+    doc = await users.find_by_id(ctx.mongo, checked.user_id)
+    if doc is None:
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path, lang)])
+    # Validate before using the token up: a weak password must not burn the link.
+    errs = password_errors(input.new_password, doc["email"], ["input", "newPassword"], lang)
+    if errs:
+        return _failed(errs)
+    if not await temp_tokens.consume(ctx.cassandra, checked):
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path, lang)])
+    await users.set_password_hash(
+        ctx.mongo, doc["_id"], await hash_password_async(input.new_password)
+    )
+    await sessions.delete_for_user(ctx.mongo, doc["_id"])
+    return _ok()

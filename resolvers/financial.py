@@ -1,60 +1,390 @@
-"""Monthly revenue logs: submit, delete, flag/unflag, lists, nested fields."""
+"""Monthly revenue logs: submit, delete, flag/unflag, lists, nested fields.
+
+Writes go through db/financial_writes.py, which states and follows the cross-database order;
+reads of many UMKMs' months go through loaders/financial.py.
+"""
 
 from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from resolvers._todo import todo
-from schema.common import OkPayload
+from db import financial_logs as fl
+from db import financial_writes, umkm_profiles
+from db.cassandra import Row
+from db.mongo import MongoDoc
+from loaders.financial import PageKey, log_by_key, log_pages
+from loaders.umkm import umkm_by_id
+from loaders.users import user_by_id
+from resolvers.views import umkm_from_doc, user_from_doc
+from schema.common import EMPTY_PAGE, OkPayload, PageInfo, UserError
+from schema.enums import UserErrorCode
 from schema.financial import (
     FinancialLog,
     FinancialLogConnection,
+    FinancialLogEdge,
     FinancialLogPayload,
     FlagInput,
     SubmitFinancialLogInput,
 )
+from schema.scalars import Rupiah
 from schema.umkm import UMKM
 from schema.users import User
+from sigma_graphql import errors
+from sigma_graphql.clock import current_month
+from sigma_graphql.i18n import register, t
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.permissions import can_read, can_see_umkm
+from sigma_graphql.viewer import Viewer
+
+MIN_TAHUN = 2000
+MAX_OMZET = 10**15
+MAX_KARYAWAN = 100_000
+MAX_CATATAN = 500
+REASON_MIN, REASON_MAX = 10, 500
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MS = timedelta(milliseconds=1)
+
+register(
+    {
+        "fin_future_month": (
+            "Bulan tersebut belum berakhir (tidak boleh di masa depan)",
+            "That month is in the future",
+        ),
+        "fin_umkm_not_verified": (
+            "Laporan hanya dapat dikirim untuk UMKM yang sudah terverifikasi",
+            "Reports can only be submitted for a verified UMKM",
+        ),
+        "fin_not_owner": (
+            "Anda hanya dapat mengirim laporan untuk UMKM milik Anda",
+            "You can only report for your own UMKM",
+        ),
+        "fin_already_flagged": (
+            "Laporan bulan ini sudah ditandai",
+            "This month is flagged already",
+        ),
+        "fin_not_flagged": ("Laporan bulan ini tidak sedang ditandai", "This month is not flagged"),
+        "fin_log_missing": (
+            "Laporan untuk bulan tersebut tidak ditemukan",
+            "No report for that month",
+        ),
+    }
+)
+
+Errors = list[UserError]
+
+
+def _err(field: list[str], key: str, code: UserErrorCode, lang: str, **params: object) -> UserError:
+    return UserError(field=field, message=t(key, lang, **params), code=code)
+
+
+def _parse_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _check_period(tahun: int, bulan: int, path: list[str], lang: str) -> Errors:
+    out: Errors = []
+    if not 1 <= bulan <= 12:
+        out.append(
+            _err([*path, "bulan"], "out_of_range", UserErrorCode.OUT_OF_RANGE, lang, min=1, max=12)
+        )
+    this_year, this_month = current_month()
+    if tahun < MIN_TAHUN or tahun > this_year:
+        out.append(
+            _err(
+                [*path, "tahun"],
+                "out_of_range",
+                UserErrorCode.OUT_OF_RANGE,
+                lang,
+                min=MIN_TAHUN,
+                max=this_year,
+            )
+        )
+    elif tahun == this_year and this_month < bulan <= 12:
+        out.append(_err([*path, "bulan"], "fin_future_month", UserErrorCode.OUT_OF_RANGE, lang))
+    return out
+
+
+def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
+    """Every violation at once (the client fixes all fields in one go)."""
+    path = ["input"]
+    out = _check_period(input.tahun, input.bulan, path, lang)
+    if not 0 <= input.omzet <= MAX_OMZET:
+        out.append(
+            _err(
+                [*path, "omzet"],
+                "out_of_range",
+                UserErrorCode.OUT_OF_RANGE,
+                lang,
+                min=0,
+                max=MAX_OMZET,
+            )
+        )
+    if not 0 <= input.jumlah_karyawan <= MAX_KARYAWAN:
+        out.append(
+            _err(
+                [*path, "jumlahKaryawan"],
+                "out_of_range",
+                UserErrorCode.OUT_OF_RANGE,
+                lang,
+                min=0,
+                max=MAX_KARYAWAN,
+            )
+        )
+    if input.catatan is not None and len(input.catatan) > MAX_CATATAN:
+        out.append(
+            _err([*path, "catatan"], "too_long", UserErrorCode.TOO_LONG, lang, max=MAX_CATATAN)
+        )
+    return out
+
+
+async def _umkm_for_write(
+    info: Info, raw_id: str, path: list[str], *, owner_may: bool
+) -> tuple[MongoDoc | None, Errors]:
+    """The not deleted, VERIFIED UMKM the viewer may write for, or the userError saying why not."""
+    ctx = info.context
+    viewer: Viewer = ctx.viewer
+    lang = ctx.lang
+    umkm_id = _parse_id(raw_id)
+    doc = await umkm_profiles.find_by_id(ctx.mongo, umkm_id) if umkm_id else None
+    field = [*path, "umkmId"]
+    if doc is None or doc.get("is_deleted"):
+        return None, [_err(field, "not_found", UserErrorCode.NOT_FOUND, lang)]
+    if not viewer.is_staff and not (owner_may and viewer.owns(doc.get("owner_id"))):
+        return None, [_err(field, "fin_not_owner", UserErrorCode.FORBIDDEN, lang)]
+    if (doc.get("legalitas") or {}).get("status_verifikasi") != "VERIFIED":
+        return None, [_err(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN, lang)]
+    return doc, []
+
+
+def log_from_row(row: Row) -> FinancialLog:
+    return FinancialLog(
+        umkm_id=strawberry.ID(str(row["umkm_id"])),
+        tahun=row["tahun"],
+        bulan=row["bulan"],
+        omzet=Rupiah(int(row["omzet"] or 0)),
+        jumlah_karyawan=int(row.get("jumlah_karyawan") or 0),
+        catatan=row.get("catatan"),
+        tanggal_input=fl.utc(row.get("tanggal_input")) or datetime.min,
+        is_flagged=bool(row.get("is_flagged")),
+        flag_reason=row.get("flag_reason"),
+        flagged_by_name=row.get("flagged_by_name"),
+        flagged_at=fl.utc(row.get("flagged_at")),
+        umkm_uuid=row["umkm_id"],
+        input_by_id=row.get("input_by"),
+        flagged_by_id=row.get("flagged_by"),
+    )
 
 
 async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLogPayload:
-    todo("submit_log")
+    ctx = info.context
+    problems = validate_submit(input, ctx.lang)
+    if problems:
+        return FinancialLogPayload(log=None, user_errors=problems)
+    doc, problems = await _umkm_for_write(info, input.umkm_id, ["input"], owner_may=True)
+    if doc is None:
+        return FinancialLogPayload(log=None, user_errors=problems)
+    done = await financial_writes.submit(
+        ctx.dbs,
+        doc,
+        tahun=input.tahun,
+        bulan=input.bulan,
+        omzet=int(input.omzet),
+        jumlah_karyawan=input.jumlah_karyawan,
+        catatan=input.catatan,
+        by=ctx.viewer.user_id,
+    )
+    return FinancialLogPayload(log=log_from_row(done.row), user_errors=[])
 
 
 async def delete_log(info: Info, umkm_id: strawberry.ID, tahun: int, bulan: int) -> OkPayload:
-    todo("delete_log")
+    ctx = info.context
+    uid = _parse_id(umkm_id)
+    removed = await financial_writes.delete(ctx.dbs, uid, tahun, bulan) if uid else None
+    if removed is None:
+        return OkPayload(
+            ok=False,
+            user_errors=[_err(["bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, ctx.lang)],
+        )
+    return OkPayload(ok=True, user_errors=[])
+
+
+async def _flag_target(
+    info: Info, raw_id: str, tahun: int, bulan: int, path: list[str]
+) -> tuple[MongoDoc | None, Errors]:
+    ctx = info.context
+    problems = _check_period(tahun, bulan, path, ctx.lang)
+    if problems:
+        return None, problems
+    uid = _parse_id(raw_id)
+    doc = await umkm_profiles.find_by_id(ctx.mongo, uid) if uid else None
+    if doc is None:
+        return None, [_err([*path, "umkmId"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)]
+    return doc, []
+
+
+def _flag_outcome(outcome: str, row: Row | None, path: list[str], lang: str) -> FinancialLogPayload:
+    if outcome == "ok" and row is not None:
+        return FinancialLogPayload(log=log_from_row(row), user_errors=[])
+    if outcome == "already":
+        problem = _err([*path, "bulan"], "fin_already_flagged", UserErrorCode.INVALID_STATE, lang)
+    elif outcome == "not_flagged":
+        problem = _err([*path, "bulan"], "fin_not_flagged", UserErrorCode.INVALID_STATE, lang)
+    else:
+        problem = _err([*path, "bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, lang)
+    return FinancialLogPayload(log=None, user_errors=[problem])
 
 
 async def flag_log(info: Info, input: FlagInput) -> FinancialLogPayload:
-    todo("flag_log")
+    ctx = info.context
+    path = ["input"]
+    reason = input.reason.strip()
+    doc, problems = await _flag_target(info, input.umkm_id, input.tahun, input.bulan, path)
+    if len(reason) < REASON_MIN:
+        problems.append(
+            _err([*path, "reason"], "too_short", UserErrorCode.TOO_SHORT, ctx.lang, min=REASON_MIN)
+        )
+    elif len(reason) > REASON_MAX:
+        problems.append(
+            _err([*path, "reason"], "too_long", UserErrorCode.TOO_LONG, ctx.lang, max=REASON_MAX)
+        )
+    if doc is None or problems:
+        return FinancialLogPayload(log=None, user_errors=problems)
+    outcome, row = await financial_writes.flag(
+        ctx.dbs,
+        ctx.services.pubsub,
+        doc,
+        tahun=input.tahun,
+        bulan=input.bulan,
+        reason=reason,
+        by=ctx.viewer.user_id,
+        by_name=ctx.viewer.nama,
+    )
+    return _flag_outcome(outcome, row, path, ctx.lang)
 
 
 async def unflag_log(
     info: Info, umkm_id: strawberry.ID, tahun: int, bulan: int
 ) -> FinancialLogPayload:
-    todo("unflag_log")
+    ctx = info.context
+    doc, problems = await _flag_target(info, umkm_id, tahun, bulan, [])
+    if doc is None:
+        return FinancialLogPayload(log=None, user_errors=problems)
+    outcome, row = await financial_writes.unflag(
+        ctx.dbs, ctx.services.pubsub, doc, tahun=tahun, bulan=bulan, by_name=ctx.viewer.nama
+    )
+    return _flag_outcome(outcome, row, [], ctx.lang)
+
+
+def _connection(rows: list[Row], cursors: list[str], has_next: bool) -> FinancialLogConnection:
+    nodes = [log_from_row(r) for r in rows]
+    return FinancialLogConnection(
+        edges=[FinancialLogEdge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=False,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        ),
+    )
+
+
+def _int_field(data: dict[str, Any], name: str, lang: str) -> int:
+    value = data.get(name)
+    if not isinstance(value, int):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after")
+    return value
 
 
 async def flagged_logs(
     info: Info, tahun: int, first: int | None, after: str | None
 ) -> FinancialLogConnection:
-    todo("flagged_logs")
+    ctx = info.context
+    limit = check_first(first, ctx.lang)
+    data = decode_cursor(after, ctx.lang)
+    keyset = None
+    if data is not None:
+        try:
+            keyset = (
+                EPOCH + timedelta(milliseconds=_int_field(data, "at", ctx.lang)),
+                uuid.UUID(str(data.get("u"))),
+                _int_field(data, "b", ctx.lang),
+            )
+        except ValueError:
+            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
+    rows: list[Row] = []
+    cursors: list[str] = []
+    has_next = False
+    # Entries whose log was unflagged or deleted by a crashed write are skipped, so read on
+    # until the page is full or the index is exhausted.
+    while True:
+        entries = await fl.flagged_page(ctx.cassandra, tahun, limit + 1, keyset)
+        loader = ctx.loaders.get(log_by_key)
+        logs = await loader.load_many([(e["umkm_id"], e["tahun"], e["bulan"]) for e in entries])
+        for entry, log in zip(entries, logs, strict=True):
+            at = fl.utc(entry["flagged_at"])
+            assert at is not None
+            keyset = (entry["flagged_at"], entry["umkm_id"], entry["bulan"])
+            if log is None or not log.get("is_flagged") or fl.utc(log.get("flagged_at")) != at:
+                continue
+            if len(rows) == limit:
+                has_next = True
+                break
+            rows.append(log)
+            cursors.append(
+                encode_cursor(
+                    {"at": (at - EPOCH) // MS, "u": str(entry["umkm_id"]), "b": entry["bulan"]}
+                )
+            )
+        if has_next or len(entries) <= limit:
+            break
+    return _connection(rows, cursors, has_next)
 
 
 async def umkm_financial_logs(
     info: Info, umkm: UMKM, tahun: int | None, first: int | None, after: str | None
 ) -> FinancialLogConnection:
-    todo("umkm_financial_logs")
+    ctx = info.context
+    limit = check_first(first, ctx.lang, default=24)
+    viewer: Viewer = ctx.viewer
+    if not can_read(viewer, "UMKM.financialLogs", owns=viewer.owns(umkm.owner_id)):
+        return FinancialLogConnection(edges=[], nodes=[], page_info=EMPTY_PAGE)
+    data = decode_cursor(after, ctx.lang)
+    keyset = None
+    if data is not None:
+        keyset = (_int_field(data, "t", ctx.lang), _int_field(data, "b", ctx.lang))
+    page = await ctx.loaders.get(log_pages).load(PageKey(umkm.umkm_id, tahun, limit, keyset))
+    cursors = [encode_cursor({"t": r["tahun"], "b": r["bulan"]}) for r in page.rows]
+    return _connection(page.rows, cursors, page.has_next)
 
 
 async def log_umkm(info: Info, log: FinancialLog) -> UMKM | None:
-    todo("log_umkm")
+    ctx = info.context
+    doc = await ctx.loaders.get(umkm_by_id).load(log.umkm_uuid)
+    if doc is None or not can_see_umkm(ctx.viewer, doc):
+        return None
+    return umkm_from_doc(doc, ctx.viewer)
+
+
+async def _staff_user(info: Info, field: str, user_id: uuid.UUID | None) -> User | None:
+    ctx = info.context
+    if user_id is None or not can_read(ctx.viewer, field):
+        return None
+    doc = await ctx.loaders.get(user_by_id).load(user_id)
+    return user_from_doc(doc, ctx.viewer) if doc else None
 
 
 async def log_input_by(info: Info, log: FinancialLog) -> User | None:
-    todo("log_input_by")
+    return await _staff_user(info, "FinancialLog.inputBy", log.input_by_id)
 
 
 async def log_flagged_by(info: Info, log: FinancialLog) -> User | None:
-    todo("log_flagged_by")
+    return await _staff_user(info, "FinancialLog.flaggedBy", log.flagged_by_id)

@@ -1,40 +1,131 @@
-"""Owner notifications: list, unread count, mark read, subscription."""
+"""Owner notifications: list, unread count, mark read, subscription.
+
+Ids are the timeuuid of the stored row as a string: stable, and what markNotificationRead takes.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
+from datetime import UTC
+from typing import Any
 
 import strawberry
+from cassandra.util import datetime_from_uuid1
 from strawberry.types import Info
 
-from resolvers._todo import todo
-from schema.common import CountPayload
-from schema.financial import Notification, NotificationConnection, NotificationPayload
+from db import notification_inbox as inbox
+from db.notifications import topic
+from loaders.umkm import umkm_by_id
+from resolvers.views import umkm_from_doc
+from schema.common import CountPayload, PageInfo, UserError
+from schema.enums import NotificationType, UserErrorCode
+from schema.financial import (
+    Notification,
+    NotificationConnection,
+    NotificationEdge,
+    NotificationPayload,
+)
 from schema.umkm import UMKM
+from sigma_graphql import errors
+from sigma_graphql.i18n import t
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.permissions import can_see_umkm
+
+
+def _owner(info: Info) -> uuid.UUID:
+    user_id = info.context.viewer.user_id
+    assert user_id is not None  # ROOT_ACCESS admits only signed-in owners here
+    return user_id  # type: ignore[no-any-return]
+
+
+def notification_from_row(row: dict[str, Any]) -> Notification:
+    nid: uuid.UUID = row["notification_id"]
+    created = datetime_from_uuid1(nid)
+    return Notification(
+        id=strawberry.ID(str(nid)),
+        type=NotificationType(row["type"]),
+        title=row["title"],
+        message=row["message"],
+        tahun=row.get("tahun"),
+        bulan=row.get("bulan"),
+        is_read=bool(row.get("is_read")),
+        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+        umkm_uuid=row.get("umkm_id"),
+    )
+
+
+def _timeuuid(value: str) -> uuid.UUID | None:
+    try:
+        parsed = uuid.UUID(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.version == 1 else None
 
 
 async def list_notifications(
     info: Info, unread_only: bool | None, first: int | None, after: str | None
 ) -> NotificationConnection:
-    todo("list_notifications")
+    ctx = info.context
+    limit = check_first(first, ctx.lang)
+    data = decode_cursor(after, ctx.lang)
+    before = None
+    if data is not None:
+        before = _timeuuid(str(data.get("n")))
+        if before is None:
+            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after")
+    rows = await inbox.page(ctx.cassandra, _owner(info), limit + 1, before, bool(unread_only))
+    nodes = [notification_from_row(r) for r in rows[:limit]]
+    cursors = [encode_cursor({"n": str(n.id)}) for n in nodes]
+    return NotificationConnection(
+        edges=[NotificationEdge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=len(rows) > limit,
+            has_previous_page=False,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        ),
+    )
 
 
 async def unread_count(info: Info) -> int:
-    todo("unread_count")
+    return await inbox.unread_count(info.context.cassandra, _owner(info))
 
 
 async def mark_read(info: Info, id: strawberry.ID) -> NotificationPayload:
-    todo("mark_read")
+    ctx = info.context
+    owner = _owner(info)
+    nid = _timeuuid(id)
+    if nid is None or not await inbox.mark_read(ctx.cassandra, owner, nid):
+        problem = UserError(
+            field=["id"], message=t("not_found", ctx.lang), code=UserErrorCode.NOT_FOUND
+        )
+        return NotificationPayload(notification=None, user_errors=[problem])
+    row = await inbox.get(ctx.cassandra, owner, nid)
+    return NotificationPayload(
+        notification=notification_from_row(row) if row else None, user_errors=[]
+    )
 
 
 async def mark_all_read(info: Info) -> CountPayload:
-    todo("mark_all_read")
+    count = await inbox.mark_all_read(info.context.cassandra, _owner(info))
+    return CountPayload(count=count, user_errors=[])
 
 
 async def notification_umkm(info: Info, notification: Notification) -> UMKM | None:
-    todo("notification_umkm")
+    ctx = info.context
+    if notification.umkm_uuid is None:
+        return None
+    doc = await ctx.loaders.get(umkm_by_id).load(notification.umkm_uuid)
+    if doc is None or not can_see_umkm(ctx.viewer, doc):
+        return None
+    return umkm_from_doc(doc, ctx.viewer)
 
 
 async def subscribe(info: Info) -> AsyncGenerator[Notification, None]:
-    todo("subscribe")
-    yield  # pragma: no cover
+    """The viewer's own topic only; authentication happened on connection (app.on_ws_connect)."""
+    ctx = info.context
+    async for row in ctx.services.pubsub.subscribe(topic(_owner(info))):
+        ctx.fresh_loaders()  # one context serves many events: no stale cached documents
+        yield notification_from_row(row)

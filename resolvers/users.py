@@ -2,28 +2,235 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import datetime
+
 import strawberry
+from pymongo.errors import DuplicateKeyError
 from strawberry.types import Info
 
-from resolvers._todo import todo
-from schema.common import OkPayload
-from schema.enums import Role
-from schema.users import CreateUserInput, UpdateUserInput, UserConnection, UserPayload
+from db import sessions, umkm_profiles, users
+from db.mongo import MongoDoc
+from resolvers.account_rules import (
+    email_errors,
+    nama_errors,
+    normalize_email,
+    parse_uuid,
+    password_errors,
+    user_error,
+)
+from resolvers.views import user_from_doc
+from schema.common import OkPayload, PageInfo, UserError
+from schema.enums import AccountStatus, Role, UserErrorCode
+from schema.users import (
+    CreateUserInput,
+    UpdateUserInput,
+    UserConnection,
+    UserEdge,
+    UserPayload,
+)
+from sigma_graphql import errors
+from sigma_graphql.clock import now_utc
+from sigma_graphql.context import Context
+from sigma_graphql.i18n import Lang, t
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.passwords import hash_password_async
+
+STAFF_ROLES = frozenset({Role.PEJABAT, Role.ADMIN})
+
+
+def _ctx(info: Info) -> Context:
+    ctx: Context = info.context
+    return ctx
+
+
+def _user_failed(errs: list[UserError]) -> UserPayload:
+    return UserPayload(user=None, user_errors=errs)
+
+
+def _not_found(lang: Lang) -> UserError:
+    return user_error(["id"], "not_found", UserErrorCode.NOT_FOUND, lang)
+
+
+# ---------------------------------------------------------------- list
+
+
+def _cursor_of(doc: MongoDoc) -> str:
+    return encode_cursor({"c": doc["created_at"].isoformat(), "i": str(doc["_id"])})
+
+
+def _keyset(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] | None:
+    data = decode_cursor(after, lang)
+    if data is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(data["c"])), uuid.UUID(str(data["i"]))
+    except (KeyError, ValueError):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
 
 
 async def list_users(
     info: Info, role: Role | None, search: str | None, first: int | None, after: str | None
 ) -> UserConnection:
-    todo("list_users")
+    ctx = _ctx(info)
+    limit = check_first(first, ctx.lang)
+    keyset = _keyset(after, ctx.lang)
+    query = users.list_filter(role.value if role else None, search)
+    docs, total = await asyncio.gather(
+        users.list_page(ctx.mongo, query, limit, keyset), users.count(ctx.mongo, query)
+    )
+    has_next = len(docs) > limit
+    edges = [
+        UserEdge(cursor=_cursor_of(d), node=user_from_doc(d, ctx.viewer)) for d in docs[:limit]
+    ]
+    return UserConnection(
+        edges=edges,
+        nodes=[e.node for e in edges],
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=keyset is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+# ---------------------------------------------------------------- create
 
 
 async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
-    todo("create_user")
+    ctx = _ctx(info)
+    lang = ctx.lang
+    email = normalize_email(input.email)
+    email_errs = email_errors(input.email, ["input", "email"], lang)
+    errs = [
+        *email_errs,
+        *nama_errors(input.nama, ["input", "nama"], lang),
+        *password_errors(input.password, email, ["input", "password"], lang),
+    ]
+    if input.role not in STAFF_ROLES:
+        # Owners sign up themselves (NIK, phone, e-mail verification): never created here.
+        errs.append(
+            user_error(["input", "role"], "auth.staff_roles_only", UserErrorCode.INVALID, lang)
+        )
+    wilayah = (input.wilayah or "").strip() or None
+    if wilayah is not None and input.role is not Role.PEJABAT:
+        errs.append(
+            user_error(
+                ["input", "wilayah"], "auth.wilayah_pejabat_only", UserErrorCode.INVALID, lang
+            )
+        )
+    now = now_utc()
+    stale: list[MongoDoc] = []
+    if not email_errs:
+        for doc in await users.find_conflicts(ctx.mongo, email.lower(), None):
+            if users.is_expired_unverified(doc, now):
+                stale.append(doc)
+            else:
+                errs.append(
+                    user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)
+                )
+    if errs:
+        return _user_failed(errs)
+    for doc in stale:
+        await users.delete_if_expired_unverified(ctx.mongo, doc["_id"], now)
+    doc = users.new_user_doc(
+        email=email,
+        password_hash=await hash_password_async(input.password),
+        role=input.role.value,
+        nama=input.nama.strip(),
+        account_status="ACTIVE",
+        wilayah=wilayah,
+    )
+    try:
+        await users.insert(ctx.mongo, doc)
+    except DuplicateKeyError:
+        return _user_failed(
+            [user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)]
+        )
+    doc.pop("password_hash")
+    return UserPayload(user=user_from_doc(doc, ctx.viewer), user_errors=[])
+
+
+# ---------------------------------------------------------------- update
 
 
 async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> UserPayload:
-    todo("update_user")
+    ctx = _ctx(info)
+    lang = ctx.lang
+    target = parse_uuid(id)
+    doc = await users.find_by_id(ctx.mongo, target) if target is not None else None
+    if target is None or doc is None:
+        return _user_failed([_not_found(lang)])
+    is_self = ctx.viewer.is_self(target)
+    errs: list[UserError] = []
+    changes: MongoDoc = {}
+    unset: list[str] = []
+
+    if input.nama is not strawberry.UNSET:
+        if input.nama is None:
+            errs.append(user_error(["input", "nama"], "required", UserErrorCode.REQUIRED, lang))
+        else:
+            errs += nama_errors(input.nama, ["input", "nama"], lang)
+            changes["nama"] = input.nama.strip()
+    if input.wilayah is not strawberry.UNSET:
+        changes["wilayah"] = (input.wilayah or "").strip() or None
+    role = input.role
+    if role is not strawberry.UNSET and role is not None and role.value != doc["role"]:
+        if is_self:  # an admin must not lock the last way in out of the system by accident
+            errs.append(
+                user_error(["input", "role"], "auth.not_self", UserErrorCode.FORBIDDEN, lang)
+            )
+        elif role is Role.UMKM_OWNER and not doc.get("nik"):
+            errs.append(
+                user_error(["input", "role"], "auth.owner_needs_nik", UserErrorCode.INVALID, lang)
+            )
+        changes["role"] = role.value
+    status = input.account_status
+    if status is not strawberry.UNSET and status is not None:
+        path = ["input", "accountStatus"]
+        if status.value != doc["account_status"]:
+            if is_self:
+                errs.append(user_error(path, "auth.not_self", UserErrorCode.FORBIDDEN, lang))
+            elif status is AccountStatus.UNVERIFIED:
+                errs.append(
+                    user_error(path, "auth.status_not_settable", UserErrorCode.INVALID, lang)
+                )
+        changes["account_status"] = status.value
+        if status is AccountStatus.ACTIVE:
+            unset.append("expires_at")  # an admin-activated sign-up no longer expires
+    if errs:
+        return _user_failed(errs)
+
+    if changes.get("account_status") == AccountStatus.SUSPENDED.value:
+        # Sessions end first: the suspended account loses access even if the update fails.
+        await sessions.delete_for_user(ctx.mongo, target)
+    updated = await users.update_fields(ctx.mongo, target, changes, unset) if changes else doc
+    if updated is None:
+        return _user_failed([_not_found(lang)])
+    return UserPayload(user=user_from_doc(updated, ctx.viewer), user_errors=[])
+
+
+# ---------------------------------------------------------------- delete
 
 
 async def delete_user(info: Info, id: strawberry.ID) -> OkPayload:
-    todo("delete_user")
+    ctx = _ctx(info)
+    lang = ctx.lang
+    target = parse_uuid(id)
+    if target is not None and ctx.viewer.is_self(target):
+        return OkPayload(
+            ok=False,
+            user_errors=[user_error(["id"], "auth.not_self", UserErrorCode.FORBIDDEN, lang)],
+        )
+    doc = await users.find_by_id(ctx.mongo, target) if target is not None else None
+    if target is None or doc is None:
+        return OkPayload(ok=False, user_errors=[_not_found(lang)])
+    # Order: access ends first, then the UMKMs are detached, then the account goes. Each step
+    # is idempotent, so repeating deleteUser after a crash halfway finishes the job.
+    await sessions.delete_for_user(ctx.mongo, target)
+    await umkm_profiles.detach_owner(ctx.mongo, target)
+    await users.delete(ctx.mongo, target)
+    return OkPayload(ok=True, user_errors=[])

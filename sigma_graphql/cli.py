@@ -125,4 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m sigma_graphql.cli` runs this file as __main__, a second copy of the module;
+    # plugins register into sigma_graphql.cli, so run that copy's main.
+    from sigma_graphql import cli
+
+    sys.exit(cli.main())

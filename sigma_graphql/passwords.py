@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -22,3 +25,25 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+# argon2 takes tens of milliseconds of CPU by design: off the event loop, in the thread pool
+# (argon2-cffi releases the GIL while hashing).
+async def hash_password_async(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+
+
+async def verify_password_async(password_hash: str, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(
+        None, verify_password, password_hash, password
+    )
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("sigma-dummy-password-for-timing")
+
+
+async def burn_verify_time(password: str) -> None:
+    """Verifies against a dummy hash: an unknown e-mail costs as much as a wrong password."""
+    await verify_password_async(_dummy_hash(), password)

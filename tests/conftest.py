@@ -48,7 +48,7 @@ def base_settings(mailbox: Mailbox) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def migrated(base_settings: Settings) -> Settings:
+async def migrated(base_settings: Settings) -> AsyncIterator[Settings]:
     try:
         await migrate_all(base_settings)
     except Exception as exc:  # pragma: no cover - environment problem, say it plainly
@@ -56,7 +56,33 @@ async def migrated(base_settings: Settings) -> Settings:
             f"databases not reachable (run `make test`, or `make test-services`): {exc}",
             returncode=3,
         )
-    return base_settings
+    yield base_settings
+    # This session's throw-away keyspace and database: dropping them keeps a long-running
+    # development Cassandra from accumulating thousands of tables.
+    await drop_test_data(base_settings)
+
+
+async def drop_test_data(settings: Settings) -> None:
+    import asyncio
+
+    from db.cassandra import make_cluster
+    from db.mongo import create_client
+
+    def drop_keyspace() -> None:
+        cluster = make_cluster(settings)
+        try:
+            cluster.connect().execute(
+                f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}", timeout=60
+            )
+        finally:
+            cluster.shutdown()
+
+    await asyncio.get_running_loop().run_in_executor(None, drop_keyspace)
+    client = create_client(settings)
+    try:
+        await client.drop_database(settings.mongo_db)
+    finally:
+        await client.close()
 
 
 @pytest.fixture(scope="session")

@@ -108,10 +108,13 @@ async def test_unexpected_errors_are_masked_with_request_id(
             "legalitas": {"status_verifikasi": "VERIFIED"},
         }
     )
-    with caplog.at_level(logging.ERROR, logger="sigma_graphql.errors"):
-        resp = await api(
-            "query($id: ID!) { umkm(id: $id) { id wilayah { kota } } }", {"id": str(umkm_id)}
-        )
+    try:
+        with caplog.at_level(logging.ERROR, logger="sigma_graphql.errors"):
+            resp = await api(
+                "query($id: ID!) { umkm(id: $id) { id wilayah { kota } } }", {"id": str(umkm_id)}
+            )
+    finally:  # other tests list every VERIFIED UMKM: do not leave the corrupt one behind
+        await dbs.mongo["umkm_profiles"].delete_one({"_id": umkm_id})
     assert resp.error_codes == ["INTERNAL_SERVER_ERROR"]
     err = resp.errors[0]
     assert err["message"] == "Internal server error"

@@ -1,0 +1,186 @@
+"""Helpers for the financial tests: GraphQL snippets and a from-scratch aggregate recomputation.
+
+`expected_state` recomputes, from the logs and the profiles only (never from counted_* or the
+counters), what every aggregate should hold for a set of UMKMs; `actual_state` reads what the
+aggregate tables and summaries hold for the same cells. Tests give their UMKMs sektor/kota names
+of their own, so cells are not shared with other tests of the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from db import aggregates, umkm_profiles
+from db import financial_logs as fl
+from db.handles import Databases
+from db.mongo import MongoDoc
+from tests.support import Api
+
+SUBMIT = """
+mutation($input: SubmitFinancialLogInput!) {
+  submitFinancialLog(input: $input) {
+    log { umkmId tahun bulan omzet jumlahKaryawan catatan tanggalInput isFlagged flagReason
+          flaggedByName }
+    userErrors { field message code }
+  }
+}
+"""
+
+FLAG = """
+mutation($input: FlagInput!) {
+  flagFinancialLog(input: $input) {
+    log { tahun bulan isFlagged flagReason flaggedByName flaggedAt flaggedBy { id } }
+    userErrors { field message code }
+  }
+}
+"""
+
+UNFLAG = """
+mutation($u: ID!, $t: Int!, $b: Int!) {
+  unflagFinancialLog(umkmId: $u, tahun: $t, bulan: $b) {
+    log { isFlagged flagReason flaggedAt }
+    userErrors { field message code }
+  }
+}
+"""
+
+
+async def submit(
+    api: Api,
+    token: str,
+    umkm_id: uuid.UUID | str,
+    tahun: int,
+    bulan: int,
+    omzet: int,
+    jumlah_karyawan: int = 3,
+    catatan: str | None = None,
+) -> dict[str, Any]:
+    resp = await api.as_(token)(
+        SUBMIT,
+        {
+            "input": {
+                "umkmId": str(umkm_id),
+                "tahun": tahun,
+                "bulan": bulan,
+                "omzet": omzet,
+                "jumlahKaryawan": jumlah_karyawan,
+                "catatan": catatan,
+            }
+        },
+    )
+    return resp.ok()["submitFinancialLog"]  # type: ignore[no-any-return]
+
+
+Cell = tuple[str, int, int]
+
+
+@dataclass
+class State:
+    sector: dict[Cell, tuple[int, int]]
+    region: dict[Cell, tuple[int, int]]
+    quarters: dict[tuple[uuid.UUID, int, int], tuple[int, int]]
+    summaries: dict[uuid.UUID, dict[str, int] | None]
+
+
+async def _all_logs(dbs: Databases, umkm_id: uuid.UUID) -> list[dict[str, Any]]:
+    years = await fl.years(dbs.cassandra, umkm_id)
+    parts = await asyncio.gather(*(fl.partition(dbs.cassandra, umkm_id, y) for y in years))
+    return [r for p in parts for r in p]
+
+
+async def expected_state(dbs: Databases, umkm_ids: list[uuid.UUID], years: list[int]) -> State:
+    sector: dict[Cell, list[int]] = defaultdict(lambda: [0, 0])
+    region: dict[Cell, list[int]] = defaultdict(lambda: [0, 0])
+    quarters: dict[tuple[uuid.UUID, int, int], list[int]] = defaultdict(lambda: [0, 0])
+    summaries: dict[uuid.UUID, dict[str, int] | None] = {}
+    docs = {d["_id"]: d for d in await umkm_profiles.find_by_ids(dbs.mongo, umkm_ids)}
+    logs = await asyncio.gather(*(_all_logs(dbs, u) for u in umkm_ids))
+    for umkm_id, rows in zip(umkm_ids, logs, strict=True):
+        doc: MongoDoc = docs[umkm_id]
+        newest = max(rows, key=lambda r: (r["tahun"], r["bulan"]), default=None)
+        summaries[umkm_id] = (
+            None
+            if newest is None
+            else {"tahun": newest["tahun"], "bulan": newest["bulan"], "omzet": newest["omzet"]}
+        )
+        verified = doc["legalitas"]["status_verifikasi"] == "VERIFIED"
+        if not verified or doc["is_deleted"]:
+            continue
+        for r in rows:
+            for table, name in ((sector, doc["sektor"]), (region, doc["wilayah"]["kota"])):
+                cell = table[(name, r["tahun"], r["bulan"])]
+                cell[0] += r["omzet"]
+                cell[1] += 1
+            q = quarters[(umkm_id, r["tahun"], aggregates.quarter_of(r["bulan"]))]
+            q[0] += r["omzet"]
+            q[1] += 1
+    del years
+    return State(
+        {k: (v[0], v[1]) for k, v in sector.items()},
+        {k: (v[0], v[1]) for k, v in region.items()},
+        {k: (v[0], v[1]) for k, v in quarters.items()},
+        summaries,
+    )
+
+
+async def actual_state(
+    dbs: Databases,
+    umkm_ids: list[uuid.UUID],
+    sektors: list[str],
+    kotas: list[str],
+    years: list[int],
+) -> State:
+    cass = dbs.cassandra
+
+    async def cells(table: str, col: str, count_col: str, names: list[str]) -> dict[Cell, Any]:
+        out: dict[Cell, tuple[int, int]] = {}
+        for name in names:
+            for y in years:
+                rows = await cass.execute(
+                    f"SELECT bulan, total_omzet, {count_col} FROM {table} "
+                    f"WHERE {col} = ? AND tahun = ?",
+                    (name, y),
+                )
+                for r in rows:
+                    value = (r["total_omzet"] or 0, r[count_col] or 0)
+                    if value != (0, 0):
+                        out[(name, y, r["bulan"])] = value
+        return out
+
+    quarters: dict[tuple[uuid.UUID, int, int], tuple[int, int]] = {}
+    for u in umkm_ids:
+        for y in years:
+            for q in (1, 2, 3, 4):
+                rows = await cass.execute(
+                    "SELECT total_omzet, months FROM umkm_quarter_totals "
+                    "WHERE tahun = ? AND quarter = ? AND bucket = ? AND umkm_id = ?",
+                    (y, q, aggregates.quarter_bucket(u), u),
+                )
+                if rows and (rows[0]["total_omzet"] or rows[0]["months"]):
+                    quarters[(u, y, q)] = (rows[0]["total_omzet"], rows[0]["months"])
+    docs = await umkm_profiles.find_by_ids(dbs.mongo, umkm_ids)
+    return State(
+        await cells("dashboard_sector_stats", "sektor", "total_umkm", sektors),
+        await cells("dashboard_region_stats", "kota", "umkm_aktif", kotas),
+        quarters,
+        {d["_id"]: d.get("summary_terakhir") for d in docs},
+    )
+
+
+async def assert_exact(
+    dbs: Databases,
+    umkm_ids: list[uuid.UUID],
+    sektors: list[str],
+    kotas: list[str],
+    years: list[int],
+) -> None:
+    want = await expected_state(dbs, umkm_ids, years)
+    have = await actual_state(dbs, umkm_ids, sektors, kotas, years)
+    assert have.sector == want.sector
+    assert have.region == want.region
+    assert have.quarters == want.quarters
+    assert have.summaries == want.summaries

@@ -1,0 +1,219 @@
+"""Aggregates stay exact: random write sequences (Hypothesis), crashes between writes, rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from db import aggregates, financial_writes, umkm_profiles
+from db import financial_logs as fl
+from db.handles import Databases
+from db.mongo import MongoDoc
+from db.rebuild import rebuild_aggregates
+from tests.fin_support import actual_state, assert_exact, expected_state
+from tests.support import Factory
+
+YEARS = [2020, 2021]
+MONTHS = [(2020, 3), (2020, 4), (2020, 12), (2021, 1), (2021, 2)]
+N_UMKM = 3
+STATUSES = ["PENDING", "VERIFIED", "REJECTED"]
+
+Op = tuple[Any, ...]
+submits = st.tuples(
+    st.just("submit"),
+    st.integers(0, N_UMKM - 1),
+    st.integers(0, len(MONTHS) - 1),
+    st.integers(0, 1000),
+)
+ops = st.one_of(
+    submits,
+    submits,  # twice: writes of months are the most common operation
+    submits,
+    st.tuples(st.just("delete"), st.integers(0, N_UMKM - 1), st.integers(0, len(MONTHS) - 1)),
+    st.tuples(st.just("soft_delete"), st.integers(0, N_UMKM - 1)),
+    st.tuples(st.just("restore"), st.integers(0, N_UMKM - 1)),
+    st.tuples(st.just("status"), st.integers(0, N_UMKM - 1), st.sampled_from(STATUSES)),
+    st.tuples(st.just("sektor"), st.integers(0, N_UMKM - 1), st.integers(0, 1)),
+    st.tuples(st.just("kota"), st.integers(0, N_UMKM - 1), st.integers(0, 1)),
+    st.tuples(st.just("rename"), st.integers(0, N_UMKM - 1)),
+)
+
+
+async def change_umkm(dbs: Databases, umkm_id: uuid.UUID, changes: dict[str, Any]) -> MongoDoc:
+    """What the UMKM mutations do: write the profile, then call the aggregate hook."""
+    coll = dbs.mongo[umkm_profiles.COLLECTION]
+    before = await coll.find_one({"_id": umkm_id})
+    await coll.update_one({"_id": umkm_id}, {"$set": changes})
+    after = await coll.find_one({"_id": umkm_id})
+    assert after is not None
+    await aggregates.on_umkm_changed(dbs, before, after)
+    return after
+
+
+async def apply(dbs: Databases, ids: list[uuid.UUID], names: dict[str, list[str]], op: Op) -> None:
+    kind, u = op[0], ids[op[1]]
+    if kind == "submit":
+        doc = await umkm_profiles.find_by_id(dbs.mongo, u)
+        assert doc is not None
+        tahun, bulan = MONTHS[op[2]]
+        await financial_writes.submit(
+            dbs,
+            doc,
+            tahun=tahun,
+            bulan=bulan,
+            omzet=op[3],
+            jumlah_karyawan=1,
+            catatan=None,
+            by=None,
+        )
+    elif kind == "delete":
+        tahun, bulan = MONTHS[op[2]]
+        await financial_writes.delete(dbs, u, tahun, bulan)
+    elif kind == "soft_delete":
+        await change_umkm(dbs, u, {"is_deleted": True})
+    elif kind == "restore":
+        await change_umkm(dbs, u, {"is_deleted": False})
+    elif kind == "status":
+        await change_umkm(dbs, u, {"legalitas.status_verifikasi": op[2]})
+    elif kind == "sektor":
+        await change_umkm(dbs, u, {"sektor": names["sektor"][op[2]]})
+    elif kind == "kota":
+        await change_umkm(dbs, u, {"wilayah.kota": names["kota"][op[2]]})
+    elif kind == "rename":
+        await change_umkm(dbs, u, {"nama_usaha": f"Usaha {uuid.uuid4().hex[:6]}"})
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sequence=st.lists(ops, min_size=4, max_size=30))
+async def test_random_write_sequences_keep_every_aggregate_exact(
+    dbs: Databases, factory: Factory, sequence: list[Op]
+) -> None:
+    tag = uuid.uuid4().hex[:8]  # cells of our own: nothing else in the session touches them
+    names = {"sektor": [f"S{tag}a", f"S{tag}b"], "kota": [f"K{tag}a", f"K{tag}b"]}
+    docs = [
+        await factory.umkm(None, sektor=names["sektor"][0], kota=names["kota"][0])
+        for _ in range(N_UMKM)
+    ]
+    ids = [d["_id"] for d in docs]
+    for op in sequence:
+        await apply(dbs, ids, names, op)
+        await assert_exact(dbs, ids, names["sektor"], names["kota"], YEARS)
+    # the denormalised names on every row follow the profile
+    for u in ids:
+        doc = await umkm_profiles.find_by_id(dbs.mongo, u)
+        assert doc is not None
+        for tahun in await fl.years(dbs.cassandra, u):
+            for row in await fl.partition(dbs.cassandra, u, tahun):
+                assert (row["nama_usaha"], row["sektor"], row["kota"]) == (
+                    doc["nama_usaha"],
+                    doc["sektor"],
+                    doc["wilayah"]["kota"],
+                )
+
+
+async def test_retrying_the_same_write_applies_nothing_twice(
+    dbs: Databases, factory: Factory
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    doc = await factory.umkm(None, sektor=f"S{tag}", kota=f"K{tag}")
+    for _ in range(3):
+        await financial_writes.submit(
+            dbs, doc, tahun=2020, bulan=5, omzet=77, jumlah_karyawan=1, catatan=None, by=None
+        )
+        await aggregates.on_umkm_changed(dbs, {**doc, "sektor": "x"}, doc)
+    await assert_exact(dbs, [doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
+    have = await actual_state(dbs, [doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
+    assert have.sector == {(f"S{tag}", 2020, 5): (77, 1)}
+
+
+def _crash(dbs: Databases, *args: object) -> int:
+    """Runs one write in a child process that os._exit(1)s right after step (1)."""
+    s = dbs.settings
+    env = {
+        **os.environ,
+        "SIGMA_ENV": "test",
+        "SIGMA_MONGO_URI": s.mongo_uri,
+        "SIGMA_MONGO_DB": s.mongo_db,
+        "SIGMA_CASSANDRA_KEYSPACE": s.cassandra_keyspace,
+        "SIGMA_CASSANDRA_CONTACT_POINTS": ",".join(s.cassandra_contact_points),
+        "SIGMA_CASSANDRA_PORT": str(s.cassandra_port),
+        financial_writes.CRASH_ENV: "after_log_row",
+    }
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.fin_crash_writer", *map(str, args)],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        timeout=120,
+    )
+    return done.returncode
+
+
+async def test_killed_between_writes_then_rebuild_restores_exactness(
+    dbs: Databases, factory: Factory
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    sektor, kota = f"S{tag}", f"K{tag}"
+    doc = await factory.umkm(None, sektor=sektor, kota=kota)
+    u = doc["_id"]
+    cells = ([u], [sektor], [kota], YEARS)
+    await financial_writes.submit(
+        dbs, doc, tahun=2020, bulan=3, omzet=100, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await financial_writes.submit(
+        dbs, doc, tahun=2020, bulan=4, omzet=40, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await assert_exact(dbs, *cells)
+
+    # a new month: the row is written, the process dies before the counters
+    assert await asyncio.to_thread(_crash, dbs, "submit", u, 2021, 1, 250) == 1
+    row = await fl.get(dbs.cassandra, u, 2021, 1)
+    assert row is not None and row["counted_omzet"] == 250
+    have = await actual_state(dbs, *cells)
+    want = await expected_state(dbs, [u], YEARS)
+    assert have.sector != want.sector and (sektor, 2021, 1) not in have.sector  # under-counted
+    assert have.summaries[u] == {"tahun": 2020, "bulan": 4, "omzet": 40}  # MongoDB not reached
+    # a re-submission and a delete, each killed the same way
+    assert await asyncio.to_thread(_crash, dbs, "submit", u, 2020, 3, 400) == 1
+    assert await asyncio.to_thread(_crash, dbs, "delete", u, 2020, 4) == 1
+    have = await actual_state(dbs, *cells)
+    assert have.sector[(sektor, 2020, 3)] == (100, 1)  # still the old value
+
+    report = await rebuild_aggregates(dbs)
+    assert report.rows_recounted >= 1 and report.sector_cells_fixed >= 1
+    assert report.summaries_fixed >= 1 and report.quarter_cells_fixed >= 1
+    await assert_exact(dbs, *cells)
+    have = await actual_state(dbs, *cells)
+    assert have.sector == {
+        (sektor, 2020, 3): (400, 1),
+        (sektor, 2020, 4): (40, 1),  # the killed delete had not happened yet
+        (sektor, 2021, 1): (250, 1),
+    }
+    # nothing is counted twice: the clients retry their writes, and a second rebuild has
+    # nothing left to fix
+    await financial_writes.submit(
+        dbs, doc, tahun=2021, bulan=1, omzet=250, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await financial_writes.submit(
+        dbs, doc, tahun=2020, bulan=3, omzet=400, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await financial_writes.delete(dbs, u, 2020, 4)
+    await assert_exact(dbs, *cells)
+    have = await actual_state(dbs, *cells)
+    assert have.sector == {(sektor, 2020, 3): (400, 1), (sektor, 2021, 1): (250, 1)}
+    assert have.region == {(kota, 2020, 3): (400, 1), (kota, 2021, 1): (250, 1)}
+    again = await rebuild_aggregates(dbs)
+    assert again.fixed == 0, again
