@@ -9,7 +9,8 @@ Document shape (one type for every id: BSON UUID, standard representation):
              rejection_reason},
  is_deleted, deleted_at, summary_terakhir: {tahun, bulan, omzet} | None,
  version: int (optimistic concurrency: every write of this repository compares and increments it),
- verification_task_id: UUID | None (the Cassandra task of the current PENDING submission)}
+ verification_task_id: UUID | None (the Cassandra task of the latest submission for review;
+   kept after the decision so `repair-verification` can finish a half-done one)}
 """
 
 from __future__ import annotations

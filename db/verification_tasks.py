@@ -25,19 +25,19 @@ from db.cassandra import Cassandra, Row
 # No task predates the service; listing never looks at months before this year.
 FIRST_YEAR = 2024
 
-_COLUMNS = (
+COLUMNS = (
     "task_id, umkm_id, status, bucket, created_at, nama_usaha, owner_email, decided_by, "
     "decided_at, reason"
 )
 INSERT_BY_ID = (
-    f"INSERT INTO verification_task_by_id ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO verification_task_by_id ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-INSERT_TASK = f"INSERT INTO verification_tasks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_TASK = f"INSERT INTO verification_tasks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_MONTH = "INSERT INTO verification_task_months (status, year, bucket) VALUES (?, ?, ?)"
 INSERT_BY_UMKM = (
     "INSERT INTO verification_task_by_umkm (umkm_id, created_at, task_id) VALUES (?, ?, ?)"
 )
-SELECT_BY_ID = f"SELECT {_COLUMNS} FROM verification_task_by_id WHERE task_id = ?"
+SELECT_BY_ID = f"SELECT {COLUMNS} FROM verification_task_by_id WHERE task_id = ?"
 DECIDE = (
     "UPDATE verification_task_by_id SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
     "WHERE task_id = ? IF status = 'PENDING'"
@@ -52,9 +52,9 @@ RENAME_TASK = (
     "AND created_at = ? AND task_id = ? IF EXISTS"  # never resurrect a moved task as a stub
 )
 SELECT_MONTHS = "SELECT bucket FROM verification_task_months WHERE status = ? AND year = ?"
-SELECT_PAGE = f"SELECT {_COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? LIMIT ?"
+SELECT_PAGE = f"SELECT {COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? LIMIT ?"
 SELECT_PAGE_AFTER = (
-    f"SELECT {_COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? "
+    f"SELECT {COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? "
     "AND created_at < ? LIMIT ?"
 )
 
@@ -88,7 +88,7 @@ class TaskRow:
 
     def as_message(self) -> dict[str, Any]:
         """What the pubsub carries to verificationTaskAdded subscribers."""
-        return dict(zip(_COLUMNS.split(", "), self.params(), strict=True))
+        return dict(zip(COLUMNS.split(", "), self.params(), strict=True))
 
 
 def _aware(value: datetime | None) -> datetime | None:

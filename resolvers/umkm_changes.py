@@ -152,6 +152,7 @@ async def after_write(
     elif (
         before is not None
         and after.get("verification_task_id") is not None
+        and after["legalitas"]["status_verifikasi"] == "PENDING"
         and before["nama_usaha"] != after["nama_usaha"]
     ):
         await verification_tasks.rename(
