@@ -212,8 +212,8 @@ class Factory:
         sektor: str = "Kuliner",
         kota: str = "Malang",
         provinsi: str = "Jawa Timur",
-        latitude: float | None = -7.95,
-        longitude: float | None = 112.63,
+        latitude: float | None = -10.17,
+        longitude: float | None = 123.60,
         deleted: bool = False,
     ) -> MongoDoc:
         n = self._next()
