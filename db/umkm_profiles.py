@@ -169,7 +169,8 @@ async def count(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> int:
 async def find_all(
     db: AsyncDatabase[MongoDoc], query: dict[str, Any], projection: dict[str, int]
 ) -> list[MongoDoc]:
-    cursor = db[COLLECTION].find(query, projection).sort(SORT)
+    # One reply for up to 1000 documents (the default first batch is 101).
+    cursor = db[COLLECTION].find(query, projection).sort(SORT).batch_size(1000)
     return [doc async for doc in cursor]
 
 
