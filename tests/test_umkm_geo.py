@@ -91,22 +91,32 @@ async def test_demo_neighbours_of_soto_cak_har(api: Api, dbs: Databases, geo_row
 
 
 @pytest.mark.parametrize(
-    ("lat", "lng", "radius", "sektor"),
+    ("lat", "lng", "radius", "sektor", "first"),
     [
-        (-7.95, 112.63, 5.0, None),
-        (-7.80, 112.50, 12.5, None),
-        (-8.10, 112.90, 30.0, "Jasa"),
-        (-7.95, 112.63, 50.0, None),
-        (-7.93, 112.60, 0.8, None),
-        (-6.20, 106.82, 10.0, None),
+        (-7.95, 112.63, 5.0, None, 100),
+        (-7.80, 112.50, 12.5, None, 100),
+        (-8.10, 112.90, 30.0, "Jasa", 100),
+        (-7.95, 112.63, 50.0, None, 100),
+        (-7.93, 112.60, 0.8, None, 100),
+        (-6.20, 106.82, 10.0, None, 100),
+        (-7.95, 112.63, 50.0, None, 3),
+        (-8.20, 112.40, 50.0, "Kriya", 7),
+        (-7.70, 112.90, 20.0, None, 1),
     ],
 )
 async def test_near_matches_brute_force(
-    api: Api, dbs: Databases, geo_rows: None, lat: float, lng: float, radius: float, sektor: Any
+    api: Api,
+    dbs: Databases,
+    geo_rows: None,
+    lat: float,
+    lng: float,
+    radius: float,
+    sektor: Any,
+    first: int,
 ) -> None:
-    variables = {"lat": lat, "lng": lng, "r": radius, "sektor": sektor, "first": 100}
+    variables = {"lat": lat, "lng": lng, "r": radius, "sektor": sektor, "first": first}
     got = (await api.as_(None)(NEAR, variables)).ok()["umkmsNear"]
-    expected = _brute_near(await _public_rows(dbs), lat, lng, radius, sektor)[:100]
+    expected = _brute_near(await _public_rows(dbs), lat, lng, radius, sektor)[:first]
     assert [h["umkm"]["id"] for h in got] == [e[0] for e in expected]
     for hit, (_, dist) in zip(got, expected, strict=True):
         assert hit["distanceKm"] == pytest.approx(dist, abs=1e-9)
