@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -146,7 +147,7 @@ def _cursor_of(doc: MongoDoc) -> str:
     return encode_cursor({"c": to_ms(doc["created_at"]), "i": str(doc["_id"])})
 
 
-def _decode_after(after: str | None, lang: Lang) -> tuple[Any, uuid.UUID] | None:
+def _decode_after(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] | None:
     data = decode_cursor(after, lang)
     if data is None:
         return None
