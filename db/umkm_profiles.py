@@ -237,7 +237,12 @@ async def city_groups(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> lis
 
 
 async def detach_owner(db: AsyncDatabase[MongoDoc], owner_id: uuid.UUID) -> int:
-    """A deleted account's UMKMs stay, owner-less (owner_id null); returns how many."""
+    """A deleted account's UMKMs stay, owner-less (owner_id null); returns how many.
+
+    Bumps `version` like every write here, so a concurrent owner edit read before the delete
+    loses its compare-and-set instead of writing on behalf of a removed account. Aggregates do
+    not depend on the owner, so no aggregate hook is needed.
+    """
     result = await db[COLLECTION].update_many(
         {"owner_id": owner_id},
         {"$set": {"owner_id": None, "updated_at": datetime.now(UTC)}, "$inc": {"version": 1}},
