@@ -39,4 +39,16 @@ INDEXES: list[IndexSpec] = [
     IndexSpec("umkm_profiles", [("sektor", 1), ("wilayah.kota", 1)], "sektor_kota"),
     IndexSpec("umkm_profiles", [("geohash", 1)], "geohash"),
     IndexSpec("umkm_profiles", [("lokasi", "2dsphere")], "lokasi_2dsphere", {}, True),
+    # analytics: officialDashboard.notReporting (VERIFIED, live, latest month before a cutoff)
+    IndexSpec(
+        "umkm_profiles",
+        [
+            ("legalitas.status_verifikasi", 1),
+            ("is_deleted", 1),
+            ("summary_terakhir.tahun", 1),
+            ("summary_terakhir.bulan", 1),
+            ("_id", 1),
+        ],
+        "status_summary",
+    ),
 ]

@@ -1,16 +1,42 @@
-"""Analytics: stats, trends, growth, forecasts, anomalies, dashboards."""
+"""Analytics: stats, trends, growth, forecasts, anomalies, dashboards.
+
+Sources, by audience:
+- PUBLIC and staff figures come from the aggregate tables (dashboard_sector_stats,
+  dashboard_region_stats, dashboard_keys, umkm_quarter_totals), which count only VERIFIED, not
+  deleted UMKMs. No request reads every UMKM's logs, except suspiciousFinancialLogs (see there).
+- UMKM_OWNER figures come from the owner's own UMKMs' logs (any status except deleted), read
+  with a bounded number of statements per owner.
+- "All years" (revenueTrend without tahun) means FIRST_YEAR..the current year: the range a log
+  can be submitted for; dashboard_keys tells which sectors and kotas have data in each.
+"""
 
 from __future__ import annotations
 
-import strawberry  # noqa: F401
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
 from strawberry.types import Info
 
-from resolvers._todo import todo
+from db import analytics as repo
+from db import notification_inbox
+from db.cassandra import Row
+from db.reference import canonical_sector
+from loaders.analytics import logs_by_umkm
+from loaders.umkm import umkm_by_id
+from resolvers.financial import log_from_row
+from resolvers.views import umkm_from_doc
 from schema.analytics import (
     Anomaly,
     Forecast,
+    ForecastPoint,
     GrowthAnalysis,
     GrowthRanking,
+    MonthlyStat,
+    NamedTotal,
     OfficialDashboard,
     OwnerDashboard,
     PublicStats,
@@ -18,50 +44,488 @@ from schema.analytics import (
     RevenueTrend,
     SectorStats,
 )
-from schema.umkm import UMKM
+from schema.common import PageInfo
+from schema.enums import HealthStatus
+from schema.scalars import Rupiah
+from schema.umkm import UMKM, UMKMConnection, UMKMEdge
+from sigma_graphql import errors
+from sigma_graphql.analytics import anomalies, forecast, growth, periods
+from sigma_graphql.clock import current_month
+from sigma_graphql.context import Context
+from sigma_graphql.i18n import register, t
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+
+FIRST_YEAR = 2000  # the contract's earliest reportable year
+NOT_REPORTING_MONTHS = 3
+RECENT_LOGS = 10
+# suspiciousFinancialLogs reads the logs of this many UMKMs per batch, batches one after another.
+ANOMALY_BATCH = 1000
+
+register(
+    {
+        "analytics_one_dimension": (
+            "Pilih salah satu: sektor atau kota, tidak keduanya sekaligus",
+            "Give either sektor or kota, not both",
+        ),
+        "analytics_months": (
+            "Jumlah bulan prakiraan harus antara 1 dan 12",
+            "The number of forecast months must be between 1 and 12",
+        ),
+        "analytics_quarter": (
+            "Kuartal harus antara 1 dan 4",
+            "The quarter must be between 1 and 4",
+        ),
+        "analytics_bulan": ("Bulan harus antara 1 dan 12", "The month must be between 1 and 12"),
+    }
+)
+
+
+def _ctx(info: Info) -> Context:
+    ctx: Context = info.context
+    return ctx
+
+
+# ---------------------------------------------------------------- builders
+
+
+def _monthly(stats: dict[tuple[int, int], list[int]]) -> list[MonthlyStat]:
+    """MonthlyStat per (tahun, bulan), oldest first; months without any report are left out."""
+    return [
+        MonthlyStat(tahun=y, bulan=m, total_omzet=Rupiah(v[0]), jumlah_umkm=v[1])
+        for (y, m), v in sorted(stats.items())
+        if v[1] > 0 or v[0] != 0
+    ]
+
+
+def _named(totals: dict[str, int], present: Iterable[str]) -> list[NamedTotal]:
+    """Largest total first (ties by name)."""
+    names = sorted(set(present), key=lambda n: (-totals.get(n, 0), n))
+    return [NamedTotal(name=n, total_omzet=Rupiah(totals.get(n, 0))) for n in names]
+
+
+def _group(
+    rows: Iterable[tuple[str, int, int, int, int]],
+) -> dict[str, dict[tuple[int, int], list[int]]]:
+    """{name: {(tahun, bulan): [total_omzet, jumlah_umkm]}} from aggregate rows."""
+    out: dict[str, dict[tuple[int, int], list[int]]] = defaultdict(dict)
+    for name, tahun, bulan, omzet, count in rows:
+        if count > 0 or omzet != 0:  # rows emptied by a move out of the aggregates
+            out[name][(tahun, bulan)] = [omzet, count]
+    return out
+
+
+def _sektor_name(raw: str) -> str:
+    return canonical_sector(raw) or raw.strip()
+
+
+# ---------------------------------------------------------------- sector / region stats
+
+
+async def _dimension_rows(
+    ctx: Context, dimension: str, years: list[int], only: str | None
+) -> list[tuple[str, int, int, int, int]]:
+    """Aggregate rows of one dimension ('sektor' or 'kota'): the named partition, or every
+    partition dashboard_keys lists for the years."""
+    if only is not None:
+        names = [only]
+    else:
+        names = [n for _, n in await repo.dashboard_names(ctx.cassandra, dimension, years)]
+    read = repo.sector_months if dimension == "sektor" else repo.region_months
+    return await read(ctx.cassandra, names, years)
 
 
 async def sector_stats(info: Info, tahun: int, sektor: str | None) -> list[SectorStats]:
-    todo("sector_stats")
+    ctx = _ctx(info)
+    only = _sektor_name(sektor) if sektor is not None else None
+    grouped = _group(await _dimension_rows(ctx, "sektor", [tahun], only))
+    return [
+        SectorStats(
+            sektor=name,
+            total_omzet=Rupiah(sum(v[0] for v in months.values())),
+            months=_monthly(months),
+        )
+        for name, months in sorted(grouped.items())
+    ]
 
 
 async def region_stats(info: Info, tahun: int, kota: str | None) -> list[RegionStats]:
-    todo("region_stats")
+    ctx = _ctx(info)
+    only = kota.strip() if kota is not None else None
+    grouped = _group(await _dimension_rows(ctx, "kota", [tahun], only))
+    return [
+        RegionStats(
+            kota=name,
+            total_omzet=Rupiah(sum(v[0] for v in months.values())),
+            months=_monthly(months),
+        )
+        for name, months in sorted(grouped.items())
+    ]
+
+
+# ---------------------------------------------------------------- revenue trend
+
+
+def _trend(
+    months: dict[tuple[int, int], list[int]],
+    by_sector: dict[str, int],
+    by_kota: dict[str, int],
+) -> RevenueTrend:
+    return RevenueTrend(
+        total_omzet=Rupiah(sum(v[0] for v in months.values())),
+        by_month=_monthly(months),
+        by_sector=_named(by_sector, by_sector),
+        by_kota=_named(by_kota, by_kota),
+    )
+
+
+def _sum_months(
+    grouped: dict[str, dict[tuple[int, int], list[int]]],
+) -> tuple[dict[tuple[int, int], list[int]], dict[str, int]]:
+    """Totals per month across names (each UMKM is in one sektor and one kota, so counts add
+    up exactly) and the total per name."""
+    months: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    per_name: dict[str, int] = {}
+    for name, stats in grouped.items():
+        per_name[name] = sum(v[0] for v in stats.values())
+        for key, (omzet, count) in stats.items():
+            months[key][0] += omzet
+            months[key][1] += count
+    return dict(months), per_name
 
 
 async def revenue_trend(
     info: Info, tahun: int | None, sektor: str | None, kota: str | None
 ) -> RevenueTrend:
-    todo("revenue_trend")
+    """Public/staff: from the aggregates. The aggregates are kept per sektor and per kota, not
+    per pair, so: with a sektor filter byKota is empty, with a kota filter bySector is empty, and
+    both filters at once are refused (BAD_USER_INPUT). Owners: their own logs, any filter."""
+    ctx = _ctx(info)
+    sektor_name = _sektor_name(sektor) if sektor is not None else None
+    kota_name = kota.strip() if kota is not None else None
+    if ctx.viewer.is_owner_role:
+        return await _owner_trend(ctx, tahun, sektor_name, kota_name)
+    if sektor_name is not None and kota_name is not None:
+        raise errors.bad_input(t("analytics_one_dimension", ctx.lang), argument="kota")
+    years = [tahun] if tahun is not None else list(range(FIRST_YEAR, current_month()[0] + 1))
+    if kota_name is not None:
+        by_kota = _group(await _dimension_rows(ctx, "kota", years, kota_name))
+        months, kota_totals = _sum_months(by_kota)
+        return _trend(months, {}, kota_totals)
+    sector_task = _dimension_rows(ctx, "sektor", years, sektor_name)
+    if sektor_name is not None:
+        by_sector = _group(await sector_task)
+        months, sector_totals = _sum_months(by_sector)
+        return _trend(months, sector_totals, {})
+    sector_rows, kota_rows = await asyncio.gather(
+        sector_task, _dimension_rows(ctx, "kota", years, None)
+    )
+    months, sector_totals = _sum_months(_group(sector_rows))
+    _, kota_totals = _sum_months(_group(kota_rows))
+    return _trend(months, sector_totals, kota_totals)
+
+
+async def _own_refs(ctx: Context, *fields: str) -> list[dict[str, Any]]:
+    return await repo.umkm_refs(
+        ctx.mongo, {"owner_id": ctx.viewer.user_id, "is_deleted": False}, fields
+    )
+
+
+async def _owner_trend(
+    ctx: Context, tahun: int | None, sektor: str | None, kota: str | None
+) -> RevenueTrend:
+    """The owner's own, not deleted UMKMs (any verification status), from their logs; sektor
+    and kota are the UMKMs' current ones."""
+    refs = await _own_refs(ctx, "_id", "sektor", "wilayah.kota")
+    profile = {
+        r["_id"]: (r["sektor"], r["wilayah"]["kota"])
+        for r in refs
+        if (sektor is None or r["sektor"] == sektor)
+        and (kota is None or r["wilayah"]["kota"] == kota)
+    }
+    rows = await ctx.loaders.get(logs_by_umkm).load_many(list(profile))
+    months: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    by_sector: dict[str, int] = defaultdict(int)
+    by_kota: dict[str, int] = defaultdict(int)
+    for umkm_rows in rows:
+        for row in umkm_rows:
+            if tahun is not None and row["tahun"] != tahun:
+                continue
+            omzet = row["omzet"] or 0
+            s, k = profile[row["umkm_id"]]
+            months[(row["tahun"], row["bulan"])][0] += omzet
+            months[(row["tahun"], row["bulan"])][1] += 1
+            by_sector[s] += omzet
+            by_kota[k] += omzet
+    return _trend(dict(months), by_sector, by_kota)
+
+
+# ---------------------------------------------------------------- growth
+
+
+def _growth_objects(quarters: list[growth.QuarterGrowth]) -> list[GrowthAnalysis]:
+    return [
+        GrowthAnalysis(
+            periode=q.periode,
+            total_omzet=Rupiah(q.total_omzet),
+            growth_rate=q.growth_rate,
+            status_kesehatan=HealthStatus(q.status) if q.status else None,
+            rekomendasi=q.rekomendasi,
+        )
+        for q in quarters
+    ]
+
+
+def _months_of(rows: list[Row]) -> list[tuple[int, int, int]]:
+    return [(r["tahun"], r["bulan"], r["omzet"] or 0) for r in rows]
+
+
+async def umkm_growth(info: Info, umkm: UMKM, tahun: int | None) -> list[GrowthAnalysis]:
+    if not umkm.private_visible:
+        return []
+    rows = await _ctx(info).loaders.get(logs_by_umkm).load(umkm.umkm_id)
+    return _growth_objects(growth.quarterly_growth(_months_of(rows), tahun))
 
 
 async def top_growers(
     info: Info, tahun: int, quarter: int | None, first: int | None
 ) -> list[GrowthRanking]:
-    todo("top_growers")
+    """Ranks from umkm_quarter_totals of the quarter and the one before (2 statements over 16
+    bucket partitions each); then loads UMKM documents for the leading candidates only."""
+    ctx = _ctx(info)
+    limit = check_first(first, ctx.lang, default=10)
+    if quarter is None:
+        latest = periods.latest_complete_quarter(*current_month())
+        if tahun == latest[0]:
+            quarter = latest[1]
+        elif tahun < latest[0]:
+            quarter = 4
+        else:
+            return []  # no complete quarter of that year yet
+    if not 1 <= quarter <= 4:
+        raise errors.bad_input(t("analytics_quarter", ctx.lang), argument="quarter")
+    prev = periods.previous_quarter(tahun, quarter)
+    current, previous = await asyncio.gather(
+        repo.quarter_totals(ctx.cassandra, tahun, quarter),
+        repo.quarter_totals(ctx.cassandra, *prev),
+    )
+    candidates: list[tuple[float, float, uuid.UUID]] = []
+    for umkm_id, (total, months) in current.items():
+        before_total, before_months = previous.get(umkm_id, (0, 0))
+        rate = growth.growth_rate(total, before_total) if months and before_months else None
+        if rate is not None:
+            exact = (total - before_total) / before_total
+            candidates.append((rate, exact, umkm_id))
+    candidates.sort(key=lambda c: (-c[0], -c[1], str(c[2])))
+    label = periods.periode(tahun, quarter)
+    loader = ctx.loaders.get(umkm_by_id)
+    result: list[GrowthRanking] = []
+    start = 0
+    # The aggregates hold VERIFIED, live UMKMs only, so the first batch nearly always suffices;
+    # the status check guards against a status change racing the aggregate update.
+    while len(result) < limit and start < len(candidates):
+        batch = candidates[start : start + 2 * limit]
+        start += len(batch)
+        docs = await loader.load_many([c[2] for c in batch])
+        for (rate, _, _), doc in zip(batch, docs, strict=True):
+            if doc is None or doc.get("is_deleted"):
+                continue
+            if doc["legalitas"]["status_verifikasi"] != "VERIFIED":
+                continue
+            umkm = umkm_from_doc(doc, ctx.viewer)
+            result.append(GrowthRanking(umkm=umkm, periode=label, growth_rate=rate))
+            if len(result) == limit:
+                break
+    return result
+
+
+# ---------------------------------------------------------------- forecast
+
+
+async def umkm_forecast(info: Info, umkm: UMKM, months: int | None) -> Forecast | None:
+    ctx = _ctx(info)
+    horizon = 3 if months is None else months
+    if not 1 <= horizon <= 12:
+        raise errors.bad_input(t("analytics_months", ctx.lang), argument="months")
+    if not umkm.private_visible:
+        return None
+    rows = await ctx.loaders.get(logs_by_umkm).load(umkm.umkm_id)
+    result = forecast.forecast(_months_of(rows), horizon)
+    if result is None:
+        return None
+    return Forecast(
+        method=result.method,
+        points=[
+            ForecastPoint(
+                tahun=p.tahun,
+                bulan=p.bulan,
+                predicted_omzet=Rupiah(p.predicted),
+                lower=Rupiah(p.lower),
+                upper=Rupiah(p.upper),
+            )
+            for p in result.points
+        ],
+    )
+
+
+# ---------------------------------------------------------------- anomalies
 
 
 async def suspicious_logs(
     info: Info, tahun: int, bulan: int | None, first: int | None
 ) -> list[Anomaly]:
-    todo("suspicious_logs")
+    """Cost, stated plainly: this reads the logs of `tahun` and the year before for every
+    VERIFIED, live UMKM (one Mongo query for the candidates, then ANOMALY_BATCH UMKMs at a time,
+    100 partitions per Cassandra statement). Round trips grow with the number of VERIFIED UMKMs
+    / 50: fine for a province or a few hundred thousand UMKMs, not for a national request; at
+    that scale the scores belong in a nightly batch job writing a table this query reads."""
+    ctx = _ctx(info)
+    limit = check_first(first, ctx.lang, default=50)
+    if bulan is not None and not 1 <= bulan <= 12:
+        raise errors.bad_input(t("analytics_bulan", ctx.lang), argument="bulan")
+    refs = await repo.umkm_refs(ctx.mongo, repo.VERIFIED_LIVE, ("_id", "sektor"))
+    sektor = {r["_id"]: r["sektor"] for r in refs}
+    ids = list(sektor)
+    histories: list[anomalies.UmkmHistory] = []
+    rows_by_key: dict[tuple[uuid.UUID, int, int], Row] = {}
+    for start in range(0, len(ids), ANOMALY_BATCH):
+        batch = ids[start : start + ANOMALY_BATCH]
+        omzet: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
+        for row in await repo.logs(ctx.cassandra, batch, [tahun - 1, tahun]):
+            omzet[row["umkm_id"]][periods.month_index(row["tahun"], row["bulan"])] = (
+                row["omzet"] or 0
+            )
+            if row["tahun"] == tahun:
+                rows_by_key[(row["umkm_id"], row["tahun"], row["bulan"])] = row
+        histories.extend(
+            anomalies.UmkmHistory(umkm_id=i, sektor=sektor[i], omzet=m) for i, m in omzet.items()
+        )
+    scored = anomalies.score_months(histories, tahun, bulan)[:limit]
+    return [
+        Anomaly(
+            log=log_from_row(rows_by_key[(s.umkm_id, s.tahun, s.bulan)]),
+            score=s.score,
+            reason=s.reason,
+        )
+        for s in scored
+    ]
+
+
+# ---------------------------------------------------------------- dashboards
 
 
 async def owner_dashboard(info: Info) -> OwnerDashboard:
-    todo("owner_dashboard")
+    ctx = _ctx(info)
+    refs = await _own_refs(ctx, "_id", "legalitas.status_verifikasi")
+    assert ctx.viewer.user_id is not None
+    rows, unread = await asyncio.gather(
+        ctx.loaders.get(logs_by_umkm).load_many([r["_id"] for r in refs]),
+        notification_inbox.unread_count(ctx.cassandra, ctx.viewer.user_id),
+    )
+    all_rows = [row for umkm_rows in rows for row in umkm_rows]
+    this_year = current_month()[0]
+    recent = sorted(
+        all_rows,
+        key=lambda r: (
+            r["tanggal_input"] or datetime.min,
+            r["tahun"],
+            r["bulan"],
+            str(r["umkm_id"]),
+        ),
+        reverse=True,
+    )[:RECENT_LOGS]
+    return OwnerDashboard(
+        total_umkm=len(refs),
+        pending_verifications=sum(
+            1 for r in refs if r["legalitas"]["status_verifikasi"] == "PENDING"
+        ),
+        flagged_this_year=sum(1 for r in all_rows if r["tahun"] == this_year and r["is_flagged"]),
+        unread_notifications=unread,
+        recent_logs=[log_from_row(r) for r in recent],
+    )
+
+
+async def _total_omzet(ctx: Context, tahun: int, bulan: int | None = None) -> int:
+    """Sum over every sector's aggregate of a year (or one month of it)."""
+    rows = await _dimension_rows(ctx, "sektor", [tahun], None)
+    return sum(omzet for _, _, b, omzet, _ in rows if bulan is None or b == bulan)
+
+
+def _cursor_id(after: str | None, ctx: Context) -> uuid.UUID | None:
+    cursor = decode_cursor(after, ctx.lang)
+    if cursor is None:
+        return None
+    try:
+        return uuid.UUID(str(cursor["id"]))
+    except (KeyError, ValueError):
+        raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
+
+
+async def not_reporting(info: Info, first: int | None, after: str | None) -> UMKMConnection:
+    """VERIFIED, live UMKMs without a log in the last 3 complete months: their latest month on
+    record (summary_terakhir, kept by every write) is older than the first of those months.
+    An indexed query (status_summary), keyset-paged by _id."""
+    ctx = _ctx(info)
+    limit = check_first(first, ctx.lang)
+    since = periods.last_complete_months(*current_month(), NOT_REPORTING_MONTHS)
+    query = repo.not_reporting_query(*since)
+    after_id = _cursor_id(after, ctx)
+    docs, total = await asyncio.gather(
+        repo.page_umkms(ctx.mongo, query, after_id, limit),
+        repo.count_umkms(ctx.mongo, query),
+    )
+    page = docs[:limit]
+    edges = [
+        UMKMEdge(cursor=encode_cursor({"id": str(d["_id"])}), node=umkm_from_doc(d, ctx.viewer))
+        for d in page
+    ]
+    return UMKMConnection(
+        edges=edges,
+        nodes=[e.node for e in edges],
+        page_info=PageInfo(
+            has_next_page=len(docs) > limit,
+            has_previous_page=after_id is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
 
 
 async def official_dashboard(info: Info) -> OfficialDashboard:
-    todo("official_dashboard")
+    ctx = _ctx(info)
+    this_year, this_month = current_month()
+    last_month = periods.add_months(this_year, this_month, -1)
+    live: dict[str, Any] = {"is_deleted": False}
+    pending: dict[str, Any] = {"legalitas.status_verifikasi": "PENDING", "is_deleted": False}
+    total, verified, waiting, flagged, omzet = await asyncio.gather(
+        repo.count_umkms(ctx.mongo, live),
+        repo.count_umkms(ctx.mongo, repo.VERIFIED_LIVE),
+        repo.count_umkms(ctx.mongo, pending),
+        repo.count_flagged(ctx.cassandra, this_year),
+        _total_omzet(ctx, *last_month),
+    )
+    return OfficialDashboard(
+        total_umkm=total,
+        verified_umkm=verified,
+        pending_verifications=waiting,
+        flagged_this_year=flagged,
+        total_omzet_last_month=Rupiah(omzet),
+    )
 
 
 async def public_stats(info: Info) -> PublicStats:
-    todo("public_stats")
-
-
-async def umkm_growth(info: Info, umkm: UMKM, tahun: int | None) -> list[GrowthAnalysis]:
-    todo("umkm_growth")
-
-
-async def umkm_forecast(info: Info, umkm: UMKM, months: int | None) -> Forecast | None:
-    todo("umkm_forecast")
+    """sectors / cities: distinct sektor / kota among VERIFIED, live UMKMs; totalOmzetLastYear:
+    the previous calendar year, from the sector aggregates."""
+    ctx = _ctx(info)
+    verified, sectors, cities, omzet = await asyncio.gather(
+        repo.count_umkms(ctx.mongo, repo.VERIFIED_LIVE),
+        repo.distinct_values(ctx.mongo, "sektor", repo.VERIFIED_LIVE),
+        repo.distinct_values(ctx.mongo, "wilayah.kota", repo.VERIFIED_LIVE),
+        _total_omzet(ctx, current_month()[0] - 1),
+    )
+    return PublicStats(
+        verified_umkm=verified,
+        sectors=len(sectors),
+        cities=len(cities),
+        total_omzet_last_year=Rupiah(omzet),
+    )

@@ -102,6 +102,10 @@ RESET_MAIL = LinkMail(
 
 async def _mail_link(ctx: Context, doc: MongoDoc, kind: LinkMail) -> None:
     token = await temp_tokens.issue(ctx.cassandra, doc["_id"], kind.purpose)
+    await _send_link(ctx, doc, kind, token)
+
+
+async def _send_link(ctx: Context, doc: MongoDoc, kind: LinkMail, token: str) -> None:
     link = mailer.link(ctx.settings, kind.path, token)
     await mailer.send(
         ctx.settings,
@@ -204,7 +208,10 @@ async def register(info: Info, input: RegisterInput) -> RegisterPayload:
         await users.insert(ctx.mongo, doc)
     except DuplicateKeyError as exc:  # a concurrent sign-up won the race
         return RegisterPayload(user=None, user_errors=[_duplicate_error(exc, lang)])
-    await _mail_link(ctx, doc, VERIFY_MAIL)
+    # The token is stored before answering (a Cassandra outage shows as an error; the account
+    # can ask for a new link later); the SMTP conversation happens after the response.
+    token = await temp_tokens.issue(ctx.cassandra, doc["_id"], VERIFY_MAIL.purpose)
+    mailer.send_later(_send_link(ctx, doc, VERIFY_MAIL, token))
     return RegisterPayload(user=user_from_doc(doc, self_viewer(doc)), user_errors=[])
 
 

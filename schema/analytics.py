@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.types import Info
 
 from schema.enums import HealthStatus
 from schema.financial import FinancialLog
@@ -111,9 +112,17 @@ class OfficialDashboard:
     verified_umkm: int
     pending_verifications: int
     flagged_this_year: int
-    not_reporting: UMKMConnection = strawberry.field(
-        description="VERIFIED UMKMs with no log in the last 3 complete months."
-    )
+
+    # first/after are additions to the contract (optional): without them the list could not
+    # be paged past its first page.
+    @strawberry.field(description="VERIFIED UMKMs with no log in the last 3 complete months.")
+    async def not_reporting(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> UMKMConnection:
+        from resolvers.analytics import not_reporting
+
+        return await not_reporting(info, first, after)
+
     total_omzet_last_month: Rupiah
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from db.handles import Databases
 from tests.auth_support import (
@@ -30,7 +33,7 @@ from tests.auth_support import (
     unique_nik,
 )
 from tests.mailbox import Mailbox
-from tests.support import Account, Api, Factory, LiveServer
+from tests.support import Account, Api, Factory, LiveServer, free_port
 
 
 async def test_register_verify_login_cookie_and_bearer_me_logout(
@@ -283,6 +286,7 @@ async def test_change_password_checks_current_and_ends_other_sessions(
 
     public = await auth_api(CHANGE, {"c": "a", "n": "b"})
     assert public.error_codes == ["UNAUTHENTICATED"]
+    assert (await auth_api(LOGOUT)).error_codes == ["UNAUTHENTICATED"]
 
 
 async def test_register_is_unaffected_by_nik_of_staff(auth_api: Api) -> None:
@@ -290,3 +294,17 @@ async def test_register_is_unaffected_by_nik_of_staff(auth_api: Api) -> None:
     data = register_input(nik=unique_nik())
     payload = (await auth_api(REGISTER, {"input": data})).ok()["register"]
     assert payload["userErrors"] == []
+
+
+async def test_mail_server_down_does_not_fail_signup(
+    server_factory: Callable[..., LiveServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    no_smtp = Api(server_factory(smtp_port=free_port()))  # nothing listens there
+    with caplog.at_level(logging.WARNING, logger="sigma_graphql.mailer"):
+        payload = (await no_smtp(REGISTER, {"input": register_input()})).ok()["register"]
+        assert payload["userErrors"] == [] and payload["user"]["accountStatus"] == "UNVERIFIED"
+        for _ in range(200):  # the SMTP attempt runs after the response
+            if "could not be sent" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+    assert "could not be sent" in caplog.text

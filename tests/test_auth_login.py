@@ -32,7 +32,7 @@ query($id: ID, $first: Int) {
 
 
 async def test_sixth_attempt_refused_with_the_right_password(
-    auth_api: Api, factory: Factory
+    auth_api: Api, factory: Factory, dbs: Databases
 ) -> None:
     owner = await factory.account("UMKM_OWNER")
     email = owner.doc["email"]
@@ -40,6 +40,8 @@ async def test_sixth_attempt_refused_with_the_right_password(
         failed = await login(auth_api, email, "bukan-password-nya")
         assert failed["token"] is None and codes(failed) == ["INVALID"]
     # The 6th attempt inside the (15-minute) window is refused even with the right password.
+    for _ in range(3):
+        assert codes(await login(auth_api, email, "masih-salah-juga")) == ["RATE_LIMITED"]
     limited = await login(auth_api, email, owner.password)
     assert limited["token"] is None and limited["user"] is None
     assert limited["userErrors"] == [
@@ -49,6 +51,12 @@ async def test_sixth_attempt_refused_with_the_right_password(
             "code": "RATE_LIMITED",
         }
     ]
+    # Refused attempts write nothing: the window is not extended by hammering.
+    rows = await dbs.cassandra.execute(
+        "SELECT attempt FROM login_failures WHERE scope = ? AND subject = ?",
+        ("account", email.lower()),
+    )
+    assert len(rows) == 5
 
 
 async def test_the_window_expires_by_itself(

@@ -123,3 +123,53 @@ async def test_no_password_hash_in_any_response_or_log(
     # The driver's debug log did print user documents: redacted, not absent.
     assert "[password hash redacted]" in caplog.text
     assert all("password_hash" not in body for body in bodies)
+
+
+OWNER_FIELDS = "id email nik telepon umkms { totalCount nodes { id } }"
+
+
+async def test_user_fields_over_http_for_every_audience(api: Api, factory: Factory) -> None:
+    owner = await factory.account("UMKM_OWNER")
+    umkm = await factory.umkm(owner, status="VERIFIED", latitude=None, longitude=None)
+    admin = await factory.account("ADMIN")
+    pejabat = await factory.account("PEJABAT")
+    stranger = await factory.account("UMKM_OWNER")
+    query = f'{{ umkm(id: "{umkm["_id"]}") {{ id owner {{ {OWNER_FIELDS} }} }} }}'
+    nik, email, telepon = owner.doc["nik"], owner.doc["email"], owner.doc["telepon"]
+    umkms = {"totalCount": 1, "nodes": [{"id": str(umkm["_id"])}]}
+
+    def seen(email: str | None, nik: str | None) -> dict[str, Any]:
+        return {"id": owner.gid, "email": email, "nik": nik, "telepon": telepon, "umkms": umkms}
+
+    results = {
+        name: (await api.as_(account.token if account else None)(query)).ok()["umkm"]
+        for name, account in (
+            ("self", owner),
+            ("admin", admin),
+            ("pejabat", pejabat),
+            ("other_owner", stranger),
+            ("public", None),
+        )
+    }
+    assert results["self"]["owner"] == seen(email, nik)
+    assert results["admin"]["owner"] == seen(email, nik)
+    assert results["pejabat"]["owner"] == seen(None, nik[:4] + "*" * 8 + nik[-4:])
+    # A VERIFIED UMKM is public; its owner account is not.
+    for audience in ("other_owner", "public"):
+        assert results[audience] == {"id": str(umkm["_id"]), "owner": None}
+
+
+async def test_user_umkms_batch_in_lists(api: Api, factory: Factory) -> None:
+    tag = uuid.uuid4().hex[:8]
+    admin = await factory.account("ADMIN")
+    for i in range(4):
+        owner = await factory.account("UMKM_OWNER", nama=f"Batch {tag} {i}", session=False)
+        await factory.umkm(owner, latitude=None, longitude=None)
+    query = (
+        "query($s: String, $f: Int) "
+        "{ users(search: $s, first: $f) { nodes { id umkms { totalCount } } } }"
+    )
+    one = await api.as_(admin.token)(query, {"s": tag, "f": 1})
+    many = await api.as_(admin.token)(query, {"s": tag, "f": 100})
+    assert [n["umkms"]["totalCount"] for n in many.ok()["users"]["nodes"]] == [1, 1, 1, 1]
+    assert one.round_trips == many.round_trips
