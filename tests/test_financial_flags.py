@@ -125,6 +125,11 @@ async def test_concurrent_flags_make_one_notification(
     assert outcomes == ["INVALID_STATE"] * 3 + ["ok"]
     data = await _notifications(api, owner)
     assert len(data["notifications"]["nodes"]) == 1
+    listed = await api.as_(staff[0].token)(FLAGGED, {"t": 2011, "first": 100})
+    mine = [
+        n for n in listed.ok()["flaggedFinancialLogs"]["nodes"] if n["umkmId"] == str(doc["_id"])
+    ]
+    assert [n["bulan"] for n in mine] == [6]
 
 
 async def test_notification_ids_round_trip_and_mark_read(api: Api, factory: Factory) -> None:
