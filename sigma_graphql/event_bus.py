@@ -58,6 +58,16 @@ class EventBus:
         self._seen: dict[uuid.UUID, float] = {}
         self._failing = False
 
+    @property
+    def polling(self) -> bool:
+        """The poller task is alive (it survives Cassandra outages)."""
+        return self._poller is not None and not self._poller.done()
+
+    @property
+    def failing(self) -> bool:
+        """The last read of the event log failed (Cassandra unreachable or slow)."""
+        return self._failing
+
     # -- publishing -------------------------------------------------------------------------
 
     def forward(self, topic: str, message: Any) -> None:

@@ -228,8 +228,8 @@ async def test_bus_survives_an_unreachable_cassandra(migrated: Settings) -> None
         await _until(lambda: pubsub.subscriber_count("t") == 1, "subscribed")
         assert pubsub.publish("t", {"n": 1}) == 1  # local delivery; the failed store is logged
         assert await first == {"n": 1}
-        await _until(lambda: bus._failing, "poller saw the outage")
-        assert bus._poller is not None and not bus._poller.done()  # still polling
+        await _until(lambda: bus.failing, "poller saw the outage")
+        assert bus.polling  # and keeps polling
     finally:
         await gen.aclose()
         await bus.stop()
