@@ -21,6 +21,7 @@ from typing import Any
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
 from db.cassandra import Cassandra, Row
+from sigma_graphql.event_codec import message_type
 
 # No task predates the service; listing never looks at months before this year.
 FIRST_YEAR = 2024
@@ -61,6 +62,7 @@ SELECT_PAGE_AFTER = (
 )
 
 
+@message_type  # published to verificationTaskAdded subscribers of every process
 @dataclass(frozen=True)
 class TaskRow:
     task_id: uuid.UUID
