@@ -9,9 +9,13 @@ Design (CONVENTIONS §5):
   writers never apply a delta computed from the same counted_*); (2) apply the counter deltas
   (dashboard_sector_stats, dashboard_region_stats, umkm_quarter_totals: same delta everywhere);
   (3) update MongoDB `summary_terakhir`.
-- A crash after (1) under-counts and never double counts; a retry of the same write finds
-  counted == desired and applies nothing; `sigma-graphql rebuild-aggregates` (db/rebuild.py)
-  recomputes everything exactly from the logs and the profiles.
+- A crash after (1) leaves the counters as they were before the write: a new month is missing
+  (under-count); a re-submitted month still shows its previous omzet. A retry of the same write
+  finds counted == desired and applies nothing, so no delta is ever applied twice, and
+  `sigma-graphql rebuild-aggregates` (db/rebuild.py) recomputes everything exactly from the logs
+  and the profiles. Counters cannot be exact across a crash without that rebuild: an increment is
+  not idempotent, so nothing can tell afterwards whether step (2) ran; recording counted_* first
+  makes the damage one interrupted delta, found and repaired by the rebuild.
 - Each write costs O(1) statements, independent of the number of UMKMs. `on_umkm_changed`
   costs O(months of that UMKM).
 
@@ -155,11 +159,21 @@ async def apply_delta(
 
 
 async def refresh_summary(dbs: Databases, umkm_id: uuid.UUID) -> MongoDoc | None:
-    """Step 3: summary_terakhir := the latest month on record (not the last one entered)."""
+    """Step 3: summary_terakhir := the latest month on record (not the last one entered).
+
+    Concurrent writers of one UMKM each read the logs and then write MongoDB; the writes may
+    land in either order. `summary_at` (taken before reading) makes the newest reading win, so
+    after the last write the summary is the one read after every log write had completed.
+    """
+    read_at = fl.now_ms()
     row = await fl.latest(dbs.cassandra, umkm_id)
     summary = summary_of(row)
     await dbs.mongo[umkm_profiles.COLLECTION].update_one(
-        {"_id": umkm_id}, {"$set": {"summary_terakhir": summary}}
+        {
+            "_id": umkm_id,
+            "$or": [{"summary_at": None}, {"summary_at": {"$lte": read_at}}],
+        },
+        {"$set": {"summary_terakhir": summary, "summary_at": read_at}},
     )
     return summary
 

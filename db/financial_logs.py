@@ -47,7 +47,7 @@ def utc(value: datetime | None) -> datetime | None:
 
 
 def _chunks(items: Sequence[Any], size: int = MAX_IN) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or []
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # ---------------------------------------------------------------- reads

@@ -152,16 +152,25 @@ async def flag(
     by: uuid.UUID | None,
     by_name: str | None,
 ) -> tuple[str, Row | None]:
-    """'ok' | 'missing' | 'already'. One LWT decides, so concurrent flags notify once."""
+    """'ok' | 'missing' | 'already'. One LWT decides, so concurrent flags notify once.
+
+    Order: the flagged_logs entry first, then the LWT, then the notification. An entry whose
+    LWT failed (or never ran: crash) is stale, and readers skip entries whose log does not carry
+    the same flagged_at, so no flagged month is ever missing from the staff list.
+    """
     cass = dbs.cassandra
     umkm_id: uuid.UUID = doc["_id"]
     at = fl.now_ms()
+    await fl.index_flag(cass, tahun, at, umkm_id, bulan)
     applied, current = await fl.set_flag(
         cass, umkm_id, tahun, bulan, reason=reason, by=by, by_name=by_name, at=at
     )
     if not applied:
+        # The winner may have flagged within the same millisecond: then the entry is its too.
+        winner = await fl.get(cass, umkm_id, tahun, bulan)
+        if winner is None or fl.utc(winner.get("flagged_at")) != at:
+            await fl.unindex_flag(cass, tahun, at, umkm_id, bulan)
         return ("missing" if current is None else "already"), None
-    await fl.index_flag(cass, tahun, at, umkm_id, bulan)
     if doc.get("owner_id") is not None:
         await notifications.create(
             dbs,

@@ -1,12 +1,13 @@
 """Rebuilds aggregates and summaries from the source of truth: the logs and the profiles.
 
 `sigma-graphql rebuild-aggregates` (registered here) and the seed command call
-`rebuild_aggregates(dbs)`. It streams: profiles come from a MongoDB cursor, and each batch of
-BATCH UMKMs has its years and months read concurrently; only the per-(sektor|kota, tahun, bulan)
-totals are kept, whose size depends on the number of sectors, kotas and months, never on the
-number of UMKMs. For every UMKM it fixes counted_* and the denormalised names of its rows, its
-quarter totals and its summary_terakhir; then it sets the dashboard counters to the exact values
-(counters cannot be assigned: it reads each one and adds the difference) and the key lists.
+`rebuild_aggregates(dbs)`. It streams: profiles come from a MongoDB cursor in batches of BATCH,
+and each batch reads its years, months and quarter totals with one multi-partition query each.
+Only the per-(sektor|kota, tahun, bulan) totals are kept, whose size depends on the number of
+sectors, kotas and months, never on the number of UMKMs. For every UMKM it fixes counted_* and
+the denormalised names of its rows, its quarter totals and its summary_terakhir; then it sets
+the dashboard counters to the exact values (counters cannot be assigned: it reads each one and
+adds the difference) and the key lists.
 
 Run it while writes are quiet: a write landing between reading a counter and adding the
 difference would be undone by that difference (a second run then converges).
@@ -30,6 +31,7 @@ from sigma_graphql.cli import register_command
 from sigma_graphql.settings import Settings
 
 BATCH = 64
+ROW_WRITES = 128
 PROJECTION = {
     "_id": 1,
     "nama_usaha": 1,
@@ -71,34 +73,49 @@ class _Totals:
     region: defaultdict[Cell, list[int]]
 
 
+QuarterCell = tuple[uuid.UUID, int, int]  # (umkm_id, tahun, quarter)
+
+
+async def _quarter_rows(
+    cass: Cassandra, umkm_ids: list[uuid.UUID], years: list[int]
+) -> dict[QuarterCell, tuple[int, int]]:
+    """Current quarter totals of a batch of UMKMs: one multi-partition read."""
+    if not umkm_ids or not years:
+        return {}
+    buckets = sorted({aggregates.quarter_bucket(u) for u in umkm_ids})
+    rows = await cass.execute(
+        "SELECT umkm_id, tahun, quarter, total_omzet, months FROM umkm_quarter_totals "
+        "WHERE tahun IN ? AND quarter IN ? AND bucket IN ? AND umkm_id IN ?",
+        (years, [1, 2, 3, 4], buckets, umkm_ids),
+    )
+    return {
+        (r["umkm_id"], r["tahun"], r["quarter"]): (r["total_omzet"] or 0, r["months"] or 0)
+        for r in rows
+    }
+
+
 async def _fix_quarters(
-    cass: Cassandra, umkm_id: uuid.UUID, years: list[int], rows: list[Row]
+    cass: Cassandra,
+    umkm_id: uuid.UUID,
+    rows: list[Row],
+    current: dict[QuarterCell, tuple[int, int]],
 ) -> int:
-    exact: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    exact: dict[QuarterCell, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         c = aggregates.counted(r)
         if c is not None:
-            cell = exact[(r["tahun"], aggregates.quarter_of(r["bulan"]))]
+            cell = exact[(umkm_id, r["tahun"], aggregates.quarter_of(r["bulan"]))]
             cell[0] += c.omzet
             cell[1] += 1
     bucket = aggregates.quarter_bucket(umkm_id)
-    keys = [(y, q) for y in years for q in (1, 2, 3, 4)]
-    current = await asyncio.gather(
-        *(
-            cass.execute(
-                "SELECT total_omzet, months FROM umkm_quarter_totals "
-                "WHERE tahun = ? AND quarter = ? AND bucket = ? AND umkm_id = ?",
-                (y, q, bucket, umkm_id),
-            )
-            for y, q in keys
-        )
-    )
+    mine = {k for k in current if k[0] == umkm_id} | set(exact)
     fixes = []
-    for (y, q), found in zip(keys, current, strict=True):
-        have = (found[0]["total_omzet"] or 0, found[0]["months"] or 0) if found else (0, 0)
-        want = exact.get((y, q), [0, 0])
+    for key in mine:
+        have = current.get(key, (0, 0))
+        want = exact.get(key, [0, 0])
         d_omzet, d_months = want[0] - have[0], want[1] - have[1]
         if d_omzet or d_months:
+            _, y, q = key
             fixes.append(
                 cass.execute(aggregates.QUARTER_ADD, (d_omzet, d_months, y, q, bucket, umkm_id))
             )
@@ -106,18 +123,26 @@ async def _fix_quarters(
     return len(fixes)
 
 
-async def _one_umkm(dbs: Databases, doc: MongoDoc, totals: _Totals, report: RebuildReport) -> None:
+async def _one_umkm(
+    dbs: Databases,
+    doc: MongoDoc,
+    found: list[Row],
+    quarters: dict[QuarterCell, tuple[int, int]],
+    totals: _Totals,
+    report: RebuildReport,
+    gate: asyncio.Semaphore,
+) -> None:
     cass = dbs.cassandra
     umkm_id: uuid.UUID = doc["_id"]
-    years = await fl.years(cass, umkm_id)
-    parts = await asyncio.gather(*(fl.partition(cass, umkm_id, y) for y in years))
-    rows: list[Row] = []
-    for part in parts:
-        for row in part:
+
+    async def sync(row: Row) -> Row:
+        async with gate:
             fixed, recounted, renamed = await aggregates.sync_row(cass, doc, row, apply=False)
-            report.rows_recounted += recounted
-            report.rows_renamed += renamed
-            rows.append(fixed)
+        report.rows_recounted += recounted
+        report.rows_renamed += renamed
+        return fixed
+
+    rows = list(await asyncio.gather(*(sync(r) for r in found)))
     report.logs += len(rows)
     for r in rows:
         c = aggregates.counted(r)
@@ -126,14 +151,45 @@ async def _one_umkm(dbs: Databases, doc: MongoDoc, totals: _Totals, report: Rebu
                 cell = table[(name, r["tahun"], r["bulan"])]
                 cell[0] += c.omzet
                 cell[1] += 1
-    report.quarter_cells_fixed += await _fix_quarters(cass, umkm_id, years, rows)
+    # Not `report.x += await ...`: that reads x before awaiting and loses concurrent updates.
+    fixed_quarters = await _fix_quarters(cass, umkm_id, rows, quarters)
+    report.quarter_cells_fixed += fixed_quarters
     newest = max(rows, key=lambda r: (r["tahun"], r["bulan"]), default=None)
     summary = aggregates.summary_of(newest)
     if doc.get("summary_terakhir") != summary:
         await dbs.mongo[umkm_profiles.COLLECTION].update_one(
-            {"_id": umkm_id}, {"$set": {"summary_terakhir": summary}}
+            {"_id": umkm_id},
+            {"$set": {"summary_terakhir": summary, "summary_at": fl.now_ms()}},
         )
         report.summaries_fixed += 1
+
+
+async def _batch(
+    dbs: Databases, docs: list[MongoDoc], totals: _Totals, report: RebuildReport
+) -> None:
+    """One batch of profiles: three multi-partition reads, then per-UMKM fixes concurrently."""
+    cass = dbs.cassandra
+    ids = [d["_id"] for d in docs]
+    gate = asyncio.Semaphore(ROW_WRITES)  # bounded LWTs in flight per batch
+    years_by = await fl.years_of(cass, ids)
+    years = sorted({y for ys in years_by.values() for y in ys})
+    logs, quarters = await asyncio.gather(
+        fl.logs_in(cass, ids, years), _quarter_rows(cass, ids, years)
+    )
+    await asyncio.gather(
+        *(
+            _one_umkm(
+                dbs,
+                d,
+                [r for y in years_by[d["_id"]] for r in logs.get((d["_id"], y), [])],
+                quarters,
+                totals,
+                report,
+                gate,
+            )
+            for d in docs
+        )
+    )
 
 
 async def _fix_counters(
@@ -206,7 +262,8 @@ async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
     batch: list[MongoDoc] = []
 
     async def flush() -> None:
-        await asyncio.gather(*(_one_umkm(dbs, d, totals, report) for d in batch))
+        if batch:
+            await _batch(dbs, batch, totals, report)
         report.umkms += len(batch)
         batch.clear()
 

@@ -9,7 +9,8 @@ Document shape (one type for every id: BSON UUID, standard representation):
              rejection_reason},
  is_deleted, deleted_at, summary_terakhir: {tahun, bulan, omzet} | None,
  version: int (optimistic concurrency: every write of this repository compares and increments it),
- verification_task_id: UUID | None (the Cassandra task of the current PENDING submission)}
+ verification_task_id: UUID | None (the Cassandra task of the latest submission for review;
+   kept after the decision so `repair-verification` can finish a half-done one)}
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ async def count(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> int:
 async def find_all(
     db: AsyncDatabase[MongoDoc], query: dict[str, Any], projection: dict[str, int]
 ) -> list[MongoDoc]:
-    cursor = db[COLLECTION].find(query, projection).sort(SORT)
+    # One reply for up to 1000 documents (the default first batch is 101).
+    cursor = db[COLLECTION].find(query, projection).sort(SORT).batch_size(1000)
     return [doc async for doc in cursor]
 
 
@@ -220,7 +222,7 @@ async def city_groups(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> lis
     """[{_id: {kota, provinsi}, count, lat, lng}]; lat/lng average the located documents only
     ($avg skips the missing coordinates of unlocated ones)."""
     pipeline: list[dict[str, Any]] = [
-        {"$match": query},
+        {"$match": combine(query, {"wilayah.kota": {"$ne": None}})},
         {
             "$group": {
                 "_id": {"kota": "$wilayah.kota", "provinsi": "$wilayah.provinsi"},

@@ -21,23 +21,26 @@ from typing import Any
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
 from db.cassandra import Cassandra, Row
+from sigma_graphql.event_codec import message_type
 
 # No task predates the service; listing never looks at months before this year.
 FIRST_YEAR = 2024
+# Month partitions read concurrently while walking back through the queue.
+MONTHS_AT_ONCE = 4
 
-_COLUMNS = (
+COLUMNS = (
     "task_id, umkm_id, status, bucket, created_at, nama_usaha, owner_email, decided_by, "
     "decided_at, reason"
 )
 INSERT_BY_ID = (
-    f"INSERT INTO verification_task_by_id ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO verification_task_by_id ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-INSERT_TASK = f"INSERT INTO verification_tasks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_TASK = f"INSERT INTO verification_tasks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_MONTH = "INSERT INTO verification_task_months (status, year, bucket) VALUES (?, ?, ?)"
 INSERT_BY_UMKM = (
     "INSERT INTO verification_task_by_umkm (umkm_id, created_at, task_id) VALUES (?, ?, ?)"
 )
-SELECT_BY_ID = f"SELECT {_COLUMNS} FROM verification_task_by_id WHERE task_id = ?"
+SELECT_BY_ID = f"SELECT {COLUMNS} FROM verification_task_by_id WHERE task_id = ?"
 DECIDE = (
     "UPDATE verification_task_by_id SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
     "WHERE task_id = ? IF status = 'PENDING'"
@@ -46,14 +49,20 @@ DELETE_TASK = (
     "DELETE FROM verification_tasks WHERE status = ? AND bucket = ? AND created_at = ? "
     "AND task_id = ?"
 )
+RENAME_BY_ID = "UPDATE verification_task_by_id SET nama_usaha = ? WHERE task_id = ?"
+RENAME_TASK = (
+    "UPDATE verification_tasks SET nama_usaha = ? WHERE status = ? AND bucket = ? "
+    "AND created_at = ? AND task_id = ? IF EXISTS"  # never resurrect a moved task as a stub
+)
 SELECT_MONTHS = "SELECT bucket FROM verification_task_months WHERE status = ? AND year = ?"
-SELECT_PAGE = f"SELECT {_COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? LIMIT ?"
+SELECT_PAGE = f"SELECT {COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? LIMIT ?"
 SELECT_PAGE_AFTER = (
-    f"SELECT {_COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? "
+    f"SELECT {COLUMNS} FROM verification_tasks WHERE status = ? AND bucket = ? "
     "AND created_at < ? LIMIT ?"
 )
 
 
+@message_type  # published to verificationTaskAdded subscribers of every process
 @dataclass(frozen=True)
 class TaskRow:
     task_id: uuid.UUID
@@ -83,7 +92,7 @@ class TaskRow:
 
     def as_message(self) -> dict[str, Any]:
         """What the pubsub carries to verificationTaskAdded subscribers."""
-        return dict(zip(_COLUMNS.split(", "), self.params(), strict=True))
+        return dict(zip(COLUMNS.split(", "), self.params(), strict=True))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -191,6 +200,17 @@ async def decide(
     return decided
 
 
+async def rename(cass: Cassandra, task_id: uuid.UUID, nama_usaha: str) -> None:
+    """Keeps a PENDING task's denormalised name in step with its UMKM."""
+    current = await find(cass, task_id)
+    if current is None or current.status != "PENDING":
+        return
+    await asyncio.gather(
+        cass.execute(RENAME_BY_ID, (nama_usaha, task_id)),
+        cass.execute(RENAME_TASK, (nama_usaha, "PENDING", current.bucket, task_id, task_id)),
+    )
+
+
 async def months_with_tasks(cass: Cassandra, status: str, until: str) -> list[str]:
     """Buckets ('YYYY-MM') holding tasks of status, newest first, not after `until`."""
     last_year = int(until[:4])
@@ -209,15 +229,24 @@ async def page(
     after: uuid.UUID | None,
 ) -> list[TaskRow]:
     """Up to `limit` tasks of status, newest first, starting in start_bucket strictly after
-    the task `after` (None: from the bucket's newest), then in older months."""
+    the task `after` (None: from the bucket's newest), then in older months.
+
+    Months whose tasks have all been decided stay in the month index; reading a few months at
+    once keeps such empty months from costing one sequential round trip each."""
+    buckets = await months_with_tasks(cass, status, start_bucket)
     rows: list[TaskRow] = []
-    for bucket in await months_with_tasks(cass, status, start_bucket):
+
+    async def read(bucket: str, need: int) -> list[Row]:
+        if bucket == start_bucket and after is not None:
+            return await cass.execute(SELECT_PAGE_AFTER, (status, bucket, after, need))
+        return await cass.execute(SELECT_PAGE, (status, bucket, need))
+
+    for start in range(0, len(buckets), MONTHS_AT_ONCE):
         need = limit - len(rows)
         if need <= 0:
             break
-        if bucket == start_bucket and after is not None:
-            found = await cass.execute(SELECT_PAGE_AFTER, (status, bucket, after, need))
-        else:
-            found = await cass.execute(SELECT_PAGE, (status, bucket, need))
-        rows.extend(from_row(r) for r in found)
-    return rows
+        chunk = buckets[start : start + MONTHS_AT_ONCE]
+        # Buckets are newest first and each answer is newest first: concatenation keeps order.
+        for found in await asyncio.gather(*(read(b, need) for b in chunk)):
+            rows.extend(from_row(r) for r in found)
+    return rows[:limit]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -83,6 +84,8 @@ register(
 
 HEATMAP_PRECISION = range(3, 8)
 MAX_RADIUS_KM = 50.0
+NEAR_FIRST_PROBE_KM = 1.0
+NEAR_PROBE_GROWTH = 4.0
 # Fields whose change by the owner needs a new verification (contract: updateUmkm).
 _IDENTITY_PREFIXES = ("nama_usaha", "sektor", "wilayah.")
 
@@ -144,7 +147,7 @@ def _cursor_of(doc: MongoDoc) -> str:
     return encode_cursor({"c": to_ms(doc["created_at"]), "i": str(doc["_id"])})
 
 
-def _decode_after(after: str | None, lang: Lang) -> tuple[Any, uuid.UUID] | None:
+def _decode_after(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] | None:
     data = decode_cursor(after, lang)
     if data is None:
         return None
@@ -221,16 +224,23 @@ async def umkms_near(
     if not _valid_point(latitude, longitude):
         raise errors.bad_input(t("umkm.coordinates", ctx.lang), argument="latitude")
     n = check_first(first, ctx.lang)
-    box = geosearch.circle_bbox(latitude, longitude, radius)
-    query = _filter_query(umkm_row_filter(PUBLIC), UMKMFilter(sektor=sektor), ctx.lang)
-    query = umkm_profiles.combine(query, geosearch.box_filter(box))
-    docs = await umkm_profiles.find_all(ctx.mongo, query, _projection(ctx.viewer))
-    hits: list[tuple[float, str, MongoDoc]] = []
-    for doc in docs:
-        lng, lat = doc["lokasi"]["coordinates"]
-        distance = geosearch.haversine_km(latitude, longitude, lat, lng)
-        if distance <= radius:
-            hits.append((distance, str(doc["_id"]), doc))
+    base = _filter_query(umkm_row_filter(PUBLIC), UMKMFilter(sektor=sektor), ctx.lang)
+    projection = _projection(ctx.viewer)
+    # Grow the searched circle from a small one: once it holds `first` UMKMs, those are the
+    # nearest overall, so dense cities never fetch a whole 50 km disc (at most 4 probes).
+    probe = min(radius, NEAR_FIRST_PROBE_KM)
+    while True:
+        box = geosearch.circle_bbox(latitude, longitude, probe)
+        query = umkm_profiles.combine(base, geosearch.box_filter(box))
+        hits: list[tuple[float, str, MongoDoc]] = []
+        for doc in await umkm_profiles.find_all(ctx.mongo, query, projection):
+            lng, lat = doc["lokasi"]["coordinates"]
+            distance = geosearch.haversine_km(latitude, longitude, lat, lng)
+            if distance <= probe:
+                hits.append((distance, str(doc["_id"]), doc))
+        if len(hits) >= n or probe >= radius:
+            break
+        probe = min(radius, probe * NEAR_PROBE_GROWTH)
     hits.sort(key=lambda h: (h[0], h[1]))
     return [
         NearbyUMKM(umkm=umkm_from_doc(doc, ctx.viewer), distance_km=distance)

@@ -149,6 +149,15 @@ async def after_write(
     """Cassandra and pubsub follow-ups of a Mongo write that succeeded."""
     if task_id is not None:
         await open_task(ctx, after, task_id)
+    elif (
+        before is not None
+        and after.get("verification_task_id") is not None
+        and after["legalitas"]["status_verifikasi"] == "PENDING"
+        and before["nama_usaha"] != after["nama_usaha"]
+    ):
+        await verification_tasks.rename(
+            ctx.cassandra, after["verification_task_id"], after["nama_usaha"]
+        )
     if aggregates_affected(before, after):
         await aggregates.on_umkm_changed(ctx.dbs, before, after)
 

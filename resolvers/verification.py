@@ -143,7 +143,6 @@ async def _decide(
                 "legalitas.verified_by": ctx.viewer.user_id,
                 "legalitas.tanggal_verifikasi": decided_at,
                 "legalitas.rejection_reason": reason if status == "REJECTED" else None,
-                "verification_task_id": None,
             }
         )
 

@@ -26,6 +26,7 @@ from schema.build import build_schema
 from sigma_graphql.bodylimit import BodyLimitMiddleware
 from sigma_graphql.context import Context, Services, build_context, resolve_viewer
 from sigma_graphql.errors import unavailable_database
+from sigma_graphql.event_bus import EventBus
 from sigma_graphql.requestid import RequestIdMiddleware
 from sigma_graphql.settings import Settings, load_settings
 
@@ -127,9 +128,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         view.dbs = dbs
         app.state.dbs = dbs
         app.state.services = services
+        # Subscribers on other API processes get this process's events (and vice versa).
+        bus = EventBus(
+            services.pubsub, dbs.cassandra, poll_interval_s=settings.event_poll_interval_s
+        )
+        app.state.event_bus = bus
+        bus.start()
         try:
             yield
         finally:
+            await bus.stop(timeout_s=settings.cassandra_timeout_s)
             await dbs.close()
 
     async def ready(request: Request) -> Response:

@@ -105,7 +105,7 @@ def _load_plugins() -> None:
     # Domain modules that register maintenance commands.
     import importlib
 
-    for module in ("sigma_graphql.admin_cli", "db.rebuild"):
+    for module in ("sigma_graphql.admin_cli", "db.rebuild", "db.verification_repair"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -75,6 +75,10 @@ class Settings:
     unverified_account_ttl_s: int = 7 * 24 * 3600
     trusted_proxy_header: str | None = None
 
+    # Cross-process subscriptions (sigma_graphql/event_bus.py): seconds between reads of the
+    # event log while this process has subscribers.
+    event_poll_interval_s: float = 1.0
+
     graphiql: bool = True
     introspection: bool = True
     # Adds extensions.dbRoundTrips to every response (tests and benchmarks only).
@@ -101,6 +105,13 @@ def _parse_positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("must be a positive integer")
+    return value
+
+
+def _parse_positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a positive number")
     return value
 
 
@@ -162,6 +173,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_LOGIN_MAX_FAILURES": ("login_max_failures", _parse_positive_int),
     "SIGMA_TOKEN_TTL_S": ("token_ttl_s", _parse_positive_int),
     "SIGMA_TRUSTED_PROXY_HEADER": ("trusted_proxy_header", str),
+    "SIGMA_EVENT_POLL_INTERVAL_S": ("event_poll_interval_s", _parse_positive_float),
     "SIGMA_GRAPHIQL": ("graphiql", _parse_bool),
     "SIGMA_INTROSPECTION": ("introspection", _parse_bool),
     "SIGMA_EXPOSE_ROUND_TRIPS": ("expose_round_trips", _parse_bool),

@@ -70,10 +70,10 @@ CODE_MAX = 50  # nib, pirt
 URL_MAX = 2000
 EMAIL_MAX = 254
 
-_NIK = re.compile(r"^\d{16}$")
+_NIK = re.compile(r"[0-9]{16}")  # ASCII digits only (\d would accept any script)
 # 08… or +628…: the local form (leading 0) has 10..15 digits.
-_TELEPON = re.compile(r"^(?:0|\+62)8\d{8,13}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TELEPON = re.compile(r"(?:0|\+62)8[0-9]{8,13}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def given(value: object) -> bool:
@@ -133,7 +133,7 @@ class Checker:
         self, path: list[str], value: str | None, regex: re.Pattern[str], key: str, required: bool
     ) -> str | None:
         cleaned = self.text(path, value, max_len=EMAIL_MAX, required=required)
-        if cleaned is not None and not regex.match(cleaned):
+        if cleaned is not None and not regex.fullmatch(cleaned):
             self.fail(path, UserErrorCode.INVALID, key)
         return cleaned
 

@@ -18,7 +18,7 @@ from db import aggregates, umkm_profiles
 from db import financial_logs as fl
 from db.handles import Databases
 from db.mongo import MongoDoc
-from tests.support import Api
+from tests.support import Account, Api, Factory
 
 SUBMIT = """
 mutation($input: SubmitFinancialLogInput!) {
@@ -184,3 +184,8 @@ async def assert_exact(
     assert have.region == want.region
     assert have.quarters == want.quarters
     assert have.summaries == want.summaries
+
+
+async def fin_umkm(factory: Factory, owner: Account | None, **kw: Any) -> MongoDoc:
+    """An UMKM without a location: these tests create many, and must not crowd geo searches."""
+    return await factory.umkm(owner, latitude=None, longitude=None, **kw)

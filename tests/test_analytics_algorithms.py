@@ -6,6 +6,7 @@ import math
 import random
 import statistics
 import uuid
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -91,7 +92,9 @@ def test_growth_matches_brute_force(data: dict[tuple[int, int], int]) -> None:
         prev = quarters.get(prev_key)
         assert q.total_omzet == quarters[(q.tahun, q.quarter)]
         if prev:
-            expected = round((q.total_omzet - prev) / prev * 100, 1)
+            exact = Fraction(q.total_omzet - prev) * 100 / prev  # brute force, exact
+            tenths = (abs(exact) * 10 + Fraction(1, 2)).__floor__()  # half away from zero
+            expected = float(tenths if exact >= 0 else -tenths) / 10
             assert q.growth_rate == expected
             assert q.status == growth.health_status(expected)
         else:

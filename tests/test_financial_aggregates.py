@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -18,8 +19,8 @@ from db import financial_logs as fl
 from db.handles import Databases
 from db.mongo import MongoDoc
 from db.rebuild import rebuild_aggregates
-from tests.fin_support import actual_state, assert_exact, expected_state
-from tests.support import Factory
+from tests.fin_support import actual_state, assert_exact, expected_state, fin_umkm, submit
+from tests.support import Api, Factory
 
 YEARS = [2020, 2021]
 MONTHS = [(2020, 3), (2020, 4), (2020, 12), (2021, 1), (2021, 2)]
@@ -103,7 +104,7 @@ async def test_random_write_sequences_keep_every_aggregate_exact(
     tag = uuid.uuid4().hex[:8]  # cells of our own: nothing else in the session touches them
     names = {"sektor": [f"S{tag}a", f"S{tag}b"], "kota": [f"K{tag}a", f"K{tag}b"]}
     docs = [
-        await factory.umkm(None, sektor=names["sektor"][0], kota=names["kota"][0])
+        await fin_umkm(factory, None, sektor=names["sektor"][0], kota=names["kota"][0])
         for _ in range(N_UMKM)
     ]
     ids = [d["_id"] for d in docs]
@@ -127,7 +128,7 @@ async def test_retrying_the_same_write_applies_nothing_twice(
     dbs: Databases, factory: Factory
 ) -> None:
     tag = uuid.uuid4().hex[:8]
-    doc = await factory.umkm(None, sektor=f"S{tag}", kota=f"K{tag}")
+    doc = await fin_umkm(factory, None, sektor=f"S{tag}", kota=f"K{tag}")
     for _ in range(3):
         await financial_writes.submit(
             dbs, doc, tahun=2020, bulan=5, omzet=77, jumlah_karyawan=1, catatan=None, by=None
@@ -138,8 +139,8 @@ async def test_retrying_the_same_write_applies_nothing_twice(
     assert have.sector == {(f"S{tag}", 2020, 5): (77, 1)}
 
 
-def _crash(dbs: Databases, *args: object) -> int:
-    """Runs one write in a child process that os._exit(1)s right after step (1)."""
+def _child(dbs: Databases, argv: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
+    """Runs a Python module in a child process against this session's databases."""
     s = dbs.settings
     env = {
         **os.environ,
@@ -149,17 +150,23 @@ def _crash(dbs: Databases, *args: object) -> int:
         "SIGMA_CASSANDRA_KEYSPACE": s.cassandra_keyspace,
         "SIGMA_CASSANDRA_CONTACT_POINTS": ",".join(s.cassandra_contact_points),
         "SIGMA_CASSANDRA_PORT": str(s.cassandra_port),
-        financial_writes.CRASH_ENV: "after_log_row",
+        **extra,
     }
     root = Path(__file__).resolve().parent.parent
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.fin_crash_writer", *map(str, args)],
+    return subprocess.run(
+        [sys.executable, "-m", *argv],
         env=env,
         cwd=root,
         capture_output=True,
-        timeout=120,
+        text=True,
+        timeout=300,
     )
-    return done.returncode
+
+
+def _crash(dbs: Databases, *args: object) -> int:
+    """Runs one write in a child process that os._exit(1)s right after step (1)."""
+    argv = ["tests.fin_crash_writer", *map(str, args)]
+    return _child(dbs, argv, **{financial_writes.CRASH_ENV: "after_log_row"}).returncode
 
 
 async def test_killed_between_writes_then_rebuild_restores_exactness(
@@ -167,7 +174,7 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     sektor, kota = f"S{tag}", f"K{tag}"
-    doc = await factory.umkm(None, sektor=sektor, kota=kota)
+    doc = await fin_umkm(factory, None, sektor=sektor, kota=kota)
     u = doc["_id"]
     cells = ([u], [sektor], [kota], YEARS)
     await financial_writes.submit(
@@ -217,3 +224,100 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
     assert have.region == {(kota, 2020, 3): (400, 1), (kota, 2021, 1): (250, 1)}
     again = await rebuild_aggregates(dbs)
     assert again.fixed == 0, again
+
+
+UMKM_OP = """
+mutation($id: ID!) {
+  deleteUmkm(id: $id) { umkm { id } userErrors { code } }
+}
+"""
+RESTORE = "mutation($id: ID!) { restoreUmkm(id: $id) { umkm { id } userErrors { code } } }"
+APPROVE = "mutation($id: ID!) { approveUmkm(id: $id) { umkm { id } userErrors { code } } }"
+UPDATE = """
+mutation($id: ID!, $input: UpdateUMKMInput!) {
+  updateUmkm(id: $id, input: $input) {
+    umkm { id sektor legalitas { statusVerifikasi } } userErrors { code }
+  }
+}
+"""
+
+
+async def test_umkm_mutations_move_months_through_the_hook(
+    api: Api, dbs: Databases, factory: Factory
+) -> None:
+    owner = await factory.account()
+    staff = await factory.account("PEJABAT")
+    admin = await factory.account("ADMIN")
+    doc = await fin_umkm(factory, owner, sektor="Kuliner", kota="Malang")
+    u = doc["_id"]
+    tahun = 2007  # a year no other test writes: the cells below are this test's alone
+    cells = ([u], ["Kuliner", "Jasa"], ["Malang"], [tahun])
+    await submit(api, owner.token, u, tahun, 1, 100)
+    await submit(api, owner.token, u, tahun, 2, 200)
+    await assert_exact(dbs, *cells)
+
+    async def sector() -> dict[tuple[str, int, int], tuple[int, int]]:
+        return (await actual_state(dbs, *cells)).sector
+
+    assert await sector() == {("Kuliner", tahun, 1): (100, 1), ("Kuliner", tahun, 2): (200, 1)}
+    gone = await api.as_(owner.token)(UMKM_OP, {"id": str(u)})
+    assert gone.ok()["deleteUmkm"]["userErrors"] == []
+    await assert_exact(dbs, *cells)
+    assert await sector() == {}
+    back = await api.as_(admin.token)(RESTORE, {"id": str(u)})
+    assert back.ok()["restoreUmkm"]["userErrors"] == []
+    await assert_exact(dbs, *cells)
+    assert len(await sector()) == 2
+    moved = await api.as_(owner.token)(UPDATE, {"id": str(u), "input": {"sektor": "Jasa"}})
+    assert moved.ok()["updateUmkm"]["userErrors"] == []
+    assert moved.data["updateUmkm"]["umkm"]["legalitas"]["statusVerifikasi"] == "PENDING"
+    await assert_exact(dbs, *cells)
+    assert await sector() == {}  # PENDING: out of the aggregates
+    approved = await api.as_(staff.token)(APPROVE, {"id": str(u)})
+    assert approved.ok()["approveUmkm"]["userErrors"] == []
+    await assert_exact(dbs, *cells)
+    assert await sector() == {("Jasa", tahun, 1): (100, 1), ("Jasa", tahun, 2): (200, 1)}
+    row = await fl.get(dbs.cassandra, u, tahun, 1)
+    assert row is not None and row["sektor"] == "Jasa"
+
+
+async def test_rebuild_command_reports(dbs: Databases, factory: Factory) -> None:
+    doc = await fin_umkm(factory, None)
+    await financial_writes.submit(
+        dbs, doc, tahun=2008, bulan=1, omzet=5, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await dbs.cassandra.execute(  # drift a counter behind the application's back
+        aggregates.SECTOR_ADD, (1, 0, doc["sektor"], 2008, 1)
+    )
+    done = await asyncio.to_thread(_child, dbs, ["sigma_graphql.cli", "rebuild-aggregates"])
+    assert done.returncode == 0, done.stderr
+    fixed = re.search(r"sector_cells_fixed=(\d+)", done.stdout)
+    assert "aggregates rebuilt" in done.stdout and fixed and int(fixed.group(1)) >= 1
+    rows = await dbs.cassandra.execute(
+        "SELECT total_omzet FROM dashboard_sector_stats "
+        "WHERE sektor = ? AND tahun = ? AND bulan = ?",
+        (doc["sektor"], 2008, 1),
+    )
+    assert rows[0]["total_omzet"] == 5
+
+
+async def test_concurrent_writers_of_one_month_never_double_count(
+    dbs: Databases, factory: Factory
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    doc = await fin_umkm(factory, None, sektor=f"S{tag}", kota=f"K{tag}")
+    cells = ([doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
+
+    async def write(omzet: int, bulan: int) -> None:
+        await financial_writes.submit(
+            dbs, doc, tahun=2021, bulan=bulan, omzet=omzet, jumlah_karyawan=1, catatan=None, by=None
+        )
+
+    # the same new month from many writers at once, then re-submissions racing deletes
+    await asyncio.gather(*(write(10 * i, 6) for i in range(1, 9)))
+    await assert_exact(dbs, *cells)
+    await asyncio.gather(
+        *(write(7 * i, 6 + i % 2) for i in range(1, 9)),
+        *(financial_writes.delete(dbs, doc["_id"], 2021, 7) for _ in range(3)),
+    )
+    await assert_exact(dbs, *cells)

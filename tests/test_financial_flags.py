@@ -14,7 +14,7 @@ from gql.transport.websockets import WebsocketsTransport
 from db import financial_logs as fl
 from db.handles import Databases
 from db.notifications import topic
-from tests.fin_support import FLAG, UNFLAG, submit
+from tests.fin_support import FLAG, UNFLAG, fin_umkm, submit
 from tests.support import Account, Api, Factory, LiveServer
 
 NOTIFICATIONS = """
@@ -54,7 +54,7 @@ async def _notifications(api: Api, owner: Account, **kw: Any) -> dict[str, Any]:
 async def test_flag_unflag_notify_once_each(api: Api, factory: Factory, dbs: Databases) -> None:
     owner = await factory.account()
     staff = await factory.account("PEJABAT", nama="Bu Pejabat")
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     await submit(api, owner.token, doc["_id"], 2011, 4, 4_000_000)
     as_staff = api.as_(staff.token)
 
@@ -108,7 +108,7 @@ async def test_concurrent_flags_make_one_notification(
 ) -> None:
     owner = await factory.account()
     staff = [await factory.account("PEJABAT") for _ in range(4)]
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     await submit(api, owner.token, doc["_id"], 2011, 6, 1)
     results = await asyncio.gather(
         *(
@@ -125,13 +125,18 @@ async def test_concurrent_flags_make_one_notification(
     assert outcomes == ["INVALID_STATE"] * 3 + ["ok"]
     data = await _notifications(api, owner)
     assert len(data["notifications"]["nodes"]) == 1
+    listed = await api.as_(staff[0].token)(FLAGGED, {"t": 2011, "first": 100})
+    mine = [
+        n for n in listed.ok()["flaggedFinancialLogs"]["nodes"] if n["umkmId"] == str(doc["_id"])
+    ]
+    assert [n["bulan"] for n in mine] == [6]
 
 
 async def test_notification_ids_round_trip_and_mark_read(api: Api, factory: Factory) -> None:
     owner = await factory.account()
     other = await factory.account()
     staff = await factory.account("ADMIN")
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     for bulan in (1, 2, 3):
         await submit(api, owner.token, doc["_id"], 2012, bulan, bulan)
         flagged = await api.as_(staff.token)(
@@ -175,7 +180,7 @@ async def test_notification_ids_round_trip_and_mark_read(api: Api, factory: Fact
 async def test_flagged_list_newest_first_paged(api: Api, factory: Factory) -> None:
     owner = await factory.account()
     staff = await factory.account("PEJABAT")
-    docs = [await factory.umkm(owner) for _ in range(3)]
+    docs = [await fin_umkm(factory, owner) for _ in range(3)]
     for d in docs:
         await submit(api, owner.token, d["_id"], 2013, 7, 70)
         await submit(api, owner.token, d["_id"], 2013, 8, 80)
@@ -190,6 +195,13 @@ async def test_flagged_list_newest_first_paged(api: Api, factory: Factory) -> No
     unflag = await api.as_(staff.token)(UNFLAG, {"u": str(docs[1]["_id"]), "t": 2013, "b": 7})
     assert unflag.ok()["unflagFinancialLog"]["userErrors"] == []
     order.remove((str(docs[1]["_id"]), 7))
+    admin = await factory.account("ADMIN")
+    deleted = await api.as_(admin.token)(
+        "mutation($u: ID!) { deleteFinancialLog(umkmId: $u, tahun: 2013, bulan: 8) { ok } }",
+        {"u": str(docs[2]["_id"])},
+    )
+    assert deleted.ok()["deleteFinancialLog"]["ok"]
+    order.remove((str(docs[2]["_id"]), 8))
     seen = []
     after = None
     while True:
@@ -232,8 +244,8 @@ async def test_subscription_delivers_to_the_owner_only(
     alice = await factory.account()
     bob = await factory.account()
     staff = await factory.account("PEJABAT")
-    a_doc = await factory.umkm(alice)
-    b_doc = await factory.umkm(bob)
+    a_doc = await fin_umkm(factory, alice)
+    b_doc = await fin_umkm(factory, bob)
     await submit(api, alice.token, a_doc["_id"], 2014, 1, 1)
     await submit(api, bob.token, b_doc["_id"], 2014, 1, 1)
 
@@ -279,3 +291,12 @@ async def test_subscription_requires_an_owner(server: LiveServer, factory: Facto
             async for _ in sess.subscribe(gql(SUBSCRIPTION)):
                 raise AssertionError("staff must not receive owner notifications")
     assert refused.value.errors and refused.value.errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_subscription_with_a_bad_token_is_unauthenticated(server: LiveServer) -> None:
+    async with Client(transport=_ws(server, "not-a-session")) as sess:
+        with pytest.raises(TransportQueryError) as refused:
+            async for _ in sess.subscribe(gql(SUBSCRIPTION)):
+                raise AssertionError("no events without a session")
+    assert refused.value.errors
+    assert refused.value.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"

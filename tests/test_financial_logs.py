@@ -8,7 +8,7 @@ from db import financial_logs as fl
 from db import umkm_profiles
 from db.handles import Databases
 from sigma_graphql.clock import current_month
-from tests.fin_support import SUBMIT, submit
+from tests.fin_support import SUBMIT, fin_umkm, submit
 from tests.support import Api, Factory
 
 
@@ -27,7 +27,7 @@ def _input(umkm_id: object, **over: object) -> dict[str, object]:
 
 async def test_every_validation_rule_reported_together(api: Api, factory: Factory) -> None:
     owner = await factory.account()
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     call = api.as_(owner.token)
     resp = await call(
         SUBMIT,
@@ -55,7 +55,7 @@ async def test_every_validation_rule_reported_together(api: Api, factory: Factor
 
 async def test_boundaries_are_accepted(api: Api, factory: Factory) -> None:
     owner = await factory.account()
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     tahun, bulan = current_month()
     for over in (
         {"tahun": 2000, "bulan": 1, "omzet": 0, "jumlahKaryawan": 0},
@@ -68,7 +68,7 @@ async def test_boundaries_are_accepted(api: Api, factory: Factory) -> None:
 
 async def test_future_month_and_future_year(api: Api, factory: Factory) -> None:
     owner = await factory.account()
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     tahun, bulan = current_month()
     call = api.as_(owner.token)
     next_year = await call(SUBMIT, _input(doc["_id"], tahun=tahun + 1, bulan=1))
@@ -85,7 +85,7 @@ async def test_future_month_and_future_year(api: Api, factory: Factory) -> None:
 
 async def test_negative_omzet_is_refused_by_the_scalar(api: Api, factory: Factory) -> None:
     owner = await factory.account()
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     resp = await api.as_(owner.token)(SUBMIT, _input(doc["_id"], omzet=-1))
     assert resp.errors and resp.data is None
 
@@ -94,11 +94,11 @@ async def test_who_may_submit(api: Api, factory: Factory) -> None:
     owner = await factory.account()
     other = await factory.account()
     staff = await factory.account("PEJABAT")
-    own = await factory.umkm(owner)
-    pending = await factory.umkm(owner, status="PENDING")
-    rejected = await factory.umkm(owner, status="REJECTED")
-    deleted = await factory.umkm(owner, deleted=True)
-    foreign = await factory.umkm(other)
+    own = await fin_umkm(factory, owner)
+    pending = await fin_umkm(factory, owner, status="PENDING")
+    rejected = await fin_umkm(factory, owner, status="REJECTED")
+    deleted = await fin_umkm(factory, owner, deleted=True)
+    foreign = await fin_umkm(factory, other)
 
     async def codes(token: str, umkm_id: object) -> list[str]:
         resp = await api.as_(token)(SUBMIT, _input(umkm_id))
@@ -123,7 +123,7 @@ async def test_who_may_submit(api: Api, factory: Factory) -> None:
 async def test_resubmission_replaces_and_audits(api: Api, factory: Factory, dbs: Databases) -> None:
     owner = await factory.account()
     staff = await factory.account("PEJABAT")
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     first = await submit(api, owner.token, doc["_id"], 2024, 3, 5_000_000, 2, "awal")
     assert first["log"]["omzet"] == 5_000_000 and first["log"]["catatan"] == "awal"
     assert await fl.audit_rows(dbs.cassandra, doc["_id"], 2024, 3) == []
@@ -146,7 +146,7 @@ async def test_summary_is_the_latest_month_not_the_last_entered(
     api: Api, factory: Factory, dbs: Databases
 ) -> None:
     owner = await factory.account()
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     await submit(api, owner.token, doc["_id"], 2024, 6, 600)
     await submit(api, owner.token, doc["_id"], 2023, 12, 1200)  # older, entered later
     await submit(api, owner.token, doc["_id"], 2024, 2, 200)
@@ -191,7 +191,7 @@ async def test_financial_logs_newest_first_with_paging_across_years(
     owner = await factory.account()
     staff = await factory.account("PEJABAT")
     admin = await factory.account("ADMIN")
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     months = [(2001, b) for b in (11, 12)] + [(2002, b) for b in range(1, 13)] + [(2003, 1)]
     for tahun, bulan in months:
         await submit(api, owner.token, doc["_id"], tahun, bulan, tahun * 100 + bulan)
@@ -251,7 +251,7 @@ mutation($input: SubmitFinancialLogInput!) {
 
 async def test_owner_sees_own_logs_but_not_staff_fields(api: Api, factory: Factory) -> None:
     owner = await factory.account()
-    doc = await factory.umkm(owner)
+    doc = await fin_umkm(factory, owner)
     await submit(api, owner.token, doc["_id"], 2005, 1, 10)
     resp = await api.as_(owner.token)(OWN_VIEW, _input(doc["_id"], tahun=2005, bulan=2))
     log = resp.ok()["submitFinancialLog"]["log"]
@@ -260,3 +260,39 @@ async def test_owner_sees_own_logs_but_not_staff_fields(api: Api, factory: Facto
         {"tahun": 2005, "bulan": 2, "inputBy": None},
         {"tahun": 2005, "bulan": 1, "inputBy": None},
     ]
+
+
+BY_ID = """
+query($id: ID!) {
+  umkm(id: $id) {
+    summaryTerakhir { tahun bulan omzet }
+    financialLogs { nodes { bulan } pageInfo { hasNextPage } }
+  }
+}
+"""
+
+
+async def test_logs_and_summary_only_for_staff_and_owner(api: Api, factory: Factory) -> None:
+    owner = await factory.account()
+    stranger = await factory.account()
+    staff = await factory.account("PEJABAT")
+    doc = await fin_umkm(factory, owner)
+    await submit(api, owner.token, doc["_id"], 2009, 3, 30)
+    seen = {}
+    for name, token in (
+        ("public", None),
+        ("stranger", stranger.token),
+        ("owner", owner.token),
+        ("staff", staff.token),
+    ):
+        resp = await api.as_(token)(BY_ID, {"id": str(doc["_id"])})
+        seen[name] = resp.ok()["umkm"]
+    hidden = {
+        "summaryTerakhir": None,
+        "financialLogs": {"nodes": [], "pageInfo": {"hasNextPage": False}},
+    }
+    shown = {
+        "summaryTerakhir": {"tahun": 2009, "bulan": 3, "omzet": 30},
+        "financialLogs": {"nodes": [{"bulan": 3}], "pageInfo": {"hasNextPage": False}},
+    }
+    assert seen == {"public": hidden, "stranger": hidden, "owner": shown, "staff": shown}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from sigma_graphql.analytics.periods import (
     periode,
@@ -64,7 +65,10 @@ def growth_rate(current: int, previous: int) -> float | None:
     """Percent change, one decimal; None without a positive previous value to compare with."""
     if previous <= 0:
         return None
-    return round((current - previous) * 100 / previous, 1)
+    # Exact decimal arithmetic: float division would round -98.85 either way depending on its
+    # binary representation; half-way values round away from zero, as in published statistics.
+    exact = Decimal(current - previous) * 100 / Decimal(previous)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""`sigma-graphql repair-verification`: makes the Cassandra queue agree with MongoDB again.
+
+MongoDB is written first (resolvers/umkm_changes.py) and names the task of the latest
+submission (`verification_task_id`), so a process that died halfway leaves one of:
+- a PENDING document whose task row was never written -> the task is created (same id);
+- a PENDING document without any task (imported data) -> a task is assigned and created;
+- a decided document whose task still sits in PENDING -> the decision recorded in the document
+  (who, when, rejection reason) is applied to the task.
+Every step is idempotent, so the command can run at any time and as often as wanted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from db import umkm_profiles, verification_tasks
+from db.handles import Databases
+from db.mongo import MongoDoc
+from sigma_graphql.cli import register_command
+from sigma_graphql.settings import Settings
+
+_PROJECTION = {
+    "nama_usaha": 1,
+    "pemilik.email": 1,
+    "legalitas": 1,
+    "verification_task_id": 1,
+    "version": 1,
+}
+
+
+@dataclass
+class RepairReport:
+    tasks_created: int = 0
+    tasks_assigned: int = 0
+    decisions_finished: int = 0
+    superseded: int = 0  # PENDING tasks of an older submission whose decision is unknown
+
+    def __str__(self) -> str:
+        return (
+            f"verification: {self.tasks_created} tasks created, {self.tasks_assigned} assigned, "
+            f"{self.decisions_finished} decisions finished, {self.superseded} superseded left"
+        )
+
+
+async def _ensure_task(dbs: Databases, doc: MongoDoc, report: RepairReport) -> None:
+    task_id = doc.get("verification_task_id")
+    if task_id is None:
+        task_id = verification_tasks.new_task_id(datetime.now(UTC))
+        written = await umkm_profiles.compare_and_set(
+            dbs.mongo, doc, {"verification_task_id": task_id}
+        )
+        if written is None:
+            return  # changed meanwhile: that write made its own task
+        report.tasks_assigned += 1
+    elif await verification_tasks.find(dbs.cassandra, task_id) is not None:
+        return
+    await verification_tasks.create(
+        dbs.cassandra,
+        task_id=task_id,
+        umkm_id=doc["_id"],
+        nama_usaha=doc["nama_usaha"],
+        owner_email=(doc.get("pemilik") or {}).get("email"),
+    )
+    report.tasks_created += 1
+
+
+async def _finish_decisions(dbs: Databases, report: RepairReport) -> None:
+    cass = dbs.cassandra
+    now_bucket = verification_tasks.bucket_of(datetime.now(UTC))
+    for bucket in await verification_tasks.months_with_tasks(cass, "PENDING", now_bucket):
+        rows = await cass.execute(
+            f"SELECT {verification_tasks.COLUMNS} FROM verification_tasks "
+            "WHERE status = ? AND bucket = ?",
+            ("PENDING", bucket),
+        )
+        for task in map(verification_tasks.from_row, rows):
+            doc = await umkm_profiles.find_by_id(dbs.mongo, task.umkm_id)
+            if doc is None:
+                continue
+            legal = doc["legalitas"]
+            if doc.get("verification_task_id") != task.task_id:
+                report.superseded += 1
+                continue
+            status = legal["status_verifikasi"]
+            if status == "PENDING" or legal.get("verified_by") is None:
+                continue
+            await verification_tasks.decide(
+                cass,
+                task.task_id,
+                status=status,
+                decided_by=legal["verified_by"],
+                decided_at=legal.get("tanggal_verifikasi") or datetime.now(UTC),
+                reason=legal.get("rejection_reason") if status == "REJECTED" else None,
+            )
+            report.decisions_finished += 1
+
+
+async def repair_verification(dbs: Databases) -> RepairReport:
+    report = RepairReport()
+    query = {"legalitas.status_verifikasi": "PENDING"}
+    cursor = dbs.mongo[umkm_profiles.COLLECTION].find(query, _PROJECTION).batch_size(500)
+    async for doc in cursor:
+        await _ensure_task(dbs, doc, report)
+    await _finish_decisions(dbs, report)
+    return report
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    del args
+
+    async def main() -> int:
+        dbs = Databases.open(settings)
+        try:
+            print(await repair_verification(dbs))
+        finally:
+            await dbs.close()
+        return 0
+
+    return asyncio.run(main())
+
+
+register_command(
+    "repair-verification",
+    "recreate missing verification tasks and finish half-done decisions",
+    lambda p: None,
+    _run,
+)
