@@ -176,13 +176,15 @@ async def me(req: Request) -> Json | None:
     if user_id is None:
         return None
     first = int(req.variables["umkms"])
-    found, all_docs = await asyncio.gather(
+    found, pages = await asyncio.gather(
         users.find_by_ids(req.dbs.mongo, [user_id]),
-        umkm_profiles.find_by_owners(req.dbs.mongo, [user_id], umkm_profiles.FULL_PROJECTION),
+        umkm_profiles.first_by_owners(
+            req.dbs.mongo, [user_id], first + 1, None, umkm_profiles.FULL_PROJECTION
+        ),
     )
     if not found:
         return None
-    docs = all_docs[:first]
+    docs = pages.get(user_id, (0, []))[1][:first]
     months = int(req.variables["months"])
     logs = await _log_pages(req, [PageKey(d["_id"], None, months, None) for d in docs])
     nodes = []
