@@ -4,8 +4,8 @@ The cost is computed from the parsed document before anything executes:
 - a leaf (scalar/enum) costs 0; an object field costs 1 plus its selection;
 - a connection costs 1 plus its selection, where `edges`/`nodes` count `first` items
   (the argument, the variable's value, or the schema default: 20, 24 for financialLogs);
-- any other list costs `first` items when it has that argument, else LIST_FACTOR items;
-  each item costs 1 plus its selection, so nested lists multiply;
+- any other list costs `first` items when it has that argument, else its LIST_SIZES entry or
+  LIST_FACTOR items; each item costs 1 plus its selection, so nested lists multiply;
 - a root mutation field costs MUTATION_COST plus its selection (writes touch both databases).
 Fragments count at every place they are spread; all branches of a type condition count.
 
@@ -56,6 +56,17 @@ MUTATION_COST = 10
 # Introspection is schema-sized, independent of data; charge a flat amount.
 INTROSPECTION_COST = 50
 _CACHE_SIZE = 1024
+# Lists without `first` whose usual size is far from LIST_FACTOR: one entry per kota or map
+# cell (hundreds), or per month.
+LIST_SIZES: dict[str, int] = {
+    "Query.regionStats": 100,
+    "Query.heatmap": 100,
+    "Query.cityClusters": 100,
+    "SectorStats.months": 12,
+    "RegionStats.months": 12,
+    "RevenueTrend.byMonth": 24,
+    "RevenueTrend.byKota": 100,
+}
 
 register(
     {
@@ -167,7 +178,7 @@ class _Walker:
             elif "first" in field.args:
                 items = self.first_of(node, field)
             else:
-                items = LIST_FACTOR
+                items = LIST_SIZES.get(f"{owner.name}.{name}", LIST_FACTOR)
             return items * (1 + self.selection_cost(node.selection_set, named))
         return 1 + self.selection_cost(node.selection_set, named)
 

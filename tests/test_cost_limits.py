@@ -55,8 +55,9 @@ def test_nested_connections_multiply() -> None:
     assert cost_of("{ today }") == 0
     assert cost_of("{ publicStats { verifiedUmkm } }") == 1
     assert cost_of("{ sectorStats(tahun: 2025) { sektor months { bulan } } }") == LIST_FACTOR * (
-        1 + LIST_FACTOR
+        1 + 12
     )
+    assert cost_of("{ regionStats(tahun: 2025) { kota } }") == 100
     # Fragments count where they are spread.
     fragments = """
     query { ...Q }
