@@ -63,10 +63,6 @@ ANOMALY_BATCH = 1000
 
 register(
     {
-        "analytics_one_dimension": (
-            "Pilih salah satu: sektor atau kota, tidak keduanya sekaligus",
-            "Give either sektor or kota, not both",
-        ),
         "analytics_months": (
             "Jumlah bulan prakiraan harus antara 1 dan 12",
             "The number of forecast months must be between 1 and 12",
@@ -89,11 +85,12 @@ def _ctx(info: Info) -> Context:
 
 
 def _monthly(stats: dict[tuple[int, int], list[int]]) -> list[MonthlyStat]:
-    """MonthlyStat per (tahun, bulan), oldest first; months without any report are left out."""
+    """MonthlyStat per (tahun, bulan), oldest first; months without any reporting UMKM are
+    left out."""
     return [
         MonthlyStat(tahun=y, bulan=m, total_omzet=Rupiah(v[0]), jumlah_umkm=v[1])
         for (y, m), v in sorted(stats.items())
-        if v[1] > 0 or v[0] != 0
+        if v[1] > 0
     ]
 
 
@@ -106,10 +103,16 @@ def _named(totals: dict[str, int], present: Iterable[str]) -> list[NamedTotal]:
 def _group(
     rows: Iterable[tuple[str, int, int, int, int]],
 ) -> dict[str, dict[tuple[int, int], list[int]]]:
-    """{name: {(tahun, bulan): [total_omzet, jumlah_umkm]}} from aggregate rows."""
+    """{name: {(tahun, bulan): [total_omzet, jumlah_umkm]}} from aggregate rows.
+
+    Counter rows and dashboard_keys entries outlive their UMKMs (only the rebuild removes keys):
+    a cell counting no UMKM is left out, and so is a name with no such cell left, e.g. a sector
+    whose every UMKM was deleted. A cell with no UMKM but a non-zero omzet only exists after a
+    crash the rebuild has not repaired yet; it is left out too.
+    """
     out: dict[str, dict[tuple[int, int], list[int]]] = defaultdict(dict)
     for name, tahun, bulan, omzet, count in rows:
-        if count > 0 or omzet != 0:  # rows emptied by a move out of the aggregates
+        if count > 0:
             out[name][(tahun, bulan)] = [omzet, count]
     return out
 
@@ -196,32 +199,50 @@ def _sum_months(
 async def revenue_trend(
     info: Info, tahun: int | None, sektor: str | None, kota: str | None
 ) -> RevenueTrend:
-    """Public/staff: from the aggregates. The aggregates are kept per sektor and per kota, not
-    per pair, so: with a sektor filter byKota is empty, with a kota filter bySector is empty, and
-    both filters at once are refused (BAD_USER_INPUT). Owners: their own logs, any filter."""
+    """Public/staff: from the aggregates, never from per-UMKM rows. Without filters: the sector
+    and region tables. With a sektor and/or kota filter: dashboard_sector_region_stats, which
+    holds both breakdowns (byKota under a sektor filter, bySector under a kota filter). Owners:
+    their own logs, any filter."""
     ctx = _ctx(info)
     sektor_name = _sektor_name(sektor) if sektor is not None else None
     kota_name = kota.strip() if kota is not None else None
     if ctx.viewer.is_owner_role:
         return await _owner_trend(ctx, tahun, sektor_name, kota_name)
-    if sektor_name is not None and kota_name is not None:
-        raise errors.bad_input(t("analytics_one_dimension", ctx.lang), argument="kota")
     years = [tahun] if tahun is not None else list(range(FIRST_YEAR, current_month()[0] + 1))
-    if kota_name is not None:
-        by_kota = _group(await _dimension_rows(ctx, "kota", years, kota_name))
-        months, kota_totals = _sum_months(by_kota)
-        return _trend(months, {}, kota_totals)
-    sector_task = _dimension_rows(ctx, "sektor", years, sektor_name)
-    if sektor_name is not None:
-        by_sector = _group(await sector_task)
-        months, sector_totals = _sum_months(by_sector)
-        return _trend(months, sector_totals, {})
+    if sektor_name is not None or kota_name is not None:
+        return await _filtered_trend(ctx, years, sektor_name, kota_name)
     sector_rows, kota_rows = await asyncio.gather(
-        sector_task, _dimension_rows(ctx, "kota", years, None)
+        _dimension_rows(ctx, "sektor", years, None), _dimension_rows(ctx, "kota", years, None)
     )
     months, sector_totals = _sum_months(_group(sector_rows))
     _, kota_totals = _sum_months(_group(kota_rows))
     return _trend(months, sector_totals, kota_totals)
+
+
+async def _filtered_trend(
+    ctx: Context, years: list[int], sektor: str | None, kota: str | None
+) -> RevenueTrend:
+    """A sektor filter reads its (sektor, tahun) partitions of the pair table (a kota filter
+    too: one slice of each); a kota filter alone reads that kota's slice of every sector that
+    dashboard_keys lists for the years. Either way the statements are bounded by sectors x
+    years, never by UMKMs; each UMKM is in one (sektor, kota), so the counts add up exactly."""
+    if sektor is not None:
+        sectors = [sektor]
+    else:
+        names = await repo.dashboard_names(ctx.cassandra, "sektor", years)
+        sectors = sorted({n for _, n in names})
+    rows = await repo.pair_months(ctx.cassandra, sectors, years, kota)
+    months: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    by_sector: dict[str, int] = defaultdict(int)
+    by_kota: dict[str, int] = defaultdict(int)
+    for s, k, y, b, omzet, count in rows:
+        if count <= 0:  # emptied by a move out of the aggregates (or a crash not yet repaired)
+            continue
+        months[(y, b)][0] += omzet
+        months[(y, b)][1] += count
+        by_sector[s] += omzet
+        by_kota[k] += omzet
+    return _trend(dict(months), by_sector, by_kota)
 
 
 async def _own_refs(ctx: Context, *fields: str) -> list[dict[str, Any]]:
@@ -447,7 +468,7 @@ async def owner_dashboard(info: Info) -> OwnerDashboard:
 async def _total_omzet(ctx: Context, tahun: int, bulan: int | None = None) -> int:
     """Sum over every sector's aggregate of a year (or one month of it)."""
     rows = await _dimension_rows(ctx, "sektor", [tahun], None)
-    return sum(omzet for _, _, b, omzet, _ in rows if bulan is None or b == bulan)
+    return sum(omzet for _, _, b, omzet, n in rows if n > 0 and (bulan is None or b == bulan))
 
 
 def _cursor_id(after: str | None, ctx: Context) -> uuid.UUID | None:

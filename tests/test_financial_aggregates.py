@@ -137,6 +137,7 @@ async def test_retrying_the_same_write_applies_nothing_twice(
     await assert_exact(dbs, [doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
     have = await actual_state(dbs, [doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
     assert have.sector == {(f"S{tag}", 2020, 5): (77, 1)}
+    assert have.pair == {(f"S{tag}", 2020, f"K{tag}", 5): (77, 1)}
 
 
 def _child(dbs: Databases, argv: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
@@ -192,16 +193,19 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
     have = await actual_state(dbs, *cells)
     want = await expected_state(dbs, [u], YEARS)
     assert have.sector != want.sector and (sektor, 2021, 1) not in have.sector  # under-counted
+    assert have.pair != want.pair and (sektor, 2021, kota, 1) not in have.pair
     assert have.summaries[u] == {"tahun": 2020, "bulan": 4, "omzet": 40}  # MongoDB not reached
     # a re-submission and a delete, each killed the same way
     assert await asyncio.to_thread(_crash, dbs, "submit", u, 2020, 3, 400) == 1
     assert await asyncio.to_thread(_crash, dbs, "delete", u, 2020, 4) == 1
     have = await actual_state(dbs, *cells)
     assert have.sector[(sektor, 2020, 3)] == (100, 1)  # still the old value
+    assert have.pair[(sektor, 2020, kota, 3)] == (100, 1)
 
     report = await rebuild_aggregates(dbs)
     assert report.rows_recounted >= 1 and report.sector_cells_fixed >= 1
     assert report.summaries_fixed >= 1 and report.quarter_cells_fixed >= 1
+    assert report.pair_cells_fixed >= 1
     await assert_exact(dbs, *cells)
     have = await actual_state(dbs, *cells)
     assert have.sector == {
@@ -222,6 +226,7 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
     have = await actual_state(dbs, *cells)
     assert have.sector == {(sektor, 2020, 3): (400, 1), (sektor, 2021, 1): (250, 1)}
     assert have.region == {(kota, 2020, 3): (400, 1), (kota, 2021, 1): (250, 1)}
+    assert have.pair == {(sektor, 2020, kota, 3): (400, 1), (sektor, 2021, kota, 1): (250, 1)}
     again = await rebuild_aggregates(dbs)
     assert again.fixed == 0, again
 
@@ -289,16 +294,27 @@ async def test_rebuild_command_reports(dbs: Databases, factory: Factory) -> None
     await dbs.cassandra.execute(  # drift a counter behind the application's back
         aggregates.SECTOR_ADD, (1, 0, doc["sektor"], 2008, 1)
     )
+    await dbs.cassandra.execute(
+        aggregates.PAIR_ADD, (3, 1, doc["sektor"], 2008, doc["wilayah"]["kota"], 1)
+    )
     done = await asyncio.to_thread(_child, dbs, ["sigma_graphql.cli", "rebuild-aggregates"])
     assert done.returncode == 0, done.stderr
     fixed = re.search(r"sector_cells_fixed=(\d+)", done.stdout)
     assert "aggregates rebuilt" in done.stdout and fixed and int(fixed.group(1)) >= 1
+    pair_fixed = re.search(r"pair_cells_fixed=(\d+)", done.stdout)
+    assert pair_fixed and int(pair_fixed.group(1)) >= 1
     rows = await dbs.cassandra.execute(
         "SELECT total_omzet FROM dashboard_sector_stats "
         "WHERE sektor = ? AND tahun = ? AND bulan = ?",
         (doc["sektor"], 2008, 1),
     )
     assert rows[0]["total_omzet"] == 5
+    pair = await dbs.cassandra.execute(
+        "SELECT total_omzet, jumlah_umkm FROM dashboard_sector_region_stats "
+        "WHERE sektor = ? AND tahun = ? AND kota = ? AND bulan = ?",
+        (doc["sektor"], 2008, doc["wilayah"]["kota"], 1),
+    )
+    assert (pair[0]["total_omzet"], pair[0]["jumlah_umkm"]) == (5, 1)
 
 
 async def test_concurrent_writers_of_one_month_never_double_count(
