@@ -22,9 +22,10 @@ Design (CONVENTIONS §5):
 
 Interface used by other domains:
 - `on_umkm_changed(dbs, before, after)`: call after every write that changes an UMKM's
-  status, is_deleted, sektor, wilayah.kota or nama_usaha (before = the document before the write,
-  None on create; after = the document as written). It moves the UMKM's months into or out of the
-  aggregates and re-denormalises the log rows.
+  status, is_deleted, sektor, wilayah.kota or nama_usaha, and after creating one (before = the
+  document before the write, None on create; after = the document as written). It moves the
+  UMKM's months into or out of the aggregates, re-denormalises the log rows and keeps the
+  profile counts (umkm_counts) of the dashboards.
 - `quarter_bucket(umkm_id)`: the bucket of umkm_quarter_totals an UMKM lives in.
 """
 
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from db import financial_logs as fl
-from db import umkm_profiles
+from db import umkm_counts, umkm_profiles
 from db.cassandra import Cassandra, Row
 from db.handles import Databases
 from db.mongo import MongoDoc
@@ -248,10 +249,12 @@ def _relevant(doc: MongoDoc) -> tuple[Any, ...]:
 
 
 async def on_umkm_changed(dbs: Databases, before: MongoDoc | None, after: MongoDoc) -> None:
-    """Moves the UMKM's months into/out of the aggregates (and to its new sektor/kota).
+    """Moves the UMKM's months into/out of the aggregates (and to its new sektor/kota), and
+    brings the profile counts (db/umkm_counts.py) in line with the profile as stored now.
 
     Idempotent: calling it twice, or after a crash halfway, converges on the same state.
     """
+    await umkm_counts.sync(dbs, after["_id"])  # reads the stored profile: `before` is not trusted
     if before is None:  # a new UMKM has no months yet
         return
     if _relevant(before) == _relevant(after):

@@ -161,12 +161,6 @@ async def count_umkms(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> int
     return await db[COLLECTION].count_documents(query)
 
 
-async def distinct_values(
-    db: AsyncDatabase[MongoDoc], field: str, query: dict[str, Any]
-) -> list[Any]:
-    return list(await db[COLLECTION].distinct(field, query))
-
-
 async def umkm_refs(
     db: AsyncDatabase[MongoDoc], query: dict[str, Any], fields: Sequence[str]
 ) -> list[MongoDoc]:

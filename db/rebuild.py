@@ -7,7 +7,8 @@ Only the per-(sektor | kota | sektor and kota, tahun, bulan) totals are kept, wh
 on the number of sectors, kotas and months, never on the number of UMKMs. For every UMKM it fixes
 counted_* and the denormalised names of its rows, its quarter totals and its summary_terakhir;
 then it sets the dashboard counters to the exact values (counters cannot be assigned: it reads
-each one and adds the difference) and the key lists.
+each one and adds the difference) and the key lists. Likewise each UMKM's umkm_counted row and
+the profile counts of umkm_counts (db/umkm_counts.py), kept per (scope, name): bounded too.
 
 Run it while writes are quiet: a write landing between reading a counter and adding the
 difference would be undone by that difference (a second run then converges).
@@ -22,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Any
 
-from db import aggregates, umkm_profiles
+from db import aggregates, umkm_counts, umkm_profiles
 from db import financial_logs as fl
 from db.cassandra import Cassandra, Row
 from db.handles import Databases
@@ -57,6 +58,8 @@ class RebuildReport:
     sector_cells_fixed: int = 0
     region_cells_fixed: int = 0
     pair_cells_fixed: int = 0
+    counted_rows_fixed: int = 0
+    count_cells_fixed: int = 0
     keys_added: int = 0
     keys_removed: int = 0
 
@@ -74,6 +77,7 @@ class _Totals:
     sector: defaultdict[Cell, list[int]]
     region: defaultdict[Cell, list[int]]
     pair: defaultdict[PairCell, list[int]]
+    counts: dict[tuple[str, str], int]  # umkm_counts: (scope, name) -> UMKMs
 
 
 QuarterCell = tuple[uuid.UUID, int, int]  # (umkm_id, tahun, quarter)
@@ -174,11 +178,21 @@ async def _one_umkm(
 async def _batch(
     dbs: Databases, docs: list[MongoDoc], totals: _Totals, report: RebuildReport
 ) -> None:
-    """One batch of profiles: three multi-partition reads, then per-UMKM fixes concurrently."""
+    """One batch of profiles: four multi-partition reads, then per-UMKM fixes concurrently."""
     cass = dbs.cassandra
     ids = [d["_id"] for d in docs]
     gate = asyncio.Semaphore(ROW_WRITES)  # bounded LWTs in flight per batch
-    years_by = await fl.years_of(cass, ids)
+    years_by, recorded = await asyncio.gather(
+        fl.years_of(cass, ids), umkm_counts.counted_rows(cass, ids)
+    )
+    stale = []
+    for d in docs:
+        want = umkm_counts.counted_of(d)
+        umkm_counts.add(totals.counts, want)
+        if recorded.get(d["_id"], umkm_counts.NOTHING) != want:
+            stale.append(umkm_counts.put_counted(cass, d["_id"], want))
+    await asyncio.gather(*stale)
+    report.counted_rows_fixed += len(stale)
     years = sorted({y for ys in years_by.values() for y in ys})
     logs, quarters = await asyncio.gather(
         fl.logs_in(cass, ids, years), _quarter_rows(cass, ids, years)
@@ -270,7 +284,7 @@ async def _fix_keys(cass: Cassandra, totals: _Totals, report: RebuildReport) -> 
 async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
     report = RebuildReport()
     totals = _Totals(
-        defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+        defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), {}
     )
     batch: list[MongoDoc] = []
 
@@ -300,6 +314,7 @@ async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
         "jumlah_umkm",
         totals.pair,
     )
+    report.count_cells_fixed = await umkm_counts.fix_counters(cass, totals.counts)
     await _fix_keys(cass, totals, report)
     return report
 

@@ -2,8 +2,9 @@
 
 Sources, by audience:
 - PUBLIC and staff figures come from the aggregate tables (dashboard_sector_stats,
-  dashboard_region_stats, dashboard_keys, umkm_quarter_totals), which count only VERIFIED, not
-  deleted UMKMs. No request reads every UMKM's logs, except suspiciousFinancialLogs (see there).
+  dashboard_region_stats, dashboard_sector_region_stats, dashboard_keys, umkm_quarter_totals),
+  which count only VERIFIED, not deleted UMKMs, and from the profile counts (umkm_counts).
+  No request reads every UMKM's logs, except suspiciousFinancialLogs (see there).
 - UMKM_OWNER figures come from the owner's own UMKMs' logs (any status except deleted), read
   with a bounded number of statements per owner.
 - "All years" (revenueTrend without tahun) means FIRST_YEAR..the current year: the range a log
@@ -22,7 +23,7 @@ from typing import Any
 from strawberry.types import Info
 
 from db import analytics as repo
-from db import notification_inbox
+from db import notification_inbox, umkm_counts
 from db.cassandra import Row
 from db.reference import canonical_sector
 from loaders.analytics import logs_by_umkm
@@ -513,40 +514,38 @@ async def not_reporting(info: Info, first: int | None, after: str | None) -> UMK
 
 
 async def official_dashboard(info: Info) -> OfficialDashboard:
+    """Counts from umkm_counts (maintained on every profile write, db/umkm_counts.py): one
+    statement over one small partition instead of counting the profiles."""
     ctx = _ctx(info)
     this_year, this_month = current_month()
     last_month = periods.add_months(this_year, this_month, -1)
-    live: dict[str, Any] = {"is_deleted": False}
-    pending: dict[str, Any] = {"legalitas.status_verifikasi": "PENDING", "is_deleted": False}
-    total, verified, waiting, flagged, omzet = await asyncio.gather(
-        repo.count_umkms(ctx.mongo, live),
-        repo.count_umkms(ctx.mongo, repo.VERIFIED_LIVE),
-        repo.count_umkms(ctx.mongo, pending),
+    counts, flagged, omzet = await asyncio.gather(
+        umkm_counts.read(ctx.cassandra, ("status",)),
         repo.count_flagged(ctx.cassandra, this_year),
         _total_omzet(ctx, *last_month),
     )
+    by_status = counts["status"]
     return OfficialDashboard(
-        total_umkm=total,
-        verified_umkm=verified,
-        pending_verifications=waiting,
+        total_umkm=sum(by_status.values()),
+        verified_umkm=by_status.get("VERIFIED", 0),
+        pending_verifications=by_status.get("PENDING", 0),
         flagged_this_year=flagged,
         total_omzet_last_month=Rupiah(omzet),
     )
 
 
 async def public_stats(info: Info) -> PublicStats:
-    """sectors / cities: distinct sektor / kota among VERIFIED, live UMKMs; totalOmzetLastYear:
-    the previous calendar year, from the sector aggregates."""
+    """verifiedUmkm, sectors, cities: from umkm_counts (VERIFIED, live UMKMs per status, sektor
+    and kota; names counting none are left out); totalOmzetLastYear: the previous calendar
+    year, from the sector aggregates."""
     ctx = _ctx(info)
-    verified, sectors, cities, omzet = await asyncio.gather(
-        repo.count_umkms(ctx.mongo, repo.VERIFIED_LIVE),
-        repo.distinct_values(ctx.mongo, "sektor", repo.VERIFIED_LIVE),
-        repo.distinct_values(ctx.mongo, "wilayah.kota", repo.VERIFIED_LIVE),
+    counts, omzet = await asyncio.gather(
+        umkm_counts.read(ctx.cassandra, umkm_counts.SCOPES),
         _total_omzet(ctx, current_month()[0] - 1),
     )
     return PublicStats(
-        verified_umkm=verified,
-        sectors=len(sectors),
-        cities=len(cities),
+        verified_umkm=counts["status"].get("VERIFIED", 0),
+        sectors=len(counts["sektor"]),
+        cities=len(counts["kota"]),
         total_omzet_last_year=Rupiah(omzet),
     )

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from db import aggregates, umkm_profiles
+from db import aggregates, umkm_counts, umkm_profiles
 from db import financial_logs as fl
 from db.handles import Databases
 from db.mongo import MongoDoc
@@ -208,5 +208,48 @@ async def assert_exact(
 
 
 async def fin_umkm(factory: Factory, owner: Account | None, **kw: Any) -> MongoDoc:
-    """An UMKM without a location: these tests create many, and must not crowd geo searches."""
-    return await factory.umkm(owner, latitude=None, longitude=None, **kw)
+    """An UMKM without a location: these tests create many, and must not crowd geo searches.
+    Then the hook createUmkm calls (the factory writes MongoDB only), so it is counted."""
+    doc = await factory.umkm(owner, latitude=None, longitude=None, **kw)
+    await aggregates.on_umkm_changed(factory.dbs, None, doc)
+    return doc
+
+
+async def status_counts(dbs: Databases) -> dict[str, int]:
+    """The 'status' partition of umkm_counts, as stored (zero rows included)."""
+    rows = await dbs.cassandra.execute("SELECT name, n FROM umkm_counts WHERE scope = 'status'", ())
+    return {r["name"]: r["n"] or 0 for r in rows if r["n"]}
+
+
+async def assert_counts_exact(
+    dbs: Databases,
+    umkm_ids: list[uuid.UUID],
+    names: list[str],
+    baseline: dict[str, int],
+    start: dict[uuid.UUID, umkm_counts.Counted],
+) -> None:
+    """umkm_counts against a recomputation from the profiles: each UMKM's umkm_counted row; the
+    sektor/kota counters of `names` (this test's own names: only its UMKMs count there); the
+    status counters moved from `baseline` by exactly what these UMKMs' profiles moved since
+    `start` (nothing else writes profiles while a test runs)."""
+    docs = {d["_id"]: d for d in await umkm_profiles.find_by_ids(dbs.mongo, umkm_ids)}
+    want = {u: umkm_counts.counted_of(docs[u]) for u in umkm_ids}
+    recorded = await umkm_counts.counted_rows(dbs.cassandra, umkm_ids)
+    assert {u: recorded.get(u, umkm_counts.NOTHING) for u in umkm_ids} == want
+    expected: dict[tuple[str, str], int] = {}
+    for c in want.values():
+        umkm_counts.add(expected, c)
+    rows = await dbs.cassandra.execute(
+        "SELECT scope, name, n FROM umkm_counts WHERE scope IN ?", (["sektor", "kota"],)
+    )
+    have = {(r["scope"], r["name"]): r["n"] for r in rows if r["name"] in names and r["n"]}
+    assert have == {k: v for k, v in expected.items() if k[0] != "status" and v}
+    moved: dict[tuple[str, str], int] = {}
+    for u in umkm_ids:
+        umkm_counts.add(moved, start[u], -1)
+        umkm_counts.add(moved, want[u])
+    status = dict(baseline)
+    for (scope, name), d in moved.items():
+        if scope == "status":
+            status[name] = status.get(name, 0) + d
+    assert await status_counts(dbs) == {k: v for k, v in status.items() if v}

@@ -18,6 +18,7 @@ import pytest
 from db.handles import Databases
 from db.mongo import MongoDoc
 from db.notifications import create as create_notification
+from db.rebuild import rebuild_aggregates
 from sigma_graphql.analytics import forecast as forecasting
 from sigma_graphql.analytics.growth import REKOMENDASI, health_status
 from sigma_graphql.analytics.periods import (
@@ -31,6 +32,8 @@ from sigma_graphql.clock import current_month
 from sigma_graphql.pubsub import PubSub
 from tests.analytics_data import BruteForce, Ledger, counted
 from tests.support import Account, Api, Factory
+from tests.umkm_support import CREATE as UMKM_CREATE
+from tests.umkm_support import valid_input
 
 SECTORS = ("Kuliner", "Fashion", "Jasa", "Kriya")
 KOTAS = ("Malang", "Surabaya", "Bandung", "Kota Analitik")
@@ -253,6 +256,7 @@ async def test_names_and_months_without_umkms_are_left_out(
         await world.ledger.put(a, tahun, bulan, 1_000_000 * bulan)
     for bulan in (3, 4):
         await world.ledger.put(b, tahun, bulan, 7_000_000)
+    await _repair_fixture_profiles(dbs)  # a and b counted in umkm_counts
 
     async def sector_months() -> list[tuple[int, int, int, int]]:
         resp = await api(
@@ -284,13 +288,12 @@ async def test_names_and_months_without_umkms_are_left_out(
                 _assert_trend(trend, brute.trend(t, s, k))
                 assert sektor not in {n["name"] for n in trend["bySector"]}
                 assert kota not in {n["name"] for n in trend["byKota"]}
-    live = [d for d in brute.docs.values() if counted(d)]
-    stats = (await api("{ publicStats { verifiedUmkm sectors cities } }")).ok()["publicStats"]
-    assert stats == {
-        "verifiedUmkm": len(live),
-        "sectors": len({d["sektor"] for d in live}),
-        "cities": len({d["wilayah"]["kota"] for d in live}),
-    }
+    # publicStats: the sector's and kota's umkm_counts rows are still there, at zero
+    counts = await dbs.cassandra.execute(
+        "SELECT name, n FROM umkm_counts WHERE scope = 'sektor' AND name = ?", (sektor,)
+    )
+    assert [c["n"] for c in counts] == [0]
+    await _assert_profile_counts(api, world, dbs)
 
 
 async def test_revenue_trend_owner_sees_only_own_umkms(
@@ -444,7 +447,44 @@ async def test_growth_and_forecast_visibility_per_audience(api: Api, world: Worl
 # ---------------------------------------------------------------- dashboards
 
 
+async def _repair_fixture_profiles(dbs: Databases) -> None:
+    """Fixtures (Factory.umkm, insert_umkm) write profiles straight into MongoDB, like a data
+    import, bypassing the hook that keeps umkm_counts; the rebuild counts them, as it would
+    after an import. Every later change in these tests goes through the mutations."""
+    await rebuild_aggregates(dbs)
+
+
+def _kota(doc: MongoDoc) -> str | None:
+    return (doc.get("wilayah") or {}).get("kota")
+
+
+async def _assert_profile_counts(api: Api, world: World, dbs: Databases) -> None:
+    """publicStats and officialDashboard counts against the profiles, counted the long way."""
+    brute = await BruteForce.load(dbs)
+    live = [d for d in brute.docs.values() if not d.get("is_deleted")]
+    verified = [d for d in live if counted(d)]
+    public = (await api("{ publicStats { verifiedUmkm sectors cities } }")).ok()["publicStats"]
+    assert public == {
+        "verifiedUmkm": len(verified),
+        "sectors": len({d.get("sektor") for d in verified} - {None}),
+        "cities": len({_kota(d) for d in verified} - {None}),
+    }
+    official = (
+        await api.as_(world.pejabat.token)(
+            "{ officialDashboard { totalUmkm verifiedUmkm pendingVerifications } }"
+        )
+    ).ok()["officialDashboard"]
+    assert official == {
+        "totalUmkm": len(live),
+        "verifiedUmkm": len(verified),
+        "pendingVerifications": sum(
+            1 for d in live if d["legalitas"]["status_verifikasi"] == "PENDING"
+        ),
+    }
+
+
 async def test_public_stats_match_brute_force(api: Api, world: World, dbs: Databases) -> None:
+    await _repair_fixture_profiles(dbs)
     brute = await BruteForce.load(dbs)
     live = [d for d in brute.docs.values() if counted(d)]
     stats = (await api("{ publicStats { verifiedUmkm sectors cities totalOmzetLastYear } }")).ok()[
@@ -452,10 +492,46 @@ async def test_public_stats_match_brute_force(api: Api, world: World, dbs: Datab
     ]
     assert stats == {
         "verifiedUmkm": len(live),
-        "sectors": len({d["sektor"] for d in live}),
-        "cities": len({d["wilayah"]["kota"] for d in live}),
+        "sectors": len({d.get("sektor") for d in live} - {None}),
+        "cities": len({_kota(d) for d in live} - {None}),
         "totalOmzetLastYear": sum(v[0] for v in brute.months(NOW_Y - 1).values()),
     }
+
+
+async def test_profile_counts_follow_every_umkm_mutation(
+    api: Api, world: World, dbs: Databases
+) -> None:
+    """umkm_counts is kept by the hook every UMKM mutation calls: create (PENDING), approve,
+    a sektor change, delete, restore, an owner's edit (back to PENDING), reject; after each,
+    both dashboards agree with the profiles. A new kota and sector appear and disappear."""
+    await _repair_fixture_profiles(dbs)
+    await _assert_profile_counts(api, world, dbs)
+    tag = uuid.uuid4().hex[:6]
+    wilayah = {"kota": f"Kota Hitung {tag}", "provinsi": "jawa timur", "alamatLengkap": "Jl. 1"}
+    made = await api.as_(world.owner_b.token)(
+        UMKM_CREATE, {"input": valid_input(sektor="manufaktur", wilayah=wilayah)}
+    )
+    payload = made.ok()["createUmkm"]
+    assert payload["userErrors"] == [], payload
+    doc = await world.ledger.refresh({"_id": uuid.UUID(payload["umkm"]["id"])})
+    assert doc["legalitas"]["status_verifikasi"] == "PENDING"
+    await _assert_profile_counts(api, world, dbs)
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        (world.pejabat.token, "approveUmkm", {}),
+        (world.admin.token, "updateUmkm", {"input": {"sektor": "Pertanian"}}),
+        (world.admin.token, "deleteUmkm", {}),
+        (world.admin.token, "restoreUmkm", {}),
+        (world.owner_b.token, "updateUmkm", {"input": {"namaUsaha": f"Usaha Hitung {tag}"}}),
+        (world.pejabat.token, "rejectUmkm", {"reason": "Dokumen legalitas belum lengkap"}),
+    ]
+    cities = []
+    for token, mutation, args in steps:
+        await world.ledger.mutate(api, token, doc, mutation, **args)
+        await _assert_profile_counts(api, world, dbs)
+        stats = (await api("{ publicStats { cities } }")).ok()["publicStats"]
+        cities.append(stats["cities"])
+    # the new kota counts while the UMKM is VERIFIED and live only
+    assert cities[0] == cities[1] == cities[3] == cities[2] + 1 == cities[5] + 1
 
 
 OFFICIAL = (
@@ -467,6 +543,7 @@ OFFICIAL = (
 async def test_official_dashboard_matches_brute_force(
     api: Api, world: World, dbs: Databases
 ) -> None:
+    await _repair_fixture_profiles(dbs)
     brute = await BruteForce.load(dbs)
     docs = list(brute.docs.values())
     dash = (await api.as_(world.pejabat.token)(OFFICIAL)).ok()["officialDashboard"]

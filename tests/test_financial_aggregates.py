@@ -14,12 +14,20 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db import aggregates, financial_writes, umkm_profiles
+from db import aggregates, financial_writes, umkm_counts, umkm_profiles
 from db import financial_logs as fl
 from db.handles import Databases
 from db.mongo import MongoDoc
 from db.rebuild import rebuild_aggregates
-from tests.fin_support import actual_state, assert_exact, expected_state, fin_umkm, submit
+from tests.fin_support import (
+    actual_state,
+    assert_counts_exact,
+    assert_exact,
+    expected_state,
+    fin_umkm,
+    status_counts,
+    submit,
+)
 from tests.support import Api, Factory
 
 YEARS = [2020, 2021]
@@ -108,9 +116,13 @@ async def test_random_write_sequences_keep_every_aggregate_exact(
         for _ in range(N_UMKM)
     ]
     ids = [d["_id"] for d in docs]
+    start = {d["_id"]: umkm_counts.counted_of(d) for d in docs}
+    baseline = await status_counts(dbs)
+    all_names = names["sektor"] + names["kota"]
     for op in sequence:
         await apply(dbs, ids, names, op)
         await assert_exact(dbs, ids, names["sektor"], names["kota"], YEARS)
+        await assert_counts_exact(dbs, ids, all_names, baseline, start)
     # the denormalised names on every row follow the profile
     for u in ids:
         doc = await umkm_profiles.find_by_id(dbs.mongo, u)
@@ -164,10 +176,10 @@ def _child(dbs: Databases, argv: list[str], **extra: str) -> subprocess.Complete
     )
 
 
-def _crash(dbs: Databases, *args: object) -> int:
-    """Runs one write in a child process that os._exit(1)s right after step (1)."""
+def _crash(dbs: Databases, *args: object, at: str = "after_log_row") -> int:
+    """Runs one write in a child process that os._exit(1)s right after its first step."""
     argv = ["tests.fin_crash_writer", *map(str, args)]
-    return _child(dbs, argv, **{financial_writes.CRASH_ENV: "after_log_row"}).returncode
+    return _child(dbs, argv, **{financial_writes.CRASH_ENV: at}).returncode
 
 
 async def test_killed_between_writes_then_rebuild_restores_exactness(
@@ -229,6 +241,41 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
     assert have.pair == {(sektor, 2020, kota, 3): (400, 1), (sektor, 2021, kota, 1): (250, 1)}
     again = await rebuild_aggregates(dbs)
     assert again.fixed == 0, again
+
+
+async def test_killed_between_profile_count_writes_then_rebuild_restores_exactness(
+    dbs: Databases, factory: Factory
+) -> None:
+    """The profile counts' half of the hook, killed between recording the UMKM's contribution
+    and the counters: one change missing (never applied twice), repaired by the rebuild."""
+    tag = uuid.uuid4().hex[:8]
+    sektor, kota = f"S{tag}", f"K{tag}"
+    doc = await fin_umkm(factory, None, sektor=sektor, kota=kota)
+    u = doc["_id"]
+    start, baseline = {u: umkm_counts.counted_of(doc)}, await status_counts(dbs)
+    await assert_counts_exact(dbs, [u], [sektor, kota], baseline, start)
+    coll = dbs.mongo[umkm_profiles.COLLECTION]
+    await coll.update_one({"_id": u}, {"$set": {"is_deleted": True}})  # the profile write
+    assert await asyncio.to_thread(_crash, dbs, "count", u, at="after_counted_row") == 1
+    recorded = await umkm_counts.counted_rows(dbs.cassandra, [u])
+    assert recorded[u] == umkm_counts.NOTHING  # step (2) ran
+    stale = await umkm_counts.read(dbs.cassandra, ("sektor", "kota"))
+    assert stale["sektor"].get(sektor) == 1 and stale["kota"].get(kota) == 1  # (3) did not
+    assert not await umkm_counts.sync(dbs, u)  # the retry: nothing applied twice
+    assert (await umkm_counts.read(dbs.cassandra, ("sektor",)))["sektor"].get(sektor) == 1
+
+    report = await rebuild_aggregates(dbs)
+    assert report.count_cells_fixed >= 3  # VERIFIED, the sektor and the kota
+    after = await umkm_counts.read(dbs.cassandra, umkm_counts.SCOPES)
+    assert sektor not in after["sektor"] and kota not in after["kota"]
+    expected: dict[tuple[str, str], int] = {}
+    async for d in coll.find({}):
+        umkm_counts.add(expected, umkm_counts.counted_of(d))
+    assert after == {
+        scope: {n: v for (s, n), v in expected.items() if s == scope and v}
+        for scope in umkm_counts.SCOPES
+    }
+    assert (await rebuild_aggregates(dbs)).fixed == 0
 
 
 UMKM_OP = """
