@@ -19,7 +19,7 @@ from typing import Any
 
 from cassandra.util import datetime_from_uuid1
 
-from db import analytics, financial_writes, umkm_profiles, users
+from db import analytics, financial_writes, umkm_counts, umkm_profiles, users
 from db import notification_inbox as inbox
 from db.cassandra import Cassandra
 from db.handles import Databases
@@ -123,21 +123,18 @@ async def region_stats(req: Request) -> list[Json]:
 
 
 async def official_dashboard(req: Request) -> Json:
-    db = req.dbs.mongo
     this_year, this_month = current_month()
     tahun, bulan = (this_year, this_month - 1) if this_month > 1 else (this_year - 1, 12)
-    pending = {"legalitas.status_verifikasi": "PENDING", "is_deleted": False}
-    total, verified, waiting, flagged, rows = await asyncio.gather(
-        analytics.count_umkms(db, {"is_deleted": False}),
-        analytics.count_umkms(db, analytics.VERIFIED_LIVE),
-        analytics.count_umkms(db, pending),
+    counts, flagged, rows = await asyncio.gather(
+        umkm_counts.read(req.dbs.cassandra, ("status",)),
         analytics.count_flagged(req.dbs.cassandra, this_year),
         _stats(req, "sektor", tahun),
     )
+    by_status = counts["status"]
     return {
-        "totalUmkm": total,
-        "verifiedUmkm": verified,
-        "pendingVerifications": waiting,
+        "totalUmkm": sum(by_status.values()),
+        "verifiedUmkm": by_status.get("VERIFIED", 0),
+        "pendingVerifications": by_status.get("PENDING", 0),
         "flaggedThisYear": flagged,
         "totalOmzetLastMonth": sum(o for _, _, b, o, _ in rows if b == bulan),
     }
