@@ -3,7 +3,7 @@
 
 `login_logs` has one partition per account and UTC month (`month` = yyyymm), newest first, so no
 partition grows without bound. Rows live RETENTION_S (400 days, also the tables' default TTL):
-an account's history spans at most 14 calendar months. `newest` walks the months backwards from
+an account's history spans at most 15 calendar months. `newest` walks the months backwards from
 the current one, reading a growing number of months at once (1, 2, 4, then the rest), and never
 looks before the account's creation month or the retention horizon: at most four sequential
 rounds and one query per month, however sparse the history.
