@@ -18,7 +18,6 @@ from tests.auth_support import (
     REQUEST_RESET,
     RESEND,
     RESET,
-    addr,
     auth_api_fixture,  # noqa: F401 (fixture auth_api)
     auth_server_fixture,  # noqa: F401 (fixture auth_server)
     codes,
@@ -277,4 +276,3 @@ def test_requests_without_address_share_one_explicit_key() -> None:
     assert a.address == b.address == login_guard.UNKNOWN_ADDRESS
     assert (login_guard.ADDRESS, login_guard.UNKNOWN_ADDRESS) in a.scopes()
     assert login_guard.Attempt.of("a@contoh.id", "10.0.0.1").address == "10.0.0.1"
-    assert addr() != addr()
