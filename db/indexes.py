@@ -51,4 +51,7 @@ INDEXES: list[IndexSpec] = [
         ],
         "status_summary",
     ),
+    # umkms(filter: {kota}): equality on the lower-cased kota, then the list order (the same
+    # for every viewer, whose row rules differ).
+    IndexSpec("umkm_profiles", [("kota_lower", 1), ("created_at", -1), ("_id", -1)], "kota_lower"),
 ]

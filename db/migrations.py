@@ -10,6 +10,7 @@ from cassandra import InvalidRequest
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
 
+from db import umkm_profiles
 from db.cassandra import make_cluster
 from db.indexes import INDEXES
 from db.mongo import MongoDoc
@@ -60,7 +61,8 @@ def migrate_cassandra(settings: Settings, replication_factor: int = 1) -> int:
 
 
 async def migrate_mongo(client: AsyncMongoClient[MongoDoc], settings: Settings) -> list[str]:
-    """Creates the indexes; returns the names of optional indexes the server refused."""
+    """Creates the indexes and backfills derived fields; returns the names of optional
+    indexes the server refused."""
     db = client[settings.mongo_db]
     refused: list[str] = []
     for spec in INDEXES:
@@ -71,6 +73,8 @@ async def migrate_mongo(client: AsyncMongoClient[MongoDoc], settings: Settings) 
                 raise
             log.info("index %s.%s not supported here: %s", spec.collection, spec.name, exc)
             refused.append(spec.name)
+    # Data backfills: idempotent, cheap when there is nothing left to do (one empty query).
+    await umkm_profiles.backfill_kota_lower(db)
     return refused
 
 

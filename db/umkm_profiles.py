@@ -5,10 +5,19 @@ Document shape (one type for every id: BSON UUID, standard representation):
  pemilik: {nama, nik, telepon, email},
  lokasi: {type: "Point", coordinates: [lng, lat]} | None, geohash: str | None,
  wilayah: {kota, provinsi, alamat_lengkap},
+ kota_lower: str | None (wilayah.kota lower-cased: the `kota` filter is an indexed equality on it
+   instead of an unindexable case-insensitive regex; set by new_umkm_doc and compare_and_set,
+   backfilled by `sigma-graphql migrate`. No provinsi_lower: provinsi is stored canonical, so the
+   filter canonicalises its input and compares exactly),
  legalitas: {nib, pirt, halal, dokumen_url, status_verifikasi, verified_by, tanggal_verifikasi,
              rejection_reason},
  is_deleted, deleted_at, summary_terakhir: {tahun, bulan, omzet} | None,
- version: int (optimistic concurrency: every write of this repository compares and increments it),
+ summary_at: datetime | absent (when the financial-log reading behind summary_terakhir was taken;
+   db/aggregates.refresh_summary writes both only if its reading is not older than the stored
+   one, so concurrent log writers converge on the newest. Absent until the first summary),
+ version: int (optimistic concurrency: every write of this repository compares and increments it;
+   the summary writes of db/aggregates.py and db/rebuild.py do not, since they touch only
+   summary_terakhir/summary_at, which no compare-and-set reads),
  verification_task_id: UUID | None (the Cassandra task of the latest submission for review;
    kept after the decision so `repair-verification` can finish a half-done one)}
 """
@@ -20,7 +29,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from db import geohash
@@ -75,6 +84,7 @@ def new_umkm_doc(
         "lokasi": ({"type": "Point", "coordinates": [longitude, latitude]} if located else None),
         "geohash": geohash.encode(latitude, longitude) if located else None,  # type: ignore[arg-type]
         "wilayah": {"kota": kota, "provinsi": provinsi, "alamat_lengkap": alamat_lengkap},
+        "kota_lower": kota_key(kota),
         "legalitas": legal,
         "is_deleted": False,
         "deleted_at": None,
@@ -82,6 +92,18 @@ def new_umkm_doc(
         "version": 0,
         "verification_task_id": None,
     }
+
+
+def kota_key(kota: str | None) -> str | None:
+    """The stored and queried form of a kota (case-insensitive exact match by equality)."""
+    return kota.strip().lower() if kota is not None else None
+
+
+def derived(changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` plus the fields computed from them, so no write path can forget one."""
+    if "wilayah.kota" in changes:
+        return {**changes, "kota_lower": kota_key(changes["wilayah.kota"])}
+    return changes
 
 
 async def insert(db: AsyncDatabase[MongoDoc], doc: MongoDoc) -> None:
@@ -174,12 +196,88 @@ async def find_all(
     return [doc async for doc in cursor]
 
 
-async def find_by_owners(
-    db: AsyncDatabase[MongoDoc], owner_ids: Sequence[uuid.UUID], projection: dict[str, int]
-) -> list[MongoDoc]:
-    """Not deleted UMKMs of many owners in one round trip, newest first."""
-    query = {"owner_id": {"$in": list(owner_ids)}, "is_deleted": False}
-    return await find_all(db, query, {**projection, "owner_id": 1})
+async def first_by_owners(
+    db: AsyncDatabase[MongoDoc],
+    owner_ids: Sequence[uuid.UUID],
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    projection: dict[str, int],
+) -> dict[uuid.UUID, tuple[int, list[MongoDoc]]]:
+    """For each owner: (number of not deleted UMKMs, up to `limit` of them strictly after the
+    keyset `after`, newest first), for many owners in one round trip.
+
+    Memory is bounded by `limit` per owner on the client: the server keeps placeholders (null)
+    for the rows before the cursor and slices the rest. `$firstN`/`$topN` (MongoDB 5.2) would
+    bound the server side too, but the test stand-in (mongo-java-server 1.47) lacks them, as it
+    lacks `$$REMOVE` and `$setWindowFields`; `$push` + `$filter` + `$slice` work on both.
+    """
+    if not owner_ids:
+        return {}
+    keep: Any = "$$ROOT"
+    if after is not None:
+        created, last_id = after
+        # The after_filter keyset as an aggregation expression (same BSON ordering).
+        newer = {
+            "$or": [
+                {"$lt": ["$created_at", created]},
+                {"$and": [{"$eq": ["$created_at", created]}, {"$lt": ["$_id", last_id]}]},
+            ]
+        }
+        keep = {"$cond": [newer, "$$ROOT", None]}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"owner_id": {"$in": list(owner_ids)}, "is_deleted": False}},
+        # The `owner` index (owner_id, created_at -1, _id -1) serves this order.
+        {"$sort": {"owner_id": 1, "created_at": -1, "_id": -1}},
+        {"$project": {**projection, "owner_id": 1, "created_at": 1}},
+        {"$group": {"_id": "$owner_id", "total": {"$sum": 1}, "docs": {"$push": keep}}},
+        {
+            "$project": {
+                "total": 1,
+                "docs": {
+                    "$slice": [
+                        {"$filter": {"input": "$docs", "as": "d", "cond": {"$ne": ["$$d", None]}}},
+                        limit,
+                    ]
+                },
+            }
+        },
+    ]
+    cursor = await db[COLLECTION].aggregate(pipeline)
+    found: dict[uuid.UUID, tuple[int, list[MongoDoc]]] = {}
+    async for group in cursor:
+        docs = list(group["docs"])
+        # $push keeps the $sort order; sorting the few kept rows again costs nothing.
+        docs.sort(key=lambda d: (d["created_at"], d["_id"].bytes), reverse=True)
+        found[group["_id"]] = (int(group["total"]), docs)
+    return found
+
+
+async def backfill_kota_lower(db: AsyncDatabase[MongoDoc], batch: int = 500) -> int:
+    """Sets kota_lower on documents written before it existed; returns how many. Idempotent
+    (only documents without the field are read), in batches of `batch`. Each update is guarded
+    by the kota it was computed from and by the field still missing, so a concurrent write of
+    a new kota (which sets kota_lower itself) is never overwritten; `version` is not bumped
+    since no compare-and-set depends on a derived field."""
+    done = 0
+    missing = {"kota_lower": {"$exists": False}}
+    while True:
+        cursor = db[COLLECTION].find(missing, {"wilayah.kota": 1}).limit(batch)
+        docs = [doc async for doc in cursor]
+        if not docs:
+            return done
+        updates = []
+        for doc in docs:
+            kota = (doc.get("wilayah") or {}).get("kota")
+            updates.append(
+                UpdateOne(
+                    {"_id": doc["_id"], "wilayah.kota": kota, **missing},
+                    {"$set": {"kota_lower": kota_key(kota)}},
+                )
+            )
+        result = await db[COLLECTION].bulk_write(updates, ordered=False)
+        done += result.modified_count
+        if result.modified_count == 0:
+            return done  # every one raced with a writer: those set the field themselves
 
 
 async def compare_and_set(
@@ -196,7 +294,7 @@ async def compare_and_set(
     aggregate hook relies on that) and two concurrent decisions cannot both succeed.
     """
     update = {
-        "$set": {**changes, "updated_at": now or datetime.now(UTC)},
+        "$set": {**derived(changes), "updated_at": now or datetime.now(UTC)},
         "$inc": {"version": 1},
     }
     return await db[COLLECTION].find_one_and_update(

@@ -5,7 +5,10 @@ submission (`verification_task_id`), so a process that died halfway leaves one o
 - a PENDING document whose task row was never written -> the task is created (same id);
 - a PENDING document without any task (imported data) -> a task is assigned and created;
 - a decided document whose task still sits in PENDING -> the decision recorded in the document
-  (who, when, rejection reason) is applied to the task.
+  (who, when, rejection reason) is applied to the task;
+- a soft-deleted PENDING document whose task is still in the PENDING queue -> withdrawn; a
+  restored one whose task is still withdrawn -> back in the queue (also finishing a move whose
+  first step, the by_id row, was written but not the rest).
 Every step is idempotent, so the command can run at any time and as often as wanted.
 """
 
@@ -28,6 +31,7 @@ _PROJECTION = {
     "legalitas": 1,
     "verification_task_id": 1,
     "version": 1,
+    "is_deleted": 1,
 }
 
 
@@ -36,17 +40,20 @@ class RepairReport:
     tasks_created: int = 0
     tasks_assigned: int = 0
     decisions_finished: int = 0
+    tasks_aligned: int = 0  # withdrawn for a deleted UMKM, or back in the queue after restore
     superseded: int = 0  # PENDING tasks of an older submission whose decision is unknown
 
     def __str__(self) -> str:
         return (
             f"verification: {self.tasks_created} tasks created, {self.tasks_assigned} assigned, "
-            f"{self.decisions_finished} decisions finished, {self.superseded} superseded left"
+            f"{self.decisions_finished} decisions finished, {self.tasks_aligned} aligned with "
+            f"deletion, {self.superseded} superseded left"
         )
 
 
 async def _ensure_task(dbs: Databases, doc: MongoDoc, report: RepairReport) -> None:
     task_id = doc.get("verification_task_id")
+    status: str | None = None
     if task_id is None:
         task_id = verification_tasks.new_task_id(datetime.now(UTC))
         written = await umkm_profiles.compare_and_set(
@@ -54,17 +61,26 @@ async def _ensure_task(dbs: Databases, doc: MongoDoc, report: RepairReport) -> N
         )
         if written is None:
             return  # changed meanwhile: that write made its own task
+        doc = written
         report.tasks_assigned += 1
-    elif await verification_tasks.find(dbs.cassandra, task_id) is not None:
-        return
-    await verification_tasks.create(
-        dbs.cassandra,
-        task_id=task_id,
-        umkm_id=doc["_id"],
-        nama_usaha=doc["nama_usaha"],
-        owner_email=(doc.get("pemilik") or {}).get("email"),
-    )
-    report.tasks_created += 1
+    else:
+        task = await verification_tasks.find(dbs.cassandra, task_id)
+        status = task.status if task is not None else None
+    if status is None:
+        await verification_tasks.create(
+            dbs.cassandra,
+            task_id=task_id,
+            umkm_id=doc["_id"],
+            nama_usaha=doc["nama_usaha"],
+            owner_email=(doc.get("pemilik") or {}).get("email"),
+        )
+        report.tasks_created += 1
+        status = verification_tasks.PENDING
+    # Always (idempotent): also finishes a move whose by_id step ran but whose rows did not.
+    await verification_tasks.align(dbs.cassandra, doc)
+    wanted = verification_tasks.WITHDRAWN if doc.get("is_deleted") else verification_tasks.PENDING
+    if status != wanted:
+        report.tasks_aligned += 1
 
 
 async def _finish_decisions(dbs: Databases, report: RepairReport) -> None:

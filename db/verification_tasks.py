@@ -5,16 +5,23 @@ It lives in `verification_tasks` under (status, 'YYYY-MM' of creation); a decisi
 the partition of its new status (same bucket and clustering key). `verification_task_by_id`
 says where a task is, and its lightweight transaction lets a task be decided once.
 
-Write order of a decision: by_id (LWT) -> new status row + month index -> delete old row. A crash
-in between leaves at worst a duplicate listing (never a lost task), and re-running the decision
-finishes the move (every step is idempotent).
+Every move between statuses (a decision; a withdrawal when its PENDING UMKM is soft-deleted; a
+reinstatement when it is restored) has one write order: by_id (LWT on the old status) -> new
+status row + month index -> delete old row. A crash in between leaves at worst a duplicate listing
+(never a lost task), and re-running the same move finishes it (every step is idempotent; a move
+whose LWT already applied is recognised by by_id holding the new status).
+
+WITHDRAWN is internal (not a VerificationStatus of the API): the task of a PENDING UMKM that was
+soft-deleted. It leaves the PENDING partitions so staff never see a deleted UMKM in the queue,
+and comes back (same id, same place in the queue) when the UMKM is restored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,10 +48,12 @@ INSERT_BY_UMKM = (
     "INSERT INTO verification_task_by_umkm (umkm_id, created_at, task_id) VALUES (?, ?, ?)"
 )
 SELECT_BY_ID = f"SELECT {COLUMNS} FROM verification_task_by_id WHERE task_id = ?"
-DECIDE = (
+MOVE = (
     "UPDATE verification_task_by_id SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
-    "WHERE task_id = ? IF status = 'PENDING'"
+    "WHERE task_id = ? IF status = ?"
 )
+PENDING = "PENDING"
+WITHDRAWN = "WITHDRAWN"
 DELETE_TASK = (
     "DELETE FROM verification_tasks WHERE status = ? AND bucket = ? AND created_at = ? "
     "AND task_id = ?"
@@ -172,32 +181,75 @@ async def decide(
     """Moves a PENDING task to `status` once. Returns the decided task, or None when the task
     is missing or was decided differently before (the caller's Mongo compare-and-set is the
     authority; this keeps the queue consistent with it)."""
+    return await _move(
+        cass,
+        task_id,
+        PENDING,
+        status,
+        lambda row: replace(
+            row, status=status, decided_by=decided_by, decided_at=decided_at, reason=reason
+        ),
+    )
+
+
+async def withdraw(cass: Cassandra, task_id: uuid.UUID) -> TaskRow | None:
+    """Takes the PENDING task of a soft-deleted UMKM out of the queue (idempotent)."""
+    return await _move(
+        cass, task_id, PENDING, WITHDRAWN, lambda row: replace(row, status=WITHDRAWN)
+    )
+
+
+async def reinstate(cass: Cassandra, task_id: uuid.UUID) -> TaskRow | None:
+    """Puts a withdrawn task back into the PENDING queue when its UMKM is restored (idempotent).
+    Returns the PENDING task, or None when it is missing or not withdrawn."""
+    return await _move(cass, task_id, WITHDRAWN, PENDING, lambda row: replace(row, status=PENDING))
+
+
+async def align(cass: Cassandra, doc: dict[str, Any]) -> TaskRow | None:
+    """Puts the task of a PENDING UMKM document where the document says it belongs: WITHDRAWN
+    while soft-deleted, PENDING otherwise. Returns the task when it was (re)placed in the PENDING
+    queue. Safe to repeat; used after delete/restore and by `repair-verification`."""
+    task_id = doc.get("verification_task_id")
+    if task_id is None or (doc.get("legalitas") or {}).get("status_verifikasi") != PENDING:
+        return None
+    if doc.get("is_deleted"):
+        await withdraw(cass, task_id)
+        return None
+    return await reinstate(cass, task_id)
+
+
+async def _move(
+    cass: Cassandra,
+    task_id: uuid.UUID,
+    old: str,
+    new: str,
+    change: Callable[[TaskRow], TaskRow],
+) -> TaskRow | None:
+    """by_id (LWT on `old`) -> `new` row + month index -> delete the `old` row. When by_id
+    holds `new` already (a retry, or repair after a crash), only the last two steps run."""
     current = await find(cass, task_id)
     if current is None:
         return None
-    applied = await cass.execute(DECIDE, (status, decided_by, decided_at, reason, task_id))
-    if not applied or not applied[0].get("[applied]"):
-        # Decided already: finish the move only if it was this same decision (a retry).
-        current = await find(cass, task_id)
-        if current is None or current.status != status:
-            return None
-        decided = current
+    if current.status == old:
+        moved = change(current)
+        params = (new, moved.decided_by, moved.decided_at, moved.reason, task_id, old)
+        applied = await cass.execute(MOVE, params)
+        if not applied or not applied[0].get("[applied]"):
+            # Moved concurrently: finish only if it went where this call wanted it.
+            again = await find(cass, task_id)
+            if again is None or again.status != new:
+                return None
+            moved = again
+    elif current.status == new:
+        moved = current
     else:
-        decided = TaskRow(
-            **{
-                **current.__dict__,
-                "status": status,
-                "decided_by": decided_by,
-                "decided_at": decided_at,
-                "reason": reason,
-            }
-        )
+        return None  # elsewhere (decided differently, withdrawn...): not this move to finish
     await asyncio.gather(
-        cass.execute(INSERT_TASK, decided.params()),
-        cass.execute(INSERT_MONTH, (status, decided.created_at.year, decided.bucket)),
+        cass.execute(INSERT_TASK, moved.params()),
+        cass.execute(INSERT_MONTH, (new, moved.created_at.year, moved.bucket)),
     )
-    await cass.execute(DELETE_TASK, ("PENDING", decided.bucket, task_id, task_id))
-    return decided
+    await cass.execute(DELETE_TASK, (old, moved.bucket, task_id, task_id))
+    return moved
 
 
 async def rename(cass: Cassandra, task_id: uuid.UUID, nama_usaha: str) -> None:

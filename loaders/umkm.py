@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
@@ -24,18 +27,38 @@ def umkm_by_id(ctx: Context) -> DataLoader[uuid.UUID, MongoDoc | None]:
     return DataLoader(load_fn=load)
 
 
-def umkms_by_owner(ctx: Context) -> DataLoader[uuid.UUID, list[MongoDoc]]:
-    """Not deleted UMKMs of each owner, newest first: one `$in` per batch however many users
-    are listed (an owner holds a handful of UMKMs, so the whole set is fetched and callers
-    page through it)."""
+@dataclass(frozen=True)
+class OwnerPage:
+    """One owner's page: up to `limit` UMKMs strictly after the keyset `after`."""
 
-    async def load(owner_ids: Sequence[uuid.UUID]) -> list[list[MongoDoc]]:
-        docs = await umkm_profiles.find_by_owners(
-            ctx.mongo, owner_ids, umkm_profiles.FULL_PROJECTION
+    owner_id: uuid.UUID
+    limit: int
+    after: tuple[datetime, uuid.UUID] | None
+
+
+def umkms_by_owner(ctx: Context) -> DataLoader[OwnerPage, tuple[int, list[MongoDoc]]]:
+    """(count, page) of each owner's not deleted UMKMs, newest first. Listed users share the
+    field's arguments, so a batch is one aggregation fetching at most `limit` rows per owner
+    (a batch mixing arguments, e.g. aliases, costs one per distinct (limit, after))."""
+
+    async def load(keys: Sequence[OwnerPage]) -> list[tuple[int, list[MongoDoc]]]:
+        groups: dict[tuple[int, tuple[datetime, uuid.UUID] | None], list[uuid.UUID]] = {}
+        for key in keys:
+            groups.setdefault((key.limit, key.after), []).append(key.owner_id)
+        args = list(groups.items())
+        answers = await asyncio.gather(
+            *(
+                umkm_profiles.first_by_owners(
+                    ctx.mongo, owners, limit, after, umkm_profiles.FULL_PROJECTION
+                )
+                for (limit, after), owners in args
+            )
         )
-        grouped: dict[uuid.UUID, list[MongoDoc]] = {owner: [] for owner in owner_ids}
-        for doc in docs:
-            grouped[doc["owner_id"]].append(doc)
-        return [grouped[owner] for owner in owner_ids]
+        found = {
+            (limit, after, owner): page
+            for ((limit, after), _), answer in zip(args, answers, strict=True)
+            for owner, page in answer.items()
+        }
+        return [found.get((k.limit, k.after, k.owner_id), (0, [])) for k in keys]
 
     return DataLoader(load_fn=load)

@@ -14,7 +14,7 @@ from strawberry.types import Info
 from db import geohash, geosearch, umkm_profiles, users, verification_tasks
 from db.mongo import MongoDoc
 from db.reference import canonical_province, canonical_sector
-from loaders.umkm import umkm_by_id, umkms_by_owner
+from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
 from loaders.users import user_by_id
 from resolvers.umkm_changes import (
     Change,
@@ -121,10 +121,8 @@ def _filter_query(base: dict[str, Any], f: UMKMFilter | None, lang: Lang) -> dic
     if f.sektor and f.sektor.strip():
         parts.append({"sektor": canonical_sector(f.sektor) or f.sektor.strip()})
     if f.kota and f.kota.strip():
-        # Kota is free text: match it whole, ignoring case.
-        parts.append(
-            {"wilayah.kota": {"$regex": f"^{re.escape(f.kota.strip())}$", "$options": "i"}}
-        )
+        # Kota is free text: match it whole, ignoring case (an indexed equality on kota_lower).
+        parts.append({"kota_lower": umkm_profiles.kota_key(f.kota)})
     if f.provinsi and f.provinsi.strip():
         parts.append({"wilayah.provinsi": canonical_province(f.provinsi) or f.provinsi.strip()})
     if f.search and f.search.strip():
@@ -315,12 +313,8 @@ async def user_umkms(
     key = _decode_after(after, ctx.lang)
     if not user.umkms_visible:
         return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
-    docs = await ctx.loaders.get(umkms_by_owner).load(user.user_id)
-    rest = docs
-    if key is not None:
-        created, last_id = key
-        rest = [d for d in docs if (d["created_at"], d["_id"].bytes) < (created, last_id.bytes)]
-    return _connection(rest[: n + 1], n, len(docs), key is not None, ctx.viewer)
+    total, docs = await ctx.loaders.get(umkms_by_owner).load(OwnerPage(user.user_id, n + 1, key))
+    return _connection(docs, n, total, key is not None, ctx.viewer)
 
 
 # ------------------------------------------------------------------ writes

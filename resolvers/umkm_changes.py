@@ -149,6 +149,8 @@ async def after_write(
     """Cassandra and pubsub follow-ups of a Mongo write that succeeded."""
     if task_id is not None:
         await open_task(ctx, after, task_id)
+    elif before is not None and bool(before.get("is_deleted")) != bool(after.get("is_deleted")):
+        await _follow_deletion(ctx, after)
     elif (
         before is not None
         and after.get("verification_task_id") is not None
@@ -160,6 +162,27 @@ async def after_write(
         )
     if aggregates_affected(before, after):
         await aggregates.on_umkm_changed(ctx.dbs, before, after)
+
+
+async def _follow_deletion(ctx: Context, after: MongoDoc) -> None:
+    """Soft delete takes a PENDING UMKM's task out of the queue; restore puts it back.
+
+    Mongo is written first; if the process dies before the move, `repair-verification` aligns
+    the task with the document. A delete and a restore racing could move the task in the
+    opposite order of their Mongo writes, so the task follows a fresh read of the document
+    (re-read until it stops changing, a few times at most).
+    """
+    doc: MongoDoc | None = after
+    for _ in range(_ATTEMPTS):
+        if doc is None:
+            return
+        back = await verification_tasks.align(ctx.cassandra, doc)
+        fresh = await umkm_profiles.find_by_id(ctx.mongo, doc["_id"])
+        if fresh is None or fresh.get("version") == doc.get("version"):
+            if back is not None and fresh is not None and not fresh.get("is_deleted"):
+                ctx.services.pubsub.publish(TASK_TOPIC, back)  # back in the queue
+            return
+        doc = fresh
 
 
 async def open_task(ctx: Context, doc: MongoDoc, task_id: uuid.UUID) -> None:

@@ -108,9 +108,7 @@ async def list_tasks(
             datetime.strptime(start, "%Y-%m")
         except (KeyError, ValueError):
             raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
-    rows = await verification_tasks.page(
-        ctx.cassandra, wanted, n + 1, start_bucket=start, after=last
-    )
+    rows = await _page(ctx, wanted, n + 1, start, last)
     edges = [VerificationTaskEdge(cursor=_cursor(r), node=task_from_row(r)) for r in rows[:n]]
     return VerificationTaskConnection(
         edges=edges,
@@ -122,6 +120,34 @@ async def list_tasks(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+async def _page(
+    ctx: Context, status: str, limit: int, bucket: str, last: uuid.UUID | None
+) -> list[TaskRow]:
+    """Up to `limit` tasks; the PENDING queue skips tasks whose UMKM is soft-deleted.
+
+    Deletion withdraws the task (resolvers.umkm_changes), so such a row only shows between the
+    Mongo write and the task move, or after a crash until `repair-verification`. The documents
+    are read through the umkm_by_id loader, which `VerificationTask.umkm` reuses: no extra round
+    trip when the UMKMs are asked for, one `$in` otherwise.
+    """
+    kept: list[TaskRow] = []
+    while True:
+        need = limit - len(kept)
+        rows = await verification_tasks.page(
+            ctx.cassandra, status, need, start_bucket=bucket, after=last
+        )
+        if status == verification_tasks.PENDING and rows:
+            docs = await ctx.loaders.get(umkm_by_id).load_many([r.umkm_id for r in rows])
+            kept.extend(
+                r for r, d in zip(rows, docs, strict=True) if not (d and d.get("is_deleted"))
+            )
+        else:
+            kept.extend(rows)
+        if len(rows) < need or len(kept) >= limit:
+            return kept
+        bucket, last = rows[-1].bucket, rows[-1].task_id
 
 
 async def _decide(
@@ -159,14 +185,21 @@ async def _record_decision(
     """Only the winner of the compare-and-set gets here: move the task, notify the owner."""
     task_id = written.before.get("verification_task_id")
     if task_id is not None and ctx.viewer.user_id is not None:
-        await verification_tasks.decide(
-            ctx.cassandra,
-            task_id,
-            status=status,
-            decided_by=ctx.viewer.user_id,
-            decided_at=decided_at,
-            reason=reason,
-        )
+        for _ in range(2):
+            decided = await verification_tasks.decide(
+                ctx.cassandra,
+                task_id,
+                status=status,
+                decided_by=ctx.viewer.user_id,
+                decided_at=decided_at,
+                reason=reason,
+            )
+            # Still withdrawn (a restore died before putting it back): back first, then decide.
+            if (
+                decided is not None
+                or await verification_tasks.reinstate(ctx.cassandra, task_id) is None
+            ):
+                break
     owner_id = written.after.get("owner_id")
     if owner_id is None:
         return
