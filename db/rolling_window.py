@@ -29,6 +29,9 @@ from cassandra.util import uuid_from_time
 from db.cassandra import Cassandra
 
 Key = tuple[str, str]  # (scope, subject)
+# Subjects come from requests (an e-mail as typed); Cassandra refuses partition keys over 64 KiB.
+# No real address is this long, so clipping only merges keys of garbage input.
+SUBJECT_MAX = 320
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ def new_event_id() -> uuid.UUID:
     return event_id
 
 
+def _clipped(keys: Sequence[Key]) -> list[Key]:
+    return [(scope, subject[:SUBJECT_MAX]) for scope, subject in keys]
+
+
 async def counts(cassandra: Cassandra, window: Window, keys: Sequence[Key]) -> list[int]:
     """Live events inside the window per key, counted up to max + 1."""
     since = datetime.fromtimestamp(time.time() - window.seconds, UTC)
@@ -56,7 +63,7 @@ async def counts(cassandra: Cassandra, window: Window, keys: Sequence[Key]) -> l
     async def count(scope: str, subject: str) -> int:
         return len(await cassandra.execute(cql, (scope, subject, since, window.max_events + 1)))
 
-    return list(await asyncio.gather(*(count(scope, subject) for scope, subject in keys)))
+    return list(await asyncio.gather(*(count(scope, subject) for scope, subject in _clipped(keys))))
 
 
 async def take(
@@ -69,7 +76,7 @@ async def take(
     await asyncio.gather(
         *(
             cassandra.execute(cql, (scope, subject, event_id, window.seconds))
-            for scope, subject in keys
+            for scope, subject in _clipped(keys)
         )
     )
     if any(c > window.max_events for c in await counts(cassandra, window, keys)):
@@ -84,5 +91,5 @@ async def release(
     """Uncounts the event under every key."""
     cql = f"DELETE FROM {window.table} WHERE scope = ? AND subject = ? AND attempt = ?"
     await asyncio.gather(
-        *(cassandra.execute(cql, (scope, subject, event_id)) for scope, subject in keys)
+        *(cassandra.execute(cql, (scope, subject, event_id)) for scope, subject in _clipped(keys))
     )

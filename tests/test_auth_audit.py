@@ -18,9 +18,11 @@ from tests.auth_support import (
     REQUEST_RESET,
     RESEND,
     RESET,
+    addr,
     auth_api_fixture,  # noqa: F401 (fixture auth_api)
     auth_server_fixture,  # noqa: F401 (fixture auth_server)
     codes,
+    from_addr,
     login,
     mailed_token,
     unique_email,
@@ -276,3 +278,30 @@ def test_requests_without_address_share_one_explicit_key() -> None:
     assert a.address == b.address == login_guard.UNKNOWN_ADDRESS
     assert (login_guard.ADDRESS, login_guard.UNKNOWN_ADDRESS) in a.scopes()
     assert login_guard.Attempt.of("a@contoh.id", "10.0.0.1").address == "10.0.0.1"
+
+
+async def test_forged_forwarded_entries_do_not_escape_the_address_limit(
+    auth_api: Api, factory: Factory
+) -> None:
+    # The trusted proxy appends the peer it saw; whatever the client wrote before it is forged.
+    real = auth_api.headers["X-Forwarded-For"]
+
+    def forged(i: int) -> Api:
+        return from_addr(auth_api, f"203.0.113.{i}, {real}")
+
+    for i in range(5):
+        failed = await login(forged(i), unique_email(f"palsu{i}"), "x" * 12)
+        assert failed["userErrors"] == GENERIC_FAILURE
+    owner = await factory.account("UMKM_OWNER", session=False)
+    assert codes(await login(forged(99), owner.doc["email"], owner.password)) == ["RATE_LIMITED"]
+    assert (await login(from_addr(auth_api, addr()), owner.doc["email"], owner.password))["token"]
+
+
+async def test_oversized_email_gets_the_usual_answers(auth_api: Api) -> None:
+    # Limit keys are clipped: Cassandra refuses partition keys over 64 KiB.
+    huge = "a" * 70_000 + "@contoh.id"
+    assert (await login(auth_api, huge, "x" * 12))["userErrors"] == GENERIC_FAILURE
+    for _ in range(4):
+        reset = (await auth_api(REQUEST_RESET, {"e": huge})).ok()["requestPasswordReset"]
+        resend = (await auth_api(RESEND, {"e": huge})).ok()["resendVerificationEmail"]
+        assert reset == resend == OK
