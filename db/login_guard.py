@@ -4,6 +4,10 @@ Each failure is one row of a rolling window (db/rolling_window.py): an attempt i
 failure up front (`begin`, race-free against parallel guesses) and uncounted when it succeeds
 (`forget`); attempts refused by the limit write nothing.
 
+Attempts refused by the limit are audited (login_logs) only up to login_max_failures per window
+and e-mail (`audit_refusal`, scope `refused`): an account under attack shows it, and a flood of
+refused attempts cannot grow its month partition without bound.
+
 The account scope is keyed by the lower-cased e-mail given (known or not), so limits do not
 reveal whether an account exists.
 
@@ -24,6 +28,7 @@ from db.cassandra import Cassandra
 
 ACCOUNT = "account"
 ADDRESS = "address"
+REFUSED = "refused"
 TABLE = "login_failures"
 # The address key shared by every request whose client address is unknown (see above).
 UNKNOWN_ADDRESS = "unknown"
@@ -59,4 +64,12 @@ async def forget(cassandra: Cassandra, attempt: Attempt) -> None:
     """Uncounts the attempt (it succeeded)."""
     await rolling_window.release(
         cassandra, _window(cassandra), attempt.scopes(), attempt.attempt_id
+    )
+
+
+async def audit_refusal(cassandra: Cassandra, attempt: Attempt) -> bool:
+    """Whether a refused attempt is still written to the audit trail (see above). Keyed by the
+    e-mail given, known or not, so the extra work does not tell whether an account exists."""
+    return await rolling_window.take(
+        cassandra, _window(cassandra), [(REFUSED, attempt.email_lower)], attempt.attempt_id
     )

@@ -321,7 +321,8 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
         )
 
     if not allowed:
-        await audit(False, checked=False)
+        if await login_guard.audit_refusal(ctx.cassandra, attempt):
+            await audit(False, checked=False)
         return refused("auth.rate_limited", UserErrorCode.RATE_LIMITED)
     if doc is None:
         await burn_verify_time(input.password)

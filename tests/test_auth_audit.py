@@ -305,3 +305,17 @@ async def test_oversized_email_gets_the_usual_answers(auth_api: Api) -> None:
         reset = (await auth_api(REQUEST_RESET, {"e": huge})).ok()["requestPasswordReset"]
         resend = (await auth_api(RESEND, {"e": huge})).ok()["resendVerificationEmail"]
         assert reset == resend == OK
+
+
+async def test_refused_attempts_are_audited_up_to_the_limit_per_window(
+    auth_api: Api, factory: Factory
+) -> None:
+    owner = await factory.account("UMKM_OWNER")
+    email = owner.doc["email"]
+    for i in range(5):
+        assert codes(await login(auth_api, email, f"salah-{i}-xxxxx")) == ["INVALID"]
+    for i in range(8):  # an attack goes on: refused, and audited only five more times
+        refused = await login(from_addr(auth_api, addr()), email, f"lagi-{i}-xxxxx")
+        assert codes(refused) == ["RATE_LIMITED"]
+    history = (await auth_api.as_(owner.token)(HISTORY, {"first": 100})).ok()["loginHistory"]
+    assert [h["success"] for h in history] == [False] * 10
