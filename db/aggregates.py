@@ -7,7 +7,8 @@ Design (CONVENTIONS §5):
 - Every write computes the desired contribution and applies `delta = desired - counted`, in this
   order: (1) write the log row with the new counted_* (an LWT naming the version read, so two
   writers never apply a delta computed from the same counted_*); (2) apply the counter deltas
-  (dashboard_sector_stats, dashboard_region_stats, umkm_quarter_totals: same delta everywhere);
+  (dashboard_sector_stats, dashboard_region_stats, dashboard_sector_region_stats,
+  umkm_quarter_totals: same delta everywhere, all in one concurrent batch);
   (3) update MongoDB `summary_terakhir`.
 - A crash after (1) leaves the counters as they were before the write: a new month is missing
   (under-count); a re-submitted month still shows its previous omzet. A retry of the same write
@@ -21,9 +22,10 @@ Design (CONVENTIONS §5):
 
 Interface used by other domains:
 - `on_umkm_changed(dbs, before, after)`: call after every write that changes an UMKM's
-  status, is_deleted, sektor, wilayah.kota or nama_usaha (before = the document before the write,
-  None on create; after = the document as written). It moves the UMKM's months into or out of the
-  aggregates and re-denormalises the log rows.
+  status, is_deleted, sektor, wilayah.kota or nama_usaha, and after creating one (before = the
+  document before the write, None on create; after = the document as written). It moves the
+  UMKM's months into or out of the aggregates, re-denormalises the log rows and keeps the
+  profile counts (umkm_counts) of the dashboards.
 - `quarter_bucket(umkm_id)`: the bucket of umkm_quarter_totals an UMKM lives in.
 """
 
@@ -31,11 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from db import financial_logs as fl
-from db import umkm_profiles
+from db import umkm_counts, umkm_profiles
 from db.cassandra import Cassandra, Row
 from db.handles import Databases
 from db.mongo import MongoDoc
@@ -110,6 +113,10 @@ REGION_ADD = (
     "UPDATE dashboard_region_stats SET total_omzet = total_omzet + ?, umkm_aktif = umkm_aktif + ? "
     "WHERE kota = ? AND tahun = ? AND bulan = ?"
 )
+PAIR_ADD = (
+    "UPDATE dashboard_sector_region_stats SET total_omzet = total_omzet + ?, "
+    "jumlah_umkm = jumlah_umkm + ? WHERE sektor = ? AND tahun = ? AND kota = ? AND bulan = ?"
+)
 QUARTER_ADD = (
     "UPDATE umkm_quarter_totals SET total_omzet = total_omzet + ?, months = months + ? "
     "WHERE tahun = ? AND quarter = ? AND bucket = ? AND umkm_id = ?"
@@ -118,13 +125,13 @@ KEY_ADD = "INSERT INTO dashboard_keys (dimension, tahun, name) VALUES (?, ?, ?)"
 
 
 def _net(
-    old: Contribution | None, new: Contribution | None, name: str
-) -> dict[str, tuple[int, int]]:
-    """(omzet delta, count delta) per sektor or kota."""
-    out: dict[str, list[int]] = {}
+    old: Contribution | None, new: Contribution | None, key: Callable[[Contribution], Hashable]
+) -> dict[Any, tuple[int, int]]:
+    """(omzet delta, count delta) per sektor, kota or (sektor, kota)."""
+    out: dict[Any, list[int]] = {}
     for sign, c in ((-1, old), (1, new)):
         if c is not None:
-            cell = out.setdefault(getattr(c, name), [0, 0])
+            cell = out.setdefault(key(c), [0, 0])
             cell[0] += sign * c.omzet
             cell[1] += sign
     return {k: (v[0], v[1]) for k, v in out.items() if v != [0, 0]}
@@ -140,10 +147,12 @@ async def apply_delta(
 ) -> int:
     """Moves one month's contribution from `old` to `new` (step 2); returns statements sent."""
     calls: list[tuple[str, tuple[Any, ...]]] = []
-    for sektor, (d_omzet, d_n) in _net(old, new, "sektor").items():
+    for sektor, (d_omzet, d_n) in _net(old, new, lambda c: c.sektor).items():
         calls.append((SECTOR_ADD, (d_omzet, d_n, sektor, tahun, bulan)))
-    for kota, (d_omzet, d_n) in _net(old, new, "kota").items():
+    for kota, (d_omzet, d_n) in _net(old, new, lambda c: c.kota).items():
         calls.append((REGION_ADD, (d_omzet, d_n, kota, tahun, bulan)))
+    for (sektor, kota), (d_omzet, d_n) in _net(old, new, lambda c: (c.sektor, c.kota)).items():
+        calls.append((PAIR_ADD, (d_omzet, d_n, sektor, tahun, kota, bulan)))
     q_omzet = (new.omzet if new else 0) - (old.omzet if old else 0)
     q_months = (1 if new else 0) - (1 if old else 0)
     if q_omzet or q_months:
@@ -240,10 +249,12 @@ def _relevant(doc: MongoDoc) -> tuple[Any, ...]:
 
 
 async def on_umkm_changed(dbs: Databases, before: MongoDoc | None, after: MongoDoc) -> None:
-    """Moves the UMKM's months into/out of the aggregates (and to its new sektor/kota).
+    """Moves the UMKM's months into/out of the aggregates (and to its new sektor/kota), and
+    brings the profile counts (db/umkm_counts.py) in line with the profile as stored now.
 
     Idempotent: calling it twice, or after a crash halfway, converges on the same state.
     """
+    await umkm_counts.sync(dbs, after["_id"])  # reads the stored profile: `before` is not trusted
     if before is None:  # a new UMKM has no months yet
         return
     if _relevant(before) == _relevant(after):

@@ -89,6 +89,36 @@ async def region_months(
     ]
 
 
+async def pair_months(
+    cassandra: Cassandra, sectors: Sequence[str], years: Sequence[int], kota: str | None
+) -> list[tuple[str, str, int, int, int, int]]:
+    """(sektor, kota, tahun, bulan, total_omzet, jumlah_umkm) of the (sektor, tahun) partitions
+    of dashboard_sector_region_stats; with `kota`, only that kota's rows of each partition (an
+    equality on the first clustering column: a slice, not a scan)."""
+    cql = (
+        "SELECT sektor, kota, tahun, bulan, total_omzet, jumlah_umkm "
+        "FROM dashboard_sector_region_stats WHERE sektor IN ? AND tahun IN ?"
+    )
+    rest: tuple[Any, ...] = (list(years),)
+    if kota is not None:
+        cql += " AND kota = ?"
+        rest = (list(years), kota)
+    rows = await _in_chunks(
+        cassandra, cql, sorted(set(sectors)), *rest, size=max(1, CHUNK // max(1, len(years)))
+    )
+    return [
+        (
+            r["sektor"],
+            r["kota"],
+            r["tahun"],
+            r["bulan"],
+            r["total_omzet"] or 0,
+            r["jumlah_umkm"] or 0,
+        )
+        for r in rows
+    ]
+
+
 async def quarter_totals(
     cassandra: Cassandra, tahun: int, quarter: int
 ) -> dict[uuid.UUID, tuple[int, int]]:
@@ -129,12 +159,6 @@ VERIFIED_LIVE: dict[str, Any] = {"legalitas.status_verifikasi": "VERIFIED", "is_
 
 async def count_umkms(db: AsyncDatabase[MongoDoc], query: dict[str, Any]) -> int:
     return await db[COLLECTION].count_documents(query)
-
-
-async def distinct_values(
-    db: AsyncDatabase[MongoDoc], field: str, query: dict[str, Any]
-) -> list[Any]:
-    return list(await db[COLLECTION].distinct(field, query))
 
 
 async def umkm_refs(

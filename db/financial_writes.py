@@ -12,7 +12,6 @@ step (1) through SIGMA_TEST_CRASH_AT=after_log_row (crash_point below).
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -22,11 +21,11 @@ from typing import Any
 from db import aggregates, notifications
 from db import financial_logs as fl
 from db.cassandra import Row
+from db.crash import CRASH_ENV as CRASH_ENV  # re-exported: tests name it through this module
+from db.crash import crash_point
 from db.handles import Databases
 from db.mongo import MongoDoc
 from sigma_graphql.pubsub import PubSub
-
-CRASH_ENV = "SIGMA_TEST_CRASH_AT"
 
 BULAN = (
     "Januari",
@@ -42,12 +41,6 @@ BULAN = (
     "November",
     "Desember",
 )
-
-
-def crash_point(name: str) -> None:
-    """Test hook: die like a killed process (no cleanup, no flush) at a named point."""
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(1)
 
 
 @dataclass

@@ -3,11 +3,12 @@
 `sigma-graphql rebuild-aggregates` (registered here) and the seed command call
 `rebuild_aggregates(dbs)`. It streams: profiles come from a MongoDB cursor in batches of BATCH,
 and each batch reads its years, months and quarter totals with one multi-partition query each.
-Only the per-(sektor|kota, tahun, bulan) totals are kept, whose size depends on the number of
-sectors, kotas and months, never on the number of UMKMs. For every UMKM it fixes counted_* and
-the denormalised names of its rows, its quarter totals and its summary_terakhir; then it sets
-the dashboard counters to the exact values (counters cannot be assigned: it reads each one and
-adds the difference) and the key lists.
+Only the per-(sektor | kota | sektor and kota, tahun, bulan) totals are kept, whose size depends
+on the number of sectors, kotas and months, never on the number of UMKMs. For every UMKM it fixes
+counted_* and the denormalised names of its rows, its quarter totals and its summary_terakhir;
+then it sets the dashboard counters to the exact values (counters cannot be assigned: it reads
+each one and adds the difference) and the key lists. Likewise each UMKM's umkm_counted row and
+the profile counts of umkm_counts (db/umkm_counts.py), kept per (scope, name): bounded too.
 
 Run it while writes are quiet: a write landing between reading a counter and adding the
 difference would be undone by that difference (a second run then converges).
@@ -22,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Any
 
-from db import aggregates, umkm_profiles
+from db import aggregates, umkm_counts, umkm_profiles
 from db import financial_logs as fl
 from db.cassandra import Cassandra, Row
 from db.handles import Databases
@@ -43,6 +44,7 @@ PROJECTION = {
 }
 
 Cell = tuple[str, int, int]  # (sektor or kota, tahun, bulan)
+PairCell = tuple[str, int, str, int]  # (sektor, tahun, kota, bulan): the pair table's key order
 
 
 @dataclass
@@ -55,6 +57,9 @@ class RebuildReport:
     quarter_cells_fixed: int = 0
     sector_cells_fixed: int = 0
     region_cells_fixed: int = 0
+    pair_cells_fixed: int = 0
+    counted_rows_fixed: int = 0
+    count_cells_fixed: int = 0
     keys_added: int = 0
     keys_removed: int = 0
 
@@ -71,6 +76,8 @@ class RebuildReport:
 class _Totals:
     sector: defaultdict[Cell, list[int]]
     region: defaultdict[Cell, list[int]]
+    pair: defaultdict[PairCell, list[int]]
+    counts: dict[tuple[str, str], int]  # umkm_counts: (scope, name) -> UMKMs
 
 
 QuarterCell = tuple[uuid.UUID, int, int]  # (umkm_id, tahun, quarter)
@@ -147,8 +154,12 @@ async def _one_umkm(
     for r in rows:
         c = aggregates.counted(r)
         if c is not None:
-            for table, name in ((totals.sector, c.sektor), (totals.region, c.kota)):
-                cell = table[(name, r["tahun"], r["bulan"])]
+            cells = (
+                totals.sector[(c.sektor, r["tahun"], r["bulan"])],
+                totals.region[(c.kota, r["tahun"], r["bulan"])],
+                totals.pair[(c.sektor, r["tahun"], c.kota, r["bulan"])],
+            )
+            for cell in cells:
                 cell[0] += c.omzet
                 cell[1] += 1
     # Not `report.x += await ...`: that reads x before awaiting and loses concurrent updates.
@@ -167,11 +178,21 @@ async def _one_umkm(
 async def _batch(
     dbs: Databases, docs: list[MongoDoc], totals: _Totals, report: RebuildReport
 ) -> None:
-    """One batch of profiles: three multi-partition reads, then per-UMKM fixes concurrently."""
+    """One batch of profiles: four multi-partition reads, then per-UMKM fixes concurrently."""
     cass = dbs.cassandra
     ids = [d["_id"] for d in docs]
     gate = asyncio.Semaphore(ROW_WRITES)  # bounded LWTs in flight per batch
-    years_by = await fl.years_of(cass, ids)
+    years_by, recorded = await asyncio.gather(
+        fl.years_of(cass, ids), umkm_counts.counted_rows(cass, ids)
+    )
+    stale = []
+    for d in docs:
+        want = umkm_counts.counted_of(d)
+        umkm_counts.add(totals.counts, want)
+        if recorded.get(d["_id"], umkm_counts.NOTHING) != want:
+            stale.append(umkm_counts.put_counted(cass, d["_id"], want))
+    await asyncio.gather(*stale)
+    report.counted_rows_fixed += len(stale)
     years = sorted({y for ys in years_by.values() for y in ys})
     logs, quarters = await asyncio.gather(
         fl.logs_in(cass, ids, years), _quarter_rows(cass, ids, years)
@@ -193,26 +214,30 @@ async def _batch(
 
 
 async def _fix_counters(
-    cass: Cassandra, table: str, name_col: str, count_col: str, exact: dict[Cell, list[int]]
+    cass: Cassandra,
+    table: str,
+    key_cols: tuple[str, ...],
+    count_col: str,
+    exact: dict[Any, list[int]],
 ) -> int:
-    """Sets every counter row of `table` to the exact value (read it, add the difference)."""
-    current: dict[Cell, tuple[int, int]] = {}
+    """Sets every counter row of `table` to the exact value (read it, add the difference).
+    `key_cols` is the primary key in the order of the keys of `exact`."""
+    current: dict[tuple[Any, ...], tuple[int, int]] = {}
     page: bytes | None = None
+    cols = ", ".join(key_cols)
     while True:  # paged scan: the table is small (names x months), not one row per UMKM
         rows, page = await cass.execute_page(
-            f"SELECT {name_col}, tahun, bulan, total_omzet, {count_col} FROM {table}",
-            (),
-            1000,
-            page,
+            f"SELECT {cols}, total_omzet, {count_col} FROM {table}", (), 1000, page
         )
         for r in rows:
-            key = (r[name_col], r["tahun"], r["bulan"])
+            key = tuple(r[c] for c in key_cols)
             current[key] = (r["total_omzet"] or 0, r[count_col] or 0)
         if page is None:
             break
+    where = " AND ".join(f"{c} = ?" for c in key_cols)
     cql = (
         f"UPDATE {table} SET total_omzet = total_omzet + ?, {count_col} = {count_col} + ? "
-        f"WHERE {name_col} = ? AND tahun = ? AND bulan = ?"
+        f"WHERE {where}"
     )
     fixes = []
     for key in set(current) | set(exact):
@@ -258,7 +283,9 @@ async def _fix_keys(cass: Cassandra, totals: _Totals, report: RebuildReport) -> 
 
 async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
     report = RebuildReport()
-    totals = _Totals(defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]))
+    totals = _Totals(
+        defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), {}
+    )
     batch: list[MongoDoc] = []
 
     async def flush() -> None:
@@ -275,11 +302,19 @@ async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
     await flush()
     cass = dbs.cassandra
     report.sector_cells_fixed = await _fix_counters(
-        cass, "dashboard_sector_stats", "sektor", "total_umkm", totals.sector
+        cass, "dashboard_sector_stats", ("sektor", "tahun", "bulan"), "total_umkm", totals.sector
     )
     report.region_cells_fixed = await _fix_counters(
-        cass, "dashboard_region_stats", "kota", "umkm_aktif", totals.region
+        cass, "dashboard_region_stats", ("kota", "tahun", "bulan"), "umkm_aktif", totals.region
     )
+    report.pair_cells_fixed = await _fix_counters(
+        cass,
+        "dashboard_sector_region_stats",
+        ("sektor", "tahun", "kota", "bulan"),
+        "jumlah_umkm",
+        totals.pair,
+    )
+    report.count_cells_fixed = await umkm_counts.fix_counters(cass, totals.counts)
     await _fix_keys(cass, totals, report)
     return report
 

@@ -2,8 +2,9 @@
 
 Sources, by audience:
 - PUBLIC and staff figures come from the aggregate tables (dashboard_sector_stats,
-  dashboard_region_stats, dashboard_keys, umkm_quarter_totals), which count only VERIFIED, not
-  deleted UMKMs. No request reads every UMKM's logs, except suspiciousFinancialLogs (see there).
+  dashboard_region_stats, dashboard_sector_region_stats, dashboard_keys, umkm_quarter_totals),
+  which count only VERIFIED, not deleted UMKMs, and from the profile counts (umkm_counts).
+  No request reads every UMKM's logs, except suspiciousFinancialLogs (see there).
 - UMKM_OWNER figures come from the owner's own UMKMs' logs (any status except deleted), read
   with a bounded number of statements per owner.
 - "All years" (revenueTrend without tahun) means FIRST_YEAR..the current year: the range a log
@@ -22,7 +23,7 @@ from typing import Any
 from strawberry.types import Info
 
 from db import analytics as repo
-from db import notification_inbox
+from db import notification_inbox, umkm_counts
 from db.cassandra import Row
 from db.reference import canonical_sector
 from loaders.analytics import logs_by_umkm
@@ -63,10 +64,6 @@ ANOMALY_BATCH = 1000
 
 register(
     {
-        "analytics_one_dimension": (
-            "Pilih salah satu: sektor atau kota, tidak keduanya sekaligus",
-            "Give either sektor or kota, not both",
-        ),
         "analytics_months": (
             "Jumlah bulan prakiraan harus antara 1 dan 12",
             "The number of forecast months must be between 1 and 12",
@@ -89,11 +86,12 @@ def _ctx(info: Info) -> Context:
 
 
 def _monthly(stats: dict[tuple[int, int], list[int]]) -> list[MonthlyStat]:
-    """MonthlyStat per (tahun, bulan), oldest first; months without any report are left out."""
+    """MonthlyStat per (tahun, bulan), oldest first; months without any reporting UMKM are
+    left out."""
     return [
         MonthlyStat(tahun=y, bulan=m, total_omzet=Rupiah(v[0]), jumlah_umkm=v[1])
         for (y, m), v in sorted(stats.items())
-        if v[1] > 0 or v[0] != 0
+        if v[1] > 0
     ]
 
 
@@ -106,10 +104,16 @@ def _named(totals: dict[str, int], present: Iterable[str]) -> list[NamedTotal]:
 def _group(
     rows: Iterable[tuple[str, int, int, int, int]],
 ) -> dict[str, dict[tuple[int, int], list[int]]]:
-    """{name: {(tahun, bulan): [total_omzet, jumlah_umkm]}} from aggregate rows."""
+    """{name: {(tahun, bulan): [total_omzet, jumlah_umkm]}} from aggregate rows.
+
+    Counter rows and dashboard_keys entries outlive their UMKMs (only the rebuild removes keys):
+    a cell counting no UMKM is left out, and so is a name with no such cell left, e.g. a sector
+    whose every UMKM was deleted. A cell with no UMKM but a non-zero omzet only exists after a
+    crash the rebuild has not repaired yet; it is left out too.
+    """
     out: dict[str, dict[tuple[int, int], list[int]]] = defaultdict(dict)
     for name, tahun, bulan, omzet, count in rows:
-        if count > 0 or omzet != 0:  # rows emptied by a move out of the aggregates
+        if count > 0:
             out[name][(tahun, bulan)] = [omzet, count]
     return out
 
@@ -196,32 +200,50 @@ def _sum_months(
 async def revenue_trend(
     info: Info, tahun: int | None, sektor: str | None, kota: str | None
 ) -> RevenueTrend:
-    """Public/staff: from the aggregates. The aggregates are kept per sektor and per kota, not
-    per pair, so: with a sektor filter byKota is empty, with a kota filter bySector is empty, and
-    both filters at once are refused (BAD_USER_INPUT). Owners: their own logs, any filter."""
+    """Public/staff: from the aggregates, never from per-UMKM rows. Without filters: the sector
+    and region tables. With a sektor and/or kota filter: dashboard_sector_region_stats, which
+    holds both breakdowns (byKota under a sektor filter, bySector under a kota filter). Owners:
+    their own logs, any filter."""
     ctx = _ctx(info)
     sektor_name = _sektor_name(sektor) if sektor is not None else None
     kota_name = kota.strip() if kota is not None else None
     if ctx.viewer.is_owner_role:
         return await _owner_trend(ctx, tahun, sektor_name, kota_name)
-    if sektor_name is not None and kota_name is not None:
-        raise errors.bad_input(t("analytics_one_dimension", ctx.lang), argument="kota")
     years = [tahun] if tahun is not None else list(range(FIRST_YEAR, current_month()[0] + 1))
-    if kota_name is not None:
-        by_kota = _group(await _dimension_rows(ctx, "kota", years, kota_name))
-        months, kota_totals = _sum_months(by_kota)
-        return _trend(months, {}, kota_totals)
-    sector_task = _dimension_rows(ctx, "sektor", years, sektor_name)
-    if sektor_name is not None:
-        by_sector = _group(await sector_task)
-        months, sector_totals = _sum_months(by_sector)
-        return _trend(months, sector_totals, {})
+    if sektor_name is not None or kota_name is not None:
+        return await _filtered_trend(ctx, years, sektor_name, kota_name)
     sector_rows, kota_rows = await asyncio.gather(
-        sector_task, _dimension_rows(ctx, "kota", years, None)
+        _dimension_rows(ctx, "sektor", years, None), _dimension_rows(ctx, "kota", years, None)
     )
     months, sector_totals = _sum_months(_group(sector_rows))
     _, kota_totals = _sum_months(_group(kota_rows))
     return _trend(months, sector_totals, kota_totals)
+
+
+async def _filtered_trend(
+    ctx: Context, years: list[int], sektor: str | None, kota: str | None
+) -> RevenueTrend:
+    """A sektor filter reads its (sektor, tahun) partitions of the pair table (a kota filter
+    too: one slice of each); a kota filter alone reads that kota's slice of every sector that
+    dashboard_keys lists for the years. Either way the statements are bounded by sectors x
+    years, never by UMKMs; each UMKM is in one (sektor, kota), so the counts add up exactly."""
+    if sektor is not None:
+        sectors = [sektor]
+    else:
+        names = await repo.dashboard_names(ctx.cassandra, "sektor", years)
+        sectors = sorted({n for _, n in names})
+    rows = await repo.pair_months(ctx.cassandra, sectors, years, kota)
+    months: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    by_sector: dict[str, int] = defaultdict(int)
+    by_kota: dict[str, int] = defaultdict(int)
+    for s, k, y, b, omzet, count in rows:
+        if count <= 0:  # emptied by a move out of the aggregates (or a crash not yet repaired)
+            continue
+        months[(y, b)][0] += omzet
+        months[(y, b)][1] += count
+        by_sector[s] += omzet
+        by_kota[k] += omzet
+    return _trend(dict(months), by_sector, by_kota)
 
 
 async def _own_refs(ctx: Context, *fields: str) -> list[dict[str, Any]]:
@@ -447,7 +469,7 @@ async def owner_dashboard(info: Info) -> OwnerDashboard:
 async def _total_omzet(ctx: Context, tahun: int, bulan: int | None = None) -> int:
     """Sum over every sector's aggregate of a year (or one month of it)."""
     rows = await _dimension_rows(ctx, "sektor", [tahun], None)
-    return sum(omzet for _, _, b, omzet, _ in rows if bulan is None or b == bulan)
+    return sum(omzet for _, _, b, omzet, n in rows if n > 0 and (bulan is None or b == bulan))
 
 
 def _cursor_id(after: str | None, ctx: Context) -> uuid.UUID | None:
@@ -492,40 +514,38 @@ async def not_reporting(info: Info, first: int | None, after: str | None) -> UMK
 
 
 async def official_dashboard(info: Info) -> OfficialDashboard:
+    """Counts from umkm_counts (maintained on every profile write, db/umkm_counts.py): one
+    statement over one small partition instead of counting the profiles."""
     ctx = _ctx(info)
     this_year, this_month = current_month()
     last_month = periods.add_months(this_year, this_month, -1)
-    live: dict[str, Any] = {"is_deleted": False}
-    pending: dict[str, Any] = {"legalitas.status_verifikasi": "PENDING", "is_deleted": False}
-    total, verified, waiting, flagged, omzet = await asyncio.gather(
-        repo.count_umkms(ctx.mongo, live),
-        repo.count_umkms(ctx.mongo, repo.VERIFIED_LIVE),
-        repo.count_umkms(ctx.mongo, pending),
+    counts, flagged, omzet = await asyncio.gather(
+        umkm_counts.read(ctx.cassandra, ("status",)),
         repo.count_flagged(ctx.cassandra, this_year),
         _total_omzet(ctx, *last_month),
     )
+    by_status = counts["status"]
     return OfficialDashboard(
-        total_umkm=total,
-        verified_umkm=verified,
-        pending_verifications=waiting,
+        total_umkm=sum(by_status.values()),
+        verified_umkm=by_status.get("VERIFIED", 0),
+        pending_verifications=by_status.get("PENDING", 0),
         flagged_this_year=flagged,
         total_omzet_last_month=Rupiah(omzet),
     )
 
 
 async def public_stats(info: Info) -> PublicStats:
-    """sectors / cities: distinct sektor / kota among VERIFIED, live UMKMs; totalOmzetLastYear:
-    the previous calendar year, from the sector aggregates."""
+    """verifiedUmkm, sectors, cities: from umkm_counts (VERIFIED, live UMKMs per status, sektor
+    and kota; names counting none are left out); totalOmzetLastYear: the previous calendar
+    year, from the sector aggregates."""
     ctx = _ctx(info)
-    verified, sectors, cities, omzet = await asyncio.gather(
-        repo.count_umkms(ctx.mongo, repo.VERIFIED_LIVE),
-        repo.distinct_values(ctx.mongo, "sektor", repo.VERIFIED_LIVE),
-        repo.distinct_values(ctx.mongo, "wilayah.kota", repo.VERIFIED_LIVE),
+    counts, omzet = await asyncio.gather(
+        umkm_counts.read(ctx.cassandra, umkm_counts.SCOPES),
         _total_omzet(ctx, current_month()[0] - 1),
     )
     return PublicStats(
-        verified_umkm=verified,
-        sectors=len(sectors),
-        cities=len(cities),
+        verified_umkm=counts["status"].get("VERIFIED", 0),
+        sectors=len(counts["sektor"]),
+        cities=len(counts["kota"]),
         total_omzet_last_year=Rupiah(omzet),
     )

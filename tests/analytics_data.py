@@ -169,3 +169,23 @@ class BruteForce:
             latest[r["umkm_id"]] = max(latest.get(r["umkm_id"], -1), idx)
         cutoff = month_index(*since)
         return {i for i, d in self.docs.items() if counted(d) and latest.get(i, -1) < cutoff}
+
+    def trend(
+        self, tahun: int | None, sektor: str | None = None, kota: str | None = None
+    ) -> tuple[dict[Any, list[int]], dict[str, int], dict[str, int]]:
+        """revenueTrend the long way: (months, total per sektor, total per kota) of the counted
+        logs matching the filters."""
+        months: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+        by_sector: dict[str, int] = defaultdict(int)
+        by_kota: dict[str, int] = defaultdict(int)
+        for doc, row in self.counted_logs():
+            s, k = doc["sektor"], doc["wilayah"]["kota"]
+            if tahun is not None and row["tahun"] != tahun:
+                continue
+            if (sektor is not None and s != sektor) or (kota is not None and k != kota):
+                continue
+            months[(row["tahun"], row["bulan"])][0] += row["omzet"]
+            months[(row["tahun"], row["bulan"])][1] += 1
+            by_sector[s] += row["omzet"]
+            by_kota[k] += row["omzet"]
+        return dict(months), dict(by_sector), dict(by_kota)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from db import aggregates, umkm_profiles
+from db import aggregates, umkm_counts, umkm_profiles
 from db import financial_logs as fl
 from db.handles import Databases
 from db.mongo import MongoDoc
@@ -76,6 +76,7 @@ async def submit(
 
 
 Cell = tuple[str, int, int]
+PairCell = tuple[str, int, str, int]  # (sektor, tahun, kota, bulan)
 
 
 @dataclass
@@ -84,6 +85,7 @@ class State:
     region: dict[Cell, tuple[int, int]]
     quarters: dict[tuple[uuid.UUID, int, int], tuple[int, int]]
     summaries: dict[uuid.UUID, dict[str, int] | None]
+    pair: dict[PairCell, tuple[int, int]]
 
 
 async def _all_logs(dbs: Databases, umkm_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -97,6 +99,7 @@ async def expected_state(dbs: Databases, umkm_ids: list[uuid.UUID], years: list[
     region: dict[Cell, list[int]] = defaultdict(lambda: [0, 0])
     quarters: dict[tuple[uuid.UUID, int, int], list[int]] = defaultdict(lambda: [0, 0])
     summaries: dict[uuid.UUID, dict[str, int] | None] = {}
+    pair: dict[PairCell, list[int]] = defaultdict(lambda: [0, 0])
     docs = {d["_id"]: d for d in await umkm_profiles.find_by_ids(dbs.mongo, umkm_ids)}
     logs = await asyncio.gather(*(_all_logs(dbs, u) for u in umkm_ids))
     for umkm_id, rows in zip(umkm_ids, logs, strict=True):
@@ -115,6 +118,9 @@ async def expected_state(dbs: Databases, umkm_ids: list[uuid.UUID], years: list[
                 cell = table[(name, r["tahun"], r["bulan"])]
                 cell[0] += r["omzet"]
                 cell[1] += 1
+            both = pair[(doc["sektor"], r["tahun"], doc["wilayah"]["kota"], r["bulan"])]
+            both[0] += r["omzet"]
+            both[1] += 1
             q = quarters[(umkm_id, r["tahun"], aggregates.quarter_of(r["bulan"]))]
             q[0] += r["omzet"]
             q[1] += 1
@@ -124,6 +130,7 @@ async def expected_state(dbs: Databases, umkm_ids: list[uuid.UUID], years: list[
         {k: (v[0], v[1]) for k, v in region.items()},
         {k: (v[0], v[1]) for k, v in quarters.items()},
         summaries,
+        {k: (v[0], v[1]) for k, v in pair.items()},
     )
 
 
@@ -151,6 +158,18 @@ async def actual_state(
                         out[(name, y, r["bulan"])] = value
         return out
 
+    pair: dict[PairCell, tuple[int, int]] = {}
+    for sektor in sektors:  # whole (sektor, tahun) partitions: every kota of the sector
+        for y in years:
+            rows = await cass.execute(
+                "SELECT kota, bulan, total_omzet, jumlah_umkm FROM dashboard_sector_region_stats "
+                "WHERE sektor = ? AND tahun = ?",
+                (sektor, y),
+            )
+            for r in rows:
+                value = (r["total_omzet"] or 0, r["jumlah_umkm"] or 0)
+                if value != (0, 0):
+                    pair[(sektor, y, r["kota"], r["bulan"])] = value
     quarters: dict[tuple[uuid.UUID, int, int], tuple[int, int]] = {}
     for u in umkm_ids:
         for y in years:
@@ -168,6 +187,7 @@ async def actual_state(
         await cells("dashboard_region_stats", "kota", "umkm_aktif", kotas),
         quarters,
         {d["_id"]: d.get("summary_terakhir") for d in docs},
+        pair,
     )
 
 
@@ -182,10 +202,54 @@ async def assert_exact(
     have = await actual_state(dbs, umkm_ids, sektors, kotas, years)
     assert have.sector == want.sector
     assert have.region == want.region
+    assert have.pair == want.pair
     assert have.quarters == want.quarters
     assert have.summaries == want.summaries
 
 
 async def fin_umkm(factory: Factory, owner: Account | None, **kw: Any) -> MongoDoc:
-    """An UMKM without a location: these tests create many, and must not crowd geo searches."""
-    return await factory.umkm(owner, latitude=None, longitude=None, **kw)
+    """An UMKM without a location: these tests create many, and must not crowd geo searches.
+    Then the hook createUmkm calls (the factory writes MongoDB only), so it is counted."""
+    doc = await factory.umkm(owner, latitude=None, longitude=None, **kw)
+    await aggregates.on_umkm_changed(factory.dbs, None, doc)
+    return doc
+
+
+async def status_counts(dbs: Databases) -> dict[str, int]:
+    """The 'status' partition of umkm_counts, as stored (zero rows included)."""
+    rows = await dbs.cassandra.execute("SELECT name, n FROM umkm_counts WHERE scope = 'status'", ())
+    return {r["name"]: r["n"] or 0 for r in rows if r["n"]}
+
+
+async def assert_counts_exact(
+    dbs: Databases,
+    umkm_ids: list[uuid.UUID],
+    names: list[str],
+    baseline: dict[str, int],
+    start: dict[uuid.UUID, umkm_counts.Counted],
+) -> None:
+    """umkm_counts against a recomputation from the profiles: each UMKM's umkm_counted row; the
+    sektor/kota counters of `names` (this test's own names: only its UMKMs count there); the
+    status counters moved from `baseline` by exactly what these UMKMs' profiles moved since
+    `start` (nothing else writes profiles while a test runs)."""
+    docs = {d["_id"]: d for d in await umkm_profiles.find_by_ids(dbs.mongo, umkm_ids)}
+    want = {u: umkm_counts.counted_of(docs[u]) for u in umkm_ids}
+    recorded = await umkm_counts.counted_rows(dbs.cassandra, umkm_ids)
+    assert {u: recorded.get(u, umkm_counts.NOTHING) for u in umkm_ids} == want
+    expected: dict[tuple[str, str], int] = {}
+    for c in want.values():
+        umkm_counts.add(expected, c)
+    rows = await dbs.cassandra.execute(
+        "SELECT scope, name, n FROM umkm_counts WHERE scope IN ?", (["sektor", "kota"],)
+    )
+    have = {(r["scope"], r["name"]): r["n"] for r in rows if r["name"] in names and r["n"]}
+    assert have == {k: v for k, v in expected.items() if k[0] != "status" and v}
+    moved: dict[tuple[str, str], int] = {}
+    for u in umkm_ids:
+        umkm_counts.add(moved, start[u], -1)
+        umkm_counts.add(moved, want[u])
+    status = dict(baseline)
+    for (scope, name), d in moved.items():
+        if scope == "status":
+            status[name] = status.get(name, 0) + d
+    assert await status_counts(dbs) == {k: v for k, v in status.items() if v}

@@ -14,12 +14,20 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db import aggregates, financial_writes, umkm_profiles
+from db import aggregates, financial_writes, umkm_counts, umkm_profiles
 from db import financial_logs as fl
 from db.handles import Databases
 from db.mongo import MongoDoc
 from db.rebuild import rebuild_aggregates
-from tests.fin_support import actual_state, assert_exact, expected_state, fin_umkm, submit
+from tests.fin_support import (
+    actual_state,
+    assert_counts_exact,
+    assert_exact,
+    expected_state,
+    fin_umkm,
+    status_counts,
+    submit,
+)
 from tests.support import Api, Factory
 
 YEARS = [2020, 2021]
@@ -108,9 +116,13 @@ async def test_random_write_sequences_keep_every_aggregate_exact(
         for _ in range(N_UMKM)
     ]
     ids = [d["_id"] for d in docs]
+    start = {d["_id"]: umkm_counts.counted_of(d) for d in docs}
+    baseline = await status_counts(dbs)
+    all_names = names["sektor"] + names["kota"]
     for op in sequence:
         await apply(dbs, ids, names, op)
         await assert_exact(dbs, ids, names["sektor"], names["kota"], YEARS)
+        await assert_counts_exact(dbs, ids, all_names, baseline, start)
     # the denormalised names on every row follow the profile
     for u in ids:
         doc = await umkm_profiles.find_by_id(dbs.mongo, u)
@@ -137,6 +149,7 @@ async def test_retrying_the_same_write_applies_nothing_twice(
     await assert_exact(dbs, [doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
     have = await actual_state(dbs, [doc["_id"]], [f"S{tag}"], [f"K{tag}"], YEARS)
     assert have.sector == {(f"S{tag}", 2020, 5): (77, 1)}
+    assert have.pair == {(f"S{tag}", 2020, f"K{tag}", 5): (77, 1)}
 
 
 def _child(dbs: Databases, argv: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
@@ -163,10 +176,10 @@ def _child(dbs: Databases, argv: list[str], **extra: str) -> subprocess.Complete
     )
 
 
-def _crash(dbs: Databases, *args: object) -> int:
-    """Runs one write in a child process that os._exit(1)s right after step (1)."""
+def _crash(dbs: Databases, *args: object, at: str = "after_log_row") -> int:
+    """Runs one write in a child process that os._exit(1)s right after its first step."""
     argv = ["tests.fin_crash_writer", *map(str, args)]
-    return _child(dbs, argv, **{financial_writes.CRASH_ENV: "after_log_row"}).returncode
+    return _child(dbs, argv, **{financial_writes.CRASH_ENV: at}).returncode
 
 
 async def test_killed_between_writes_then_rebuild_restores_exactness(
@@ -192,16 +205,19 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
     have = await actual_state(dbs, *cells)
     want = await expected_state(dbs, [u], YEARS)
     assert have.sector != want.sector and (sektor, 2021, 1) not in have.sector  # under-counted
+    assert have.pair != want.pair and (sektor, 2021, kota, 1) not in have.pair
     assert have.summaries[u] == {"tahun": 2020, "bulan": 4, "omzet": 40}  # MongoDB not reached
     # a re-submission and a delete, each killed the same way
     assert await asyncio.to_thread(_crash, dbs, "submit", u, 2020, 3, 400) == 1
     assert await asyncio.to_thread(_crash, dbs, "delete", u, 2020, 4) == 1
     have = await actual_state(dbs, *cells)
     assert have.sector[(sektor, 2020, 3)] == (100, 1)  # still the old value
+    assert have.pair[(sektor, 2020, kota, 3)] == (100, 1)
 
     report = await rebuild_aggregates(dbs)
     assert report.rows_recounted >= 1 and report.sector_cells_fixed >= 1
     assert report.summaries_fixed >= 1 and report.quarter_cells_fixed >= 1
+    assert report.pair_cells_fixed >= 1
     await assert_exact(dbs, *cells)
     have = await actual_state(dbs, *cells)
     assert have.sector == {
@@ -222,8 +238,44 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
     have = await actual_state(dbs, *cells)
     assert have.sector == {(sektor, 2020, 3): (400, 1), (sektor, 2021, 1): (250, 1)}
     assert have.region == {(kota, 2020, 3): (400, 1), (kota, 2021, 1): (250, 1)}
+    assert have.pair == {(sektor, 2020, kota, 3): (400, 1), (sektor, 2021, kota, 1): (250, 1)}
     again = await rebuild_aggregates(dbs)
     assert again.fixed == 0, again
+
+
+async def test_killed_between_profile_count_writes_then_rebuild_restores_exactness(
+    dbs: Databases, factory: Factory
+) -> None:
+    """The profile counts' half of the hook, killed between recording the UMKM's contribution
+    and the counters: one change missing (never applied twice), repaired by the rebuild."""
+    tag = uuid.uuid4().hex[:8]
+    sektor, kota = f"S{tag}", f"K{tag}"
+    doc = await fin_umkm(factory, None, sektor=sektor, kota=kota)
+    u = doc["_id"]
+    start, baseline = {u: umkm_counts.counted_of(doc)}, await status_counts(dbs)
+    await assert_counts_exact(dbs, [u], [sektor, kota], baseline, start)
+    coll = dbs.mongo[umkm_profiles.COLLECTION]
+    await coll.update_one({"_id": u}, {"$set": {"is_deleted": True}})  # the profile write
+    assert await asyncio.to_thread(_crash, dbs, "count", u, at="after_counted_row") == 1
+    recorded = await umkm_counts.counted_rows(dbs.cassandra, [u])
+    assert recorded[u] == umkm_counts.NOTHING  # step (2) ran
+    stale = await umkm_counts.read(dbs.cassandra, ("sektor", "kota"))
+    assert stale["sektor"].get(sektor) == 1 and stale["kota"].get(kota) == 1  # (3) did not
+    assert not await umkm_counts.sync(dbs, u)  # the retry: nothing applied twice
+    assert (await umkm_counts.read(dbs.cassandra, ("sektor",)))["sektor"].get(sektor) == 1
+
+    report = await rebuild_aggregates(dbs)
+    assert report.count_cells_fixed >= 3  # VERIFIED, the sektor and the kota
+    after = await umkm_counts.read(dbs.cassandra, umkm_counts.SCOPES)
+    assert sektor not in after["sektor"] and kota not in after["kota"]
+    expected: dict[tuple[str, str], int] = {}
+    async for d in coll.find({}):
+        umkm_counts.add(expected, umkm_counts.counted_of(d))
+    assert after == {
+        scope: {n: v for (s, n), v in expected.items() if s == scope and v}
+        for scope in umkm_counts.SCOPES
+    }
+    assert (await rebuild_aggregates(dbs)).fixed == 0
 
 
 UMKM_OP = """
@@ -289,16 +341,27 @@ async def test_rebuild_command_reports(dbs: Databases, factory: Factory) -> None
     await dbs.cassandra.execute(  # drift a counter behind the application's back
         aggregates.SECTOR_ADD, (1, 0, doc["sektor"], 2008, 1)
     )
+    await dbs.cassandra.execute(
+        aggregates.PAIR_ADD, (3, 1, doc["sektor"], 2008, doc["wilayah"]["kota"], 1)
+    )
     done = await asyncio.to_thread(_child, dbs, ["sigma_graphql.cli", "rebuild-aggregates"])
     assert done.returncode == 0, done.stderr
     fixed = re.search(r"sector_cells_fixed=(\d+)", done.stdout)
     assert "aggregates rebuilt" in done.stdout and fixed and int(fixed.group(1)) >= 1
+    pair_fixed = re.search(r"pair_cells_fixed=(\d+)", done.stdout)
+    assert pair_fixed and int(pair_fixed.group(1)) >= 1
     rows = await dbs.cassandra.execute(
         "SELECT total_omzet FROM dashboard_sector_stats "
         "WHERE sektor = ? AND tahun = ? AND bulan = ?",
         (doc["sektor"], 2008, 1),
     )
     assert rows[0]["total_omzet"] == 5
+    pair = await dbs.cassandra.execute(
+        "SELECT total_omzet, jumlah_umkm FROM dashboard_sector_region_stats "
+        "WHERE sektor = ? AND tahun = ? AND kota = ? AND bulan = ?",
+        (doc["sektor"], 2008, doc["wilayah"]["kota"], 1),
+    )
+    assert (pair[0]["total_omzet"], pair[0]["jumlah_umkm"]) == (5, 1)
 
 
 async def test_concurrent_writers_of_one_month_never_double_count(
