@@ -1,91 +1,75 @@
 """Failed-login counting per account and per client address (Cassandra `login_failures`).
 
-Each failure is one row written `USING TTL <window>`: the count of live rows is the number of
-failures in the rolling window, and the window expires by itself (counters cannot carry a TTL).
+Each failure is one row of a rolling window (db/rolling_window.py): an attempt is counted as a
+failure up front (`begin`, race-free against parallel guesses) and uncounted when it succeeds
+(`forget`); attempts refused by the limit write nothing.
 
-Race-free limit: an attempt that passes a read-only check writes its row, then counts again.
-Concurrent attempts therefore see each other, and at most `login_max_failures` of them get past
-the second count in one window (a check-then-write scheme lets a burst of parallel guesses
-through). An attempt that loses that race, or succeeds, removes its own row again; only real
-failures stay counted. Attempts refused by the first check write nothing, so an attacker
-hammering a used-up account or address neither extends the window nor piles up tombstones.
+Attempts refused by the limit are audited (login_logs) only up to login_max_failures per window
+and e-mail (`audit_refusal`, scope `refused`): an account under attack shows it, and a flood of
+refused attempts cannot grow its month partition without bound.
 
-Reads cover the window only and stop just past the limit (`LIMIT max + 1`), so a partition
-under attack is never read whole. The account scope is keyed by the lower-cased e-mail given
-(known or not), so limits do not reveal whether an account exists.
+The account scope is keyed by the lower-cased e-mail given (known or not), so limits do not
+reveal whether an account exists.
+
+Requests without a client address (no TCP peer reported by the server, e.g. behind a Unix
+socket without SIGMA_TRUSTED_PROXY_HEADER) all share the one address `UNKNOWN_ADDRESS`. This is
+deliberate: failing closed keeps password guessing limited even when the deployment hides the
+clients, at the price that such clients limit each other. Logins then warn once per process
+(resolvers/auth.py) so the misconfiguration is visible.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from cassandra.util import uuid_from_time
-
+from db import rolling_window
 from db.cassandra import Cassandra
 
 ACCOUNT = "account"
 ADDRESS = "address"
+REFUSED = "refused"
+TABLE = "login_failures"
+# The address key shared by every request whose client address is unknown (see above).
+UNKNOWN_ADDRESS = "unknown"
 
 
 @dataclass(frozen=True)
 class Attempt:
     email_lower: str
     address: str
-    # The timeuuid of this attempt's rows (clustering key), so the rows can be removed again.
-    attempt_id: uuid.UUID = field(default_factory=lambda: uuid_from_time(time.time()))
+    attempt_id: uuid.UUID = field(default_factory=rolling_window.new_event_id)
 
-    def scopes(self) -> list[tuple[str, str]]:
+    @classmethod
+    def of(cls, email_lower: str, client_address: str | None) -> Attempt:
+        return cls(email_lower=email_lower, address=client_address or UNKNOWN_ADDRESS)
+
+    def scopes(self) -> list[rolling_window.Key]:
         return [(ACCOUNT, self.email_lower), (ADDRESS, self.address)]
 
 
-async def _counts(cassandra: Cassandra, attempt: Attempt) -> list[int]:
-    """Live failures inside the window per scope, counted up to max + 1."""
+def _window(cassandra: Cassandra) -> rolling_window.Window:
     settings = cassandra.settings
-    since = datetime.fromtimestamp(time.time() - settings.login_window_s, UTC)
-
-    async def count(scope: str, subject: str) -> int:
-        rows = await cassandra.execute(
-            "SELECT attempt FROM login_failures WHERE scope = ? AND subject = ? "
-            "AND attempt > minTimeuuid(?) LIMIT ?",
-            (scope, subject, since, settings.login_max_failures + 1),
-        )
-        return len(rows)
-
-    return list(await asyncio.gather(*(count(s, subject) for s, subject in attempt.scopes())))
+    return rolling_window.Window(TABLE, settings.login_window_s, settings.login_max_failures)
 
 
 async def begin(cassandra: Cassandra, attempt: Attempt) -> bool:
     """Counts this attempt as a failure up front; False (and uncounted) when over the limit."""
-    limit = cassandra.settings.login_max_failures
-    if any(c >= limit for c in await _counts(cassandra, attempt)):
-        return False  # used up already: refused without writing anything
-    await asyncio.gather(
-        *(
-            cassandra.execute(
-                "INSERT INTO login_failures (scope, subject, attempt) VALUES (?, ?, ?) USING TTL ?",
-                (scope, subject, attempt.attempt_id, cassandra.settings.login_window_s),
-            )
-            for scope, subject in attempt.scopes()
-        )
+    return await rolling_window.take(
+        cassandra, _window(cassandra), attempt.scopes(), attempt.attempt_id
     )
-    if any(c > limit for c in await _counts(cassandra, attempt)):
-        await forget(cassandra, attempt)  # lost the race to concurrent attempts
-        return False
-    return True
 
 
 async def forget(cassandra: Cassandra, attempt: Attempt) -> None:
-    """Uncounts the attempt (it succeeded, or lost the race for the last free failure)."""
-    await asyncio.gather(
-        *(
-            cassandra.execute(
-                "DELETE FROM login_failures WHERE scope = ? AND subject = ? AND attempt = ?",
-                (scope, subject, attempt.attempt_id),
-            )
-            for scope, subject in attempt.scopes()
-        )
+    """Uncounts the attempt (it succeeded)."""
+    await rolling_window.release(
+        cassandra, _window(cassandra), attempt.scopes(), attempt.attempt_id
+    )
+
+
+async def audit_refusal(cassandra: Cassandra, attempt: Attempt) -> bool:
+    """Whether a refused attempt is still written to the audit trail (see above). Keyed by the
+    e-mail given, known or not, so the extra work does not tell whether an account exists."""
+    return await rolling_window.take(
+        cassandra, _window(cassandra), [(REFUSED, attempt.email_lower)], attempt.attempt_id
     )

@@ -11,7 +11,7 @@ import strawberry
 from pymongo.errors import DuplicateKeyError
 from strawberry.types import Info
 
-from db import login_guard, login_logs, sessions, temp_tokens, users
+from db import login_guard, login_logs, mail_throttle, sessions, temp_tokens, users
 from db.mongo import MongoDoc
 from loaders.users import user_by_id
 from resolvers.account_rules import (
@@ -53,6 +53,21 @@ from sigma_graphql.session_cookie import clear_session_cookie, set_session_cooki
 from sigma_graphql.viewer import Audience, Viewer
 
 log = logging.getLogger(__name__)
+
+
+_warned_no_address = False
+
+
+def _warn_no_address() -> None:
+    """Once per process: logins without a client address share one limit (db/login_guard.py)."""
+    global _warned_no_address
+    if not _warned_no_address:
+        _warned_no_address = True
+        log.warning(
+            "login without a client address: such requests share the address limit %r; "
+            "behind a proxy, set SIGMA_TRUSTED_PROXY_HEADER",
+            login_guard.UNKNOWN_ADDRESS,
+        )
 
 
 def _ok() -> OkPayload:
@@ -142,7 +157,11 @@ async def login_history(
                 raise errors.bad_input(t("invalid", ctx.lang), argument="userId")
             target = wanted
     assert target is not None  # guarded by ROOT_ACCESS: signed-in viewers only
-    logs = await login_logs.newest(ctx.cassandra, target, limit)
+    # The account's creation month bounds the walk back through the monthly partitions; a
+    # deleted account's logs are read back to the retention horizon.
+    account = await ctx.loaders.get(user_by_id).load(target)
+    since = account.get("created_at") if account else None
+    logs = await login_logs.newest(ctx.cassandra, target, limit, since)
     return [
         LoginEvent(at=e.at, success=e.success, ip_address=e.ip_address, device_info=e.device_info)
         for e in logs
@@ -238,8 +257,16 @@ async def verify_email(info: Info, token: str) -> OkPayload:
     return _ok()
 
 
+async def _mail_allowed(ctx: Context, email: str) -> bool:
+    """The per-recipient throttle (db/mail_throttle.py): counted per address given, known or
+    not, so deciding before the response tells nothing about accounts."""
+    return await mail_throttle.allow(ctx.cassandra, normalize_email(email).lower())
+
+
 async def resend_verification_email(info: Info, email: str) -> OkPayload:
     ctx = _ctx(info)
+    if not await _mail_allowed(ctx, email):
+        return _ok()  # the same answer: the mail just does not go out
 
     async def job() -> None:
         doc = await users.find_by_email(ctx.mongo, email)
@@ -263,9 +290,9 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
     lang = ctx.lang
     address = ctx.client_address
     device = ctx.request.headers.get("user-agent")
-    attempt = login_guard.Attempt(
-        email_lower=normalize_email(input.email).lower(), address=address or "unknown"
-    )
+    if address is None:
+        _warn_no_address()
+    attempt = login_guard.Attempt.of(normalize_email(input.email).lower(), address)
     allowed, doc = await asyncio.gather(
         login_guard.begin(ctx.cassandra, attempt),
         users.find_by_email(ctx.mongo, input.email, with_hash=True),
@@ -273,13 +300,20 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
     if doc is not None and users.is_expired_unverified(doc):
         doc = None  # an expired sign-up does not exist any more
 
-    async def audit(success: bool) -> None:
+    async def audit(success: bool, *, checked: bool = True) -> None:
         if doc is not None:
             await login_logs.record(
                 ctx.cassandra, doc["_id"], success=success, ip_address=address, device_info=device
             )
-        else:
-            log.info("failed login for an unknown email from %s", address)
+        elif checked:
+            # Refused attempts (address or account limit) test no password and are not kept:
+            # one address can then add at most login_max_failures rows per window.
+            await login_logs.record_unknown(
+                ctx.cassandra,
+                email=attempt.email_lower,
+                ip_address=attempt.address,
+                device_info=device,
+            )
 
     def refused(key: str, code: UserErrorCode) -> LoginPayload:
         return LoginPayload(
@@ -287,7 +321,8 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
         )
 
     if not allowed:
-        await audit(False)
+        if await login_guard.audit_refusal(ctx.cassandra, attempt):
+            await audit(False, checked=False)
         return refused("auth.rate_limited", UserErrorCode.RATE_LIMITED)
     if doc is None:
         await burn_verify_time(input.password)
@@ -364,6 +399,8 @@ async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
 
 async def request_password_reset(info: Info, email: str) -> OkPayload:
     ctx = _ctx(info)
+    if not await _mail_allowed(ctx, email):
+        return _ok()  # the same answer: the mail just does not go out
 
     async def job() -> None:
         doc = await users.find_by_email(ctx.mongo, email)

@@ -1,4 +1,5 @@
 """`sigma-graphql create-admin --email ...`: the first administrator of a fresh installation.
+`sigma-graphql login-attempts --address ...`: login attempts on unknown e-mails from one address.
 
 The password comes from SIGMA_ADMIN_PASSWORD or an interactive prompt (never a command-line
 argument: those end up in shell history and `ps`). An existing ADMIN with that e-mail gets the
@@ -12,8 +13,9 @@ import asyncio
 import getpass
 import os
 import sys
+from datetime import UTC, datetime
 
-from db import sessions, users
+from db import login_logs, sessions, users
 from db.handles import Databases
 from resolvers.account_rules import email_errors, nama_errors, normalize_email, password_errors
 from sigma_graphql.cli import register_command
@@ -91,4 +93,50 @@ register_command(
     f"create an ACTIVE ADMIN (password from ${PASSWORD_ENV} or a prompt) or reset its password",
     _configure,
     _run,
+)
+
+
+# ---------------------------------------------------------------- login-attempts
+
+
+def _month(raw: str) -> int:
+    try:
+        month = int(raw)
+    except ValueError:
+        month = 0
+    if not (190001 <= month <= 999912 and 1 <= month % 100 <= 12):
+        raise argparse.ArgumentTypeError("expected YYYYMM, e.g. 202611")
+    return month
+
+
+def _attempts_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--address", required=True, help="client address ('unknown' when none)")
+    p.add_argument("--month", type=_month, help="UTC month as YYYYMM (default: this month)")
+    p.add_argument("--limit", type=int, default=1000, help="newest N attempts (default 1000)")
+
+
+async def _attempts(
+    settings: Settings, address: str, month: int, limit: int
+) -> list[login_logs.UnknownAttempt]:
+    dbs = Databases.open(settings)
+    try:
+        return await login_logs.unknown_attempts(dbs.cassandra, address, month, limit)
+    finally:
+        await dbs.close()
+
+
+def _attempts_run(args: argparse.Namespace, settings: Settings) -> int:
+    month = args.month or login_logs.month_of(datetime.now(UTC))
+    found = asyncio.run(_attempts(settings, args.address, month, max(1, args.limit)))
+    # Tab-separated, newest first: time, e-mail tried, user agent.
+    for attempt in found:
+        print(f"{attempt.at.isoformat()}\t{attempt.email}\t{attempt.device_info or ''}")
+    return 0
+
+
+register_command(
+    "login-attempts",
+    "list login attempts naming unknown e-mails from one client address in one month (ADMIN)",
+    _attempts_configure,
+    _attempts_run,
 )

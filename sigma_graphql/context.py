@@ -61,12 +61,16 @@ class Context:
 
     @property
     def client_address(self) -> str | None:
-        """The TCP peer, or the trusted proxy header's first address when configured."""
+        """The TCP peer, or the address the trusted proxy put in its header when configured.
+
+        That is the header's last entry: proxies append the peer they saw, and every earlier
+        entry comes from the client itself, so trusting the first would let anyone pick a fresh
+        address per request and escape the per-address login limit."""
         header = self.settings.trusted_proxy_header
         if header:
             forwarded = self.request.headers.get(header)
-            if forwarded:
-                return forwarded.split(",")[0].strip()
+            if forwarded and forwarded.split(",")[-1].strip():
+                return forwarded.split(",")[-1].strip()
         client = self.request.client
         return client.host if client else None
 

@@ -74,6 +74,9 @@ class Settings:
     token_ttl_s: int = 15 * 60
     unverified_account_ttl_s: int = 7 * 24 * 3600
     trusted_proxy_header: str | None = None
+    # Link mails (password reset, verification resend) per recipient address and window.
+    mail_window_s: int = 15 * 60
+    mail_max_per_window: int = 3
 
     # Cross-process subscriptions (sigma_graphql/event_bus.py): seconds between reads of the
     # event log while this process has subscribers.
@@ -173,6 +176,8 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_LOGIN_MAX_FAILURES": ("login_max_failures", _parse_positive_int),
     "SIGMA_TOKEN_TTL_S": ("token_ttl_s", _parse_positive_int),
     "SIGMA_TRUSTED_PROXY_HEADER": ("trusted_proxy_header", str),
+    "SIGMA_MAIL_WINDOW_S": ("mail_window_s", _parse_positive_int),
+    "SIGMA_MAIL_MAX_PER_WINDOW": ("mail_max_per_window", _parse_positive_int),
     "SIGMA_EVENT_POLL_INTERVAL_S": ("event_poll_interval_s", _parse_positive_float),
     "SIGMA_GRAPHIQL": ("graphiql", _parse_bool),
     "SIGMA_INTROSPECTION": ("introspection", _parse_bool),

@@ -1,4 +1,5 @@
-"""`sigma-graphql create-admin`: the first administrator, and the way back in."""
+"""`sigma-graphql create-admin`: the first administrator, and the way back in;
+`sigma-graphql login-attempts`: attempts on unknown e-mails by client address."""
 
 from __future__ import annotations
 
@@ -10,13 +11,25 @@ from pathlib import Path
 
 from db.handles import Databases
 from sigma_graphql.settings import Settings
-from tests.auth_support import ME, login
+from tests.auth_support import (
+    ME,
+    auth_api_fixture,  # noqa: F401 (fixture auth_api)
+    auth_server_fixture,  # noqa: F401 (fixture auth_server)
+    login,
+    unique_email,
+)
 from tests.support import Api, Factory
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_admin(settings: Settings, *args: str, password: str) -> subprocess.CompletedProcess[str]:
+    return cli(settings, "create-admin", *args, password=password)
+
+
+def cli(
+    settings: Settings, *args: str, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -26,10 +39,11 @@ def create_admin(settings: Settings, *args: str, password: str) -> subprocess.Co
         "SIGMA_CASSANDRA_CONTACT_POINTS": ",".join(settings.cassandra_contact_points),
         "SIGMA_CASSANDRA_PORT": str(settings.cassandra_port),
         "SIGMA_CASSANDRA_KEYSPACE": settings.cassandra_keyspace,
-        "SIGMA_ADMIN_PASSWORD": password,
     }
+    if password is not None:
+        env["SIGMA_ADMIN_PASSWORD"] = password
     return subprocess.run(
-        [sys.executable, "-m", "sigma_graphql.cli", "create-admin", *args],
+        [sys.executable, "-m", "sigma_graphql.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -73,3 +87,21 @@ async def test_create_admin_refuses_weak_passwords_and_other_accounts(
     stored = await dbs.mongo["users"].find_one({"_id": owner.id})
     assert stored is not None and stored["role"] == "UMKM_OWNER"
     assert await dbs.mongo["users"].count_documents({"email_lower": "baru@sigma.go.id"}) == 0
+
+
+async def test_login_attempts_lists_unknown_emails_of_one_address(
+    migrated: Settings, auth_api: Api
+) -> None:
+    address = auth_api.headers["X-Forwarded-For"]
+    tried = [unique_email("tebak") for _ in range(2)]
+    for email in tried:
+        failed = await login(auth_api, email, "tebakan-acak-123")
+        assert failed["token"] is None
+    listed = cli(migrated, "login-attempts", "--address", address)
+    assert listed.returncode == 0, listed.stderr
+    lines = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert [line[1] for line in lines] == [e.lower() for e in reversed(tried)]  # newest first
+    other = cli(migrated, "login-attempts", "--address", address, "--month", "200001")
+    assert other.returncode == 0 and other.stdout == ""
+    bad = cli(migrated, "login-attempts", "--address", address, "--month", "2026-11")
+    assert bad.returncode == 2 and "YYYYMM" in bad.stderr
