@@ -25,7 +25,8 @@ Interface used by other domains:
   status, is_deleted, sektor, wilayah.kota or nama_usaha, and after creating one (before = the
   document before the write, None on create; after = the document as written). It moves the
   UMKM's months into or out of the aggregates, re-denormalises the log rows and keeps the
-  profile counts (umkm_counts) of the dashboards.
+  profile counts (umkm_counts) of the dashboards. It re-reads the stored profile rather than
+  trusting `after`, so hooks of racing writes may run in any order (see follow_profile).
 - `quarter_bucket(umkm_id)`: the bucket of umkm_quarter_totals an UMKM lives in.
 """
 
@@ -252,11 +253,35 @@ async def on_umkm_changed(dbs: Databases, before: MongoDoc | None, after: MongoD
     """Moves the UMKM's months into/out of the aggregates (and to its new sektor/kota), and
     brings the profile counts (db/umkm_counts.py) in line with the profile as stored now.
 
-    Idempotent: calling it twice, or after a crash halfway, converges on the same state.
+    `before`/`after` only tell whether this write could move anything; what the months are
+    synchronised with is the profile re-read from MongoDB (`follow_profile`), so hooks of racing
+    writes may run in any order, or interleave, and the last one leaves the months matching the
+    latest profile. Idempotent: calling it twice, or after a crash halfway, converges on the same
+    state.
     """
     await umkm_counts.sync(dbs, after["_id"])  # reads the stored profile: `before` is not trusted
     if before is None:  # a new UMKM has no months yet
         return
     if _relevant(before) == _relevant(after):
         return
-    await resync_umkm(dbs, after)
+    await follow_profile(dbs, after["_id"])
+
+
+async def follow_profile(dbs: Databases, umkm_id: uuid.UUID) -> MongoDoc | None:
+    """Re-synchronises the UMKM's months with its stored profile until the profile stops moving.
+
+    Why this converges on the latest profile: a pass that wrote a month from an older profile
+    P1 over a newer P2 did so after P2 was stored (P2's own hook only starts after its MongoDB
+    write), so the re-read that ends the pass sees P2 (or newer) and runs another pass. Only the
+    fields that decide a month's contribution and denormalised names are compared (`_relevant`),
+    so an unrelated write (or one that set the same values back) stops the loop. Costs O(months
+    of this UMKM) per pass and one MongoDB read; more than one pass only under racing writes.
+    """
+    done: MongoDoc | None = None
+    for _ in range(MAX_ATTEMPTS):
+        doc = await umkm_profiles.find_by_id(dbs.mongo, umkm_id)
+        if doc is None or (done is not None and _relevant(doc) == _relevant(done)):
+            return doc
+        await resync_umkm(dbs, doc)
+        done = doc
+    raise ConcurrentWriteError(f"UMKM {umkm_id} kept changing")
