@@ -43,7 +43,7 @@ async def cas(dbs: Databases, doc: MongoDoc, changes: dict[str, Any]) -> MongoDo
 
 
 # (status at the start, first change, second change); {s1}/{s2}/{k2}: this test's own names
-SCENARIOS = {
+SCENARIOS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "approve_then_sektor": (
         "PENDING",
         {"legalitas.status_verifikasi": "VERIFIED"},
