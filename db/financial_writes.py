@@ -3,6 +3,8 @@
 Order of every flow (see db/aggregates.py for the reasoning):
   (1) the log row, with its new counted_* (LWT on the version read; umkm_log_years first),
   (2) counter deltas (sector, region, quarter totals) and side rows (audit, flag index),
+  (2b) submit only: the profile is re-read and the month re-synchronised if it moved meanwhile
+       (aggregates.recheck_month: the hook of a racing profile write may have missed the row),
   (3) MongoDB summary_terakhir.
 A crash after (1) under-counts, never double counts; retrying the same call applies nothing twice;
 `sigma-graphql rebuild-aggregates` repairs what a crash left. Tests kill the process right after
@@ -92,6 +94,8 @@ async def submit(
     if old is not None:
         steps.append(fl.insert_audit(cass, old, values, by))
     await asyncio.gather(*steps)
+    # `doc` may be older than the profile now: a racing sektor/kota/status change (step 2b)
+    await aggregates.recheck_month(dbs, doc, umkm_id, tahun, bulan)
     await aggregates.refresh_summary(dbs, umkm_id)
     if old is None:
         row = {**key, **values, "is_flagged": False}

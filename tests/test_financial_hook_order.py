@@ -161,3 +161,27 @@ async def test_racing_umkm_mutations_leave_the_months_matching_the_latest_profil
             restored = await api.as_(admin.token)(RESTORE, {"id": uid})
             assert restored.ok()["restoreUmkm"]["userErrors"] == []
             await assert_exact(dbs, *cells)
+
+
+@pytest.mark.parametrize(
+    "change", [{"sektor": "{s2}"}, {"is_deleted": True}, {"wilayah.kota": "{k2}"}]
+)
+async def test_a_month_written_from_a_stale_profile_follows_the_profile(
+    dbs: Databases, factory: Factory, change: dict[str, Any]
+) -> None:
+    """A submit read the profile, a profile write and its hook ran (listing the months before
+    the new one existed), then the submit wrote its month from what it had read."""
+    tag = uuid.uuid4().hex[:8]
+    names = {"s1": f"S{tag}a", "s2": f"S{tag}b", "k1": f"K{tag}a", "k2": f"K{tag}b"}
+    stale = await fin_umkm(factory, None, sektor=names["s1"], kota=names["k1"])
+    u = stale["_id"]
+    await financial_writes.submit(
+        dbs, stale, tahun=2020, bulan=5, omzet=10, jumlah_karyawan=1, catatan=None, by=None
+    )
+    filled = {k: v.format(**names) if isinstance(v, str) else v for k, v in change.items()}
+    await aggregates.on_umkm_changed(dbs, stale, await cas(dbs, stale, filled))
+    await financial_writes.submit(
+        dbs, stale, tahun=2020, bulan=6, omzet=20, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await assert_exact(dbs, [u], [names["s1"], names["s2"]], [names["k1"], names["k2"]], YEARS)
+    await assert_rows_follow(dbs, u, YEARS)
