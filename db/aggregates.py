@@ -49,6 +49,8 @@ QUARTER_BUCKETS = 16
 ROW_CONCURRENCY = 32
 # An LWT lost to a concurrent writer is retried this often before giving up loudly.
 MAX_ATTEMPTS = 8
+# Each lost summary compare-and-set means another writer stored a newer reading meanwhile.
+SUMMARY_ATTEMPTS = 16
 
 
 class Contribution(NamedTuple):
@@ -171,21 +173,33 @@ async def apply_delta(
 async def refresh_summary(dbs: Databases, umkm_id: uuid.UUID) -> MongoDoc | None:
     """Step 3: summary_terakhir := the latest month on record (not the last one entered).
 
-    Concurrent writers of one UMKM each read the logs and then write MongoDB; the writes may
-    land in either order. `summary_at` (taken before reading) makes the newest reading win, so
-    after the last write the summary is the one read after every log write had completed.
+    Concurrent writers of one UMKM each read the logs and then write MongoDB, and their writes
+    may land in either order. No wall clock decides (API hosts' clocks may disagree): each writer
+    reads the profile's `summary_version`, THEN the logs, and writes with a compare-and-set on
+    that version, which it increments even when the summary does not change. Why the last log
+    write wins: its writer's final, successful compare-and-set read the logs after that write;
+    any compare-and-set that succeeds later names a version read after it, so it read the logs
+    later still. A lost compare-and-set re-reads both (a few times at most, then
+    ConcurrentWriteError: the caller may retry, `rebuild-aggregates` repairs).
     """
-    read_at = fl.now_ms()
-    row = await fl.latest(dbs.cassandra, umkm_id)
-    summary = summary_of(row)
-    await dbs.mongo[umkm_profiles.COLLECTION].update_one(
-        {
-            "_id": umkm_id,
-            "$or": [{"summary_at": None}, {"summary_at": {"$lte": read_at}}],
-        },
-        {"$set": {"summary_terakhir": summary, "summary_at": read_at}},
-    )
-    return summary
+    profiles = dbs.mongo[umkm_profiles.COLLECTION]
+    for _ in range(SUMMARY_ATTEMPTS):
+        seen = await profiles.find_one({"_id": umkm_id}, {"summary_version": 1})
+        if seen is None:
+            return None
+        row = await fl.latest(dbs.cassandra, umkm_id)  # after the version: see above
+        summary = summary_of(row)
+        done = await profiles.update_one(
+            {"_id": umkm_id, "summary_version": seen.get("summary_version")},
+            {
+                "$set": {"summary_terakhir": summary},
+                "$inc": {"summary_version": 1},
+                "$unset": {"summary_at": ""},  # the wall-clock ordering this replaced
+            },
+        )
+        if done.matched_count:
+            return summary
+    raise ConcurrentWriteError(f"summary of UMKM {umkm_id} kept changing")
 
 
 def summary_of(row: Row | None) -> MongoDoc | None:

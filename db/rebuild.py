@@ -170,7 +170,11 @@ async def _one_umkm(
     if doc.get("summary_terakhir") != summary:
         await dbs.mongo[umkm_profiles.COLLECTION].update_one(
             {"_id": umkm_id},
-            {"$set": {"summary_terakhir": summary, "summary_at": fl.now_ms()}},
+            {
+                "$set": {"summary_terakhir": summary},
+                "$inc": {"summary_version": 1},  # a refresh that read before this one retries
+                "$unset": {"summary_at": ""},
+            },
         )
         report.summaries_fixed += 1
 

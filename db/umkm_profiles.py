@@ -12,12 +12,12 @@ Document shape (one type for every id: BSON UUID, standard representation):
  legalitas: {nib, pirt, halal, dokumen_url, status_verifikasi, verified_by, tanggal_verifikasi,
              rejection_reason},
  is_deleted, deleted_at, summary_terakhir: {tahun, bulan, omzet} | None,
- summary_at: datetime | absent (when the financial-log reading behind summary_terakhir was taken;
-   db/aggregates.refresh_summary writes both only if its reading is not older than the stored
-   one, so concurrent log writers converge on the newest. Absent until the first summary),
+ summary_version: int | absent (compare-and-set of summary_terakhir, no wall clock involved:
+   db/aggregates.refresh_summary reads it, then the logs, and writes only if it did not move,
+   so concurrent log writers converge on the newest reading. Absent until the first summary),
  version: int (optimistic concurrency: every write of this repository compares and increments it;
    the summary writes of db/aggregates.py and db/rebuild.py do not, since they touch only
-   summary_terakhir/summary_at, which no compare-and-set reads),
+   summary_terakhir/summary_version, which no compare-and-set of the profile reads),
  verification_task_id: UUID | None (the Cassandra task of the latest submission for review;
    kept after the decision so `repair-verification` can finish a half-done one)}
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -185,3 +186,39 @@ async def test_a_month_written_from_a_stale_profile_follows_the_profile(
     )
     await assert_exact(dbs, [u], [names["s1"], names["s2"]], [names["k1"], names["k2"]], YEARS)
     await assert_rows_follow(dbs, u, YEARS)
+
+
+async def test_the_summary_does_not_depend_on_the_hosts_clocks(
+    dbs: Databases, factory: Factory
+) -> None:
+    """A host whose clock ran an hour ahead wrote the summary last (the old `summary_at`
+    ordering then refused every correct summary for an hour); racing writers still converge."""
+    tag = uuid.uuid4().hex[:8]
+    doc = await fin_umkm(factory, None, sektor=f"S{tag}", kota=f"K{tag}")
+    u = doc["_id"]
+    await financial_writes.submit(
+        dbs, doc, tahun=2020, bulan=1, omzet=1, jumlah_karyawan=1, catatan=None, by=None
+    )
+    ahead = datetime.now(UTC) + timedelta(hours=1)
+    await dbs.mongo[umkm_profiles.COLLECTION].update_one(
+        {"_id": u}, {"$set": {"summary_at": ahead.replace(microsecond=0)}}
+    )
+    await financial_writes.submit(
+        dbs, doc, tahun=2020, bulan=2, omzet=2, jumlah_karyawan=1, catatan=None, by=None
+    )
+    stored = await umkm_profiles.find_by_id(dbs.mongo, u)
+    assert stored is not None
+    assert stored["summary_terakhir"] == {"tahun": 2020, "bulan": 2, "omzet": 2}
+
+    async def write(bulan: int, omzet: int) -> None:
+        await financial_writes.submit(
+            dbs, doc, tahun=2021, bulan=bulan, omzet=omzet, jumlah_karyawan=1, catatan=None, by=None
+        )
+
+    for _ in range(3):  # new latest months racing their own deletion and re-submissions
+        await asyncio.gather(
+            *(write(b, 10 * b + i) for b in (3, 4, 5) for i in range(3)),
+            *(financial_writes.delete(dbs, u, 2021, b) for b in (4, 5)),
+            aggregates.refresh_summary(dbs, u),
+        )
+        await assert_exact(dbs, [u], [doc["sektor"]], [doc["wilayah"]["kota"]], YEARS)
