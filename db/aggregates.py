@@ -38,6 +38,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from pymongo import ReturnDocument
+
 from db import financial_logs as fl
 from db import umkm_counts, umkm_profiles
 from db.cassandra import Cassandra, Row
@@ -49,8 +51,6 @@ QUARTER_BUCKETS = 16
 ROW_CONCURRENCY = 32
 # An LWT lost to a concurrent writer is retried this often before giving up loudly.
 MAX_ATTEMPTS = 8
-# Each lost summary compare-and-set means another writer stored a newer reading meanwhile.
-SUMMARY_ATTEMPTS = 16
 
 
 class Contribution(NamedTuple):
@@ -174,32 +174,36 @@ async def refresh_summary(dbs: Databases, umkm_id: uuid.UUID) -> MongoDoc | None
     """Step 3: summary_terakhir := the latest month on record (not the last one entered).
 
     Concurrent writers of one UMKM each read the logs and then write MongoDB, and their writes
-    may land in either order. No wall clock decides (API hosts' clocks may disagree): each writer
-    reads the profile's `summary_version`, THEN the logs, and writes with a compare-and-set on
-    that version, which it increments even when the summary does not change. Why the last log
-    write wins: its writer's final, successful compare-and-set read the logs after that write;
-    any compare-and-set that succeeds later names a version read after it, so it read the logs
-    later still. A lost compare-and-set re-reads both (a few times at most, then
-    ConcurrentWriteError: the caller may retry, `rebuild-aggregates` repairs).
+    may land in either order. No wall clock decides (API hosts' clocks may disagree): after its
+    log write each writer takes a ticket (an atomic $inc of the profile's `summary_ticket`),
+    THEN reads the logs, and writes its summary only if no larger ticket was written already
+    (`summary_written`). A larger ticket was taken later, so its reading is at least as new; the
+    largest ticket was taken after the last log write, so its reading is the final one. No
+    retries: a write refused by a larger ticket leaves nothing to do. Two MongoDB statements
+    and the log read; a crash in between leaves a stale summary for `rebuild-aggregates`.
     """
     profiles = dbs.mongo[umkm_profiles.COLLECTION]
-    for _ in range(SUMMARY_ATTEMPTS):
-        seen = await profiles.find_one({"_id": umkm_id}, {"summary_version": 1})
-        if seen is None:
-            return None
-        row = await fl.latest(dbs.cassandra, umkm_id)  # after the version: see above
-        summary = summary_of(row)
-        done = await profiles.update_one(
-            {"_id": umkm_id, "summary_version": seen.get("summary_version")},
-            {
-                "$set": {"summary_terakhir": summary},
-                "$inc": {"summary_version": 1},
-                "$unset": {"summary_at": ""},  # the wall-clock ordering this replaced
-            },
-        )
-        if done.matched_count:
-            return summary
-    raise ConcurrentWriteError(f"summary of UMKM {umkm_id} kept changing")
+    issued = await profiles.find_one_and_update(
+        {"_id": umkm_id},
+        {"$inc": {"summary_ticket": 1}},
+        projection={"summary_ticket": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    if issued is None:
+        return None
+    ticket: int = issued["summary_ticket"]
+    summary = summary_of(await fl.latest(dbs.cassandra, umkm_id))  # after the ticket: see above
+    await profiles.update_one(
+        {
+            "_id": umkm_id,
+            "$or": [{"summary_written": None}, {"summary_written": {"$lt": ticket}}],
+        },
+        {
+            "$set": {"summary_terakhir": summary, "summary_written": ticket},
+            "$unset": {"summary_at": ""},  # the wall-clock ordering this replaced
+        },
+    )
+    return summary
 
 
 def summary_of(row: Row | None) -> MongoDoc | None:

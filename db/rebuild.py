@@ -172,7 +172,6 @@ async def _one_umkm(
             {"_id": umkm_id},
             {
                 "$set": {"summary_terakhir": summary},
-                "$inc": {"summary_version": 1},  # a refresh that read before this one retries
                 "$unset": {"summary_at": ""},
             },
         )

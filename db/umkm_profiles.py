@@ -12,12 +12,13 @@ Document shape (one type for every id: BSON UUID, standard representation):
  legalitas: {nib, pirt, halal, dokumen_url, status_verifikasi, verified_by, tanggal_verifikasi,
              rejection_reason},
  is_deleted, deleted_at, summary_terakhir: {tahun, bulan, omzet} | None,
- summary_version: int | absent (compare-and-set of summary_terakhir, no wall clock involved:
-   db/aggregates.refresh_summary reads it, then the logs, and writes only if it did not move,
-   so concurrent log writers converge on the newest reading. Absent until the first summary),
+ summary_ticket, summary_written: int | absent (ordering of summary_terakhir writes, no wall
+   clock involved: db/aggregates.refresh_summary takes a ticket ($inc), then reads the logs, and
+   writes only if no larger ticket was written, so concurrent log writers converge on the
+   newest reading. Absent until the first summary),
  version: int (optimistic concurrency: every write of this repository compares and increments it;
    the summary writes of db/aggregates.py and db/rebuild.py do not, since they touch only
-   summary_terakhir/summary_version, which no compare-and-set of the profile reads),
+   summary_terakhir and its tickets, which no compare-and-set of the profile reads),
  verification_task_id: UUID | None (the Cassandra task of the latest submission for review;
    kept after the decision so `repair-verification` can finish a half-done one)}
 """
