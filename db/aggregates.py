@@ -9,7 +9,8 @@ Design (CONVENTIONS §5):
   writers never apply a delta computed from the same counted_*); (2) apply the counter deltas
   (dashboard_sector_stats, dashboard_region_stats, dashboard_sector_region_stats,
   umkm_quarter_totals: same delta everywhere, all in one concurrent batch);
-  (3) update MongoDB `summary_terakhir`.
+  (3) update MongoDB `summary_terakhir` (ordered by MongoDB-issued tickets, not clocks: see
+  refresh_summary).
 - A crash after (1) leaves the counters as they were before the write: a new month is missing
   (under-count); a re-submitted month still shows its previous omzet. A retry of the same write
   finds counted == desired and applies nothing, so no delta is ever applied twice, and
