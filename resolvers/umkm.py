@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from resolvers.umkm_changes import (
     user_error,
     write,
 )
+from resolvers.umkm_prefetch import prefetch
 from resolvers.views import umkm_from_doc, user_from_doc
 from schema.common import EMPTY_PAGE, PageInfo, UserError
 from schema.enums import UserErrorCode
@@ -222,7 +224,9 @@ async def list_umkms(
         umkm_profiles.find_page(ctx.mongo, page_query, n + 1, _projection(ctx.viewer)),
         umkm_profiles.count(ctx.mongo, query) if selects(info, "totalCount") else _no_count(),
     )
-    return _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    conn = _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    await prefetch(info, conn.nodes)
+    return conn
 
 
 async def umkms_near(
@@ -304,13 +308,20 @@ async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityClust
 # ------------------------------------------------------------------ nested fields
 
 
-async def umkm_owner(info: Info, umkm: UMKM) -> User | None:
+def umkm_owner(info: Info, umkm: UMKM) -> User | Awaitable[User | None] | None:
+    """Synchronous when no fetch is needed (hidden, no owner, or prefetched for the page)."""
     ctx = _ctx(info)
     if umkm.owner_id is None:
         return None
     if not can_read(ctx.viewer, "UMKM.owner", owns=ctx.viewer.owns(umkm.owner_id)):
         return None
-    doc = await ctx.loaders.get(user_by_id).load(umkm.owner_id)
+    if umkm.prefetched_owner is not None:
+        return umkm.prefetched_owner[0]
+    return _load_owner(ctx, umkm.owner_id)
+
+
+async def _load_owner(ctx: Context, owner_id: uuid.UUID) -> User | None:
+    doc = await ctx.loaders.get(user_by_id).load(owner_id)
     return user_from_doc(doc, ctx.viewer) if doc else None
 
 
@@ -332,7 +343,9 @@ async def user_umkms(
     if not user.umkms_visible:
         return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
     total, docs = await ctx.loaders.get(umkms_by_owner).load(OwnerPage(user.user_id, n + 1, key))
-    return _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    conn = _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    await prefetch(info, conn.nodes)
+    return conn
 
 
 # ------------------------------------------------------------------ writes

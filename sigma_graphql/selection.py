@@ -23,7 +23,12 @@ def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
 
 def selected(info: Info, *path: str) -> list[SelectedField]:
     """Every selection of the subfield at `path` (GraphQL names) below the current field."""
-    level = list(_fields(info.selected_fields))
+    return below(list(_fields(info.selected_fields)), *path)
+
+
+def below(fields: list[SelectedField], *path: str) -> list[SelectedField]:
+    """Every selection at `path` below the given selections."""
+    level = fields
     for name in path:
         level = [f for parent in level for f in _fields(parent.selections) if f.name == name]
         if not level:
