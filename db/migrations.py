@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from importlib import resources
+from typing import Any
 
 from cassandra import InvalidRequest
 from pymongo import AsyncMongoClient
@@ -19,6 +20,29 @@ from sigma_graphql.settings import Settings
 log = logging.getLogger(__name__)
 
 _COMMENT = re.compile(r"--[^\n]*")
+_CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS\s+(\w+)\s*\(", re.IGNORECASE)
+_INLINE_KEY = re.compile(r"(\w+)\s+\w+\s+PRIMARY KEY", re.IGNORECASE)
+
+
+class MigrationError(RuntimeError):
+    """The keyspace holds a table whose key differs from the code's: CREATE ... IF NOT EXISTS
+    would silently keep the old shape, so we stop and say which table."""
+
+
+def declared_key(stmt: str) -> tuple[str, list[str]] | None:
+    """(table, key columns in order) of a CREATE TABLE statement, partition columns first."""
+    table = _CREATE_TABLE.search(stmt)
+    if table is None:
+        return None
+    marker = re.search(r"PRIMARY KEY\s*\(", stmt, re.IGNORECASE)
+    if marker is None:
+        inline = _INLINE_KEY.search(stmt)
+        return (table.group(1), [inline.group(1)]) if inline else None
+    depth, end = 1, marker.end()
+    while depth and end < len(stmt):
+        depth += {"(": 1, ")": -1}.get(stmt[end], 0)
+        end += 1
+    return table.group(1), re.findall(r"\w+", stmt[marker.end() : end - 1])
 
 
 def cql_statements() -> list[str]:
@@ -42,7 +66,8 @@ def migrate_cassandra(settings: Settings, replication_factor: int = 1) -> int:
         ks = settings.cassandra_keyspace
         session.execute(
             f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}"
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}",
+            timeout=60,
         )
         session.set_keyspace(ks)
         applied = 0
@@ -55,9 +80,39 @@ def migrate_cassandra(settings: Settings, replication_factor: int = 1) -> int:
                     continue
                 raise
             applied += 1
+        check_table_keys(session, ks)
         return applied
     finally:
         cluster.shutdown()
+
+
+def check_table_keys(session: Any, keyspace: str) -> None:
+    """Fails when an existing table's primary key is not the one db/cql declares."""
+    rows = session.execute(
+        "SELECT table_name, column_name, kind, position FROM system_schema.columns "
+        "WHERE keyspace_name = %s",
+        (keyspace,),
+        timeout=60,
+    )
+    existing: dict[str, list[tuple[int, int, str]]] = {}
+    for row in rows:  # dict rows (the cluster's row factory)
+        if row["kind"] in ("partition_key", "clustering"):
+            order = 0 if row["kind"] == "partition_key" else 1
+            existing.setdefault(row["table_name"], []).append(
+                (order, row["position"], row["column_name"])
+            )
+    for stmt in cql_statements():
+        declared = declared_key(stmt)
+        if declared is None or declared[0] not in existing:
+            continue
+        table, columns = declared
+        actual = [name for _, _, name in sorted(existing[table])]
+        if actual != columns:
+            raise MigrationError(
+                f"table {keyspace}.{table} has primary key ({', '.join(actual)}) but the code "
+                f"declares ({', '.join(columns)}); it predates a schema change and must be "
+                "migrated by hand (copy the rows to the new shape) before the server can use it"
+            )
 
 
 async def migrate_mongo(client: AsyncMongoClient[MongoDoc], settings: Settings) -> list[str]:

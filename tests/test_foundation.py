@@ -46,6 +46,48 @@ async def test_migrations_are_idempotent_and_complete(migrated: Settings, dbs: D
     assert {"uniq_email_lower", "uniq_nik"} <= set(indexes_before)
 
 
+async def test_migrate_refuses_a_table_whose_key_changed(migrated: Settings) -> None:
+    """CREATE TABLE IF NOT EXISTS keeps an old shape silently: migrate must say so instead."""
+    from db.cassandra import make_cluster
+    from db.migrations import MigrationError, migrate_cassandra
+
+    settings = migrated.with_overrides(cassandra_keyspace=f"{migrated.cassandra_keyspace}_old")
+    loop = asyncio.get_running_loop()
+
+    def old_shape() -> None:
+        cluster = make_cluster(settings)
+        try:
+            session = cluster.connect()
+            session.execute(
+                f"CREATE KEYSPACE IF NOT EXISTS {settings.cassandra_keyspace} WITH replication = "
+                "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+                timeout=60,
+            )
+            session.execute(
+                f"CREATE TABLE {settings.cassandra_keyspace}.login_logs (user_id uuid, "
+                "login_time timeuuid, success boolean, PRIMARY KEY ((user_id), login_time))",
+                timeout=60,
+            )
+        finally:
+            cluster.shutdown()
+
+    def drop() -> None:
+        cluster = make_cluster(settings)
+        try:
+            cluster.connect().execute(
+                f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}", timeout=60
+            )
+        finally:
+            cluster.shutdown()
+
+    await loop.run_in_executor(None, old_shape)
+    try:
+        with pytest.raises(MigrationError, match=r"login_logs has primary key \(user_id, "):
+            await loop.run_in_executor(None, migrate_cassandra, settings)
+    finally:
+        await loop.run_in_executor(None, drop)
+
+
 async def test_unique_email_index_is_enforced_by_the_server(dbs: Databases) -> None:
     from pymongo.errors import DuplicateKeyError
 
