@@ -57,14 +57,12 @@ def _lokasi(doc: MongoDoc) -> Json | None:
 
 
 async def _umkm_page(req: Request, first: int) -> tuple[list[MongoDoc], int]:
-    """The list query of resolvers.umkm.list_umkms: row rule, sort, projection, count."""
+    """The list query of resolvers.umkm.list_umkms: row rule, sort, projection. No count: the
+    shapes do not select totalCount and list_umkms counts only when it is selected (perf2)."""
     query = umkm_row_filter(req.viewer)
     projection = umkm_profiles.list_projection(private=not req.viewer.is_public)
-    docs, total = await asyncio.gather(
-        umkm_profiles.find_page(req.dbs.mongo, query, first + 1, projection),
-        umkm_profiles.count(req.dbs.mongo, query),
-    )
-    return docs, total
+    docs = await umkm_profiles.find_page(req.dbs.mongo, query, first + 1, projection)
+    return docs, 0
 
 
 async def catalog_umkms(req: Request) -> Json:

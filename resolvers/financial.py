@@ -7,6 +7,7 @@ reads of many UMKMs' months go through loaders/financial.py.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from db import financial_logs as fl
 from db import financial_writes, umkm_profiles
 from db.cassandra import Row
 from db.mongo import MongoDoc
-from loaders.financial import PageKey, log_by_key, log_pages
+from loaders.financial import Page, PageKey, log_by_key, log_pages
 from loaders.umkm import umkm_by_id
 from loaders.users import user_by_id
 from resolvers.views import umkm_from_doc, user_from_doc
@@ -36,9 +37,11 @@ from schema.umkm import UMKM
 from schema.users import User
 from sigma_graphql import errors
 from sigma_graphql.clock import current_month
+from sigma_graphql.context import Context
 from sigma_graphql.i18n import register, t
 from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
 from sigma_graphql.permissions import can_read, can_see_umkm
+from sigma_graphql.selection import selects
 from sigma_graphql.viewer import Viewer
 
 MIN_TAHUN = 2000
@@ -297,6 +300,32 @@ def _connection(rows: list[Row], cursors: list[str], has_next: bool) -> Financia
     )
 
 
+def _log_cursor(row: Row) -> str:
+    return encode_cursor({"t": row["tahun"], "b": row["bulan"]})
+
+
+def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
+    """One UMKM's page of logs; a cursor per edge only when edges are selected (pageInfo's
+    two cursors always)."""
+    rows = page.rows
+    nodes = [log_from_row(r) for r in rows]
+    edges = (
+        [FinancialLogEdge(cursor=_log_cursor(r), node=n) for r, n in zip(rows, nodes, strict=True)]
+        if with_edges
+        else []
+    )
+    return FinancialLogConnection(
+        edges=edges,
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=False,
+            start_cursor=_log_cursor(rows[0]) if rows else None,
+            end_cursor=_log_cursor(rows[-1]) if rows else None,
+        ),
+    )
+
+
 def _int_field(data: dict[str, Any], name: str, lang: str) -> int:
     value = data.get(name)
     if not isinstance(value, int):
@@ -349,21 +378,48 @@ async def flagged_logs(
     return _connection(rows, cursors, has_next)
 
 
-async def umkm_financial_logs(
-    info: Info, umkm: UMKM, tahun: int | None, first: int | None, after: str | None
-) -> FinancialLogConnection:
-    ctx = info.context
+LogArgs = tuple[int | None, int | None, str | None]  # financialLogs(tahun, first, after)
+
+
+def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
+    """The loader key for UMKM.financialLogs, or None when the viewer may not see the logs
+    (empty list). Bad `first`/`after` raise bad_input."""
+    tahun, first, after = args
     limit = check_first(first, ctx.lang, default=24)
     viewer: Viewer = ctx.viewer
     if not can_read(viewer, "UMKM.financialLogs", owns=viewer.owns(umkm.owner_id)):
-        return FinancialLogConnection(edges=[], nodes=[], page_info=EMPTY_PAGE)
+        return None
     data = decode_cursor(after, ctx.lang)
     keyset = None
     if data is not None:
         keyset = (_int_field(data, "t", ctx.lang), _int_field(data, "b", ctx.lang))
-    page = await ctx.loaders.get(log_pages).load(PageKey(umkm.umkm_id, tahun, limit, keyset))
-    cursors = [encode_cursor({"t": r["tahun"], "b": r["bulan"]}) for r in page.rows]
-    return _connection(page.rows, cursors, page.has_next)
+    return PageKey(umkm.umkm_id, tahun, limit, keyset)
+
+
+def empty_logs() -> FinancialLogConnection:
+    return FinancialLogConnection(edges=[], nodes=[], page_info=EMPTY_PAGE)
+
+
+def umkm_financial_logs(
+    info: Info, umkm: UMKM, tahun: int | None, first: int | None, after: str | None
+) -> FinancialLogConnection | Awaitable[FinancialLogConnection]:
+    """Synchronous when the list resolver prefetched this page (resolvers/umkm_prefetch.py):
+    no coroutine per UMKM; otherwise one DataLoader load."""
+    args = (tahun, first, after)
+    found = umkm.prefetched_logs
+    if found is not None and found[0] == args:
+        conn: FinancialLogConnection = found[1]
+        return conn
+    return _load_logs(info, umkm, args)
+
+
+async def _load_logs(info: Info, umkm: UMKM, args: LogArgs) -> FinancialLogConnection:
+    ctx: Context = info.context
+    key = log_page_key(ctx, umkm, args)
+    if key is None:
+        return empty_logs()
+    page = await ctx.loaders.get(log_pages).load(key)
+    return page_connection(page, selects(info, "edges"))
 
 
 async def log_umkm(info: Info, log: FinancialLog) -> UMKM | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from resolvers.umkm_changes import (
     user_error,
     write,
 )
+from resolvers.umkm_prefetch import prefetch
 from resolvers.views import umkm_from_doc, user_from_doc
 from schema.common import EMPTY_PAGE, PageInfo, UserError
 from schema.enums import UserErrorCode
@@ -54,6 +56,7 @@ from sigma_graphql.context import Context
 from sigma_graphql.i18n import Lang, register, t
 from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
 from sigma_graphql.permissions import can_read, can_see_umkm, umkm_row_filter
+from sigma_graphql.selection import selects
 from sigma_graphql.umkm_validation import validate_create, validate_update
 from sigma_graphql.viewer import PUBLIC, Viewer
 
@@ -156,21 +159,36 @@ def _decode_after(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] |
 
 
 def _connection(
-    docs: list[MongoDoc], first: int, total: int, has_previous: bool, viewer: Viewer
+    docs: list[MongoDoc],
+    first: int,
+    total: int,
+    has_previous: bool,
+    viewer: Viewer,
+    with_edges: bool = True,
 ) -> UMKMConnection:
     page = docs[:first]
-    edges = [UMKMEdge(cursor=_cursor_of(d), node=umkm_from_doc(d, viewer)) for d in page]
+    nodes = [umkm_from_doc(d, viewer) for d in page]
+    # A cursor per edge only when edges are asked for; pageInfo needs just the first and last.
+    edges = (
+        [UMKMEdge(cursor=_cursor_of(d), node=n) for d, n in zip(page, nodes, strict=True)]
+        if with_edges
+        else []
+    )
     return UMKMConnection(
         edges=edges,
-        nodes=[e.node for e in edges],
+        nodes=nodes,
         page_info=PageInfo(
             has_next_page=len(docs) > first,
             has_previous_page=has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=_cursor_of(page[0]) if page else None,
+            end_cursor=_cursor_of(page[-1]) if page else None,
         ),
         total_count=total,
     )
+
+
+async def _no_count() -> int:
+    return 0
 
 
 def _projection(viewer: Viewer) -> dict[str, int]:
@@ -200,11 +218,15 @@ async def list_umkms(
     query = _filter_query(_list_base(ctx.viewer, filter), filter, ctx.lang)
     key = _decode_after(after, ctx.lang)
     page_query = umkm_profiles.combine(query, umkm_profiles.after_filter(*key)) if key else query
+    # totalCount costs a second scan of the matching profiles: only when it is asked for
+    # (the value stays 0 otherwise and is never read).
     docs, total = await asyncio.gather(
         umkm_profiles.find_page(ctx.mongo, page_query, n + 1, _projection(ctx.viewer)),
-        umkm_profiles.count(ctx.mongo, query),
+        umkm_profiles.count(ctx.mongo, query) if selects(info, "totalCount") else _no_count(),
     )
-    return _connection(docs, n, total, key is not None, ctx.viewer)
+    conn = _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    await prefetch(info, conn.nodes)
+    return conn
 
 
 async def umkms_near(
@@ -286,13 +308,20 @@ async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityClust
 # ------------------------------------------------------------------ nested fields
 
 
-async def umkm_owner(info: Info, umkm: UMKM) -> User | None:
+def umkm_owner(info: Info, umkm: UMKM) -> User | Awaitable[User | None] | None:
+    """Synchronous when no fetch is needed (hidden, no owner, or prefetched for the page)."""
     ctx = _ctx(info)
     if umkm.owner_id is None:
         return None
     if not can_read(ctx.viewer, "UMKM.owner", owns=ctx.viewer.owns(umkm.owner_id)):
         return None
-    doc = await ctx.loaders.get(user_by_id).load(umkm.owner_id)
+    if umkm.prefetched_owner is not None:
+        return umkm.prefetched_owner[0]
+    return _load_owner(ctx, umkm.owner_id)
+
+
+async def _load_owner(ctx: Context, owner_id: uuid.UUID) -> User | None:
+    doc = await ctx.loaders.get(user_by_id).load(owner_id)
     return user_from_doc(doc, ctx.viewer) if doc else None
 
 
@@ -314,7 +343,9 @@ async def user_umkms(
     if not user.umkms_visible:
         return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
     total, docs = await ctx.loaders.get(umkms_by_owner).load(OwnerPage(user.user_id, n + 1, key))
-    return _connection(docs, n, total, key is not None, ctx.viewer)
+    conn = _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    await prefetch(info, conn.nodes)
+    return conn
 
 
 # ------------------------------------------------------------------ writes

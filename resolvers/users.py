@@ -36,6 +36,7 @@ from sigma_graphql.context import Context
 from sigma_graphql.i18n import Lang, t
 from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
 from sigma_graphql.passwords import hash_password_async
+from sigma_graphql.selection import selects
 
 STAFF_ROLES = frozenset({Role.PEJABAT, Role.ADMIN})
 
@@ -77,24 +78,34 @@ async def list_users(
     limit = check_first(first, ctx.lang)
     keyset = _keyset(after, ctx.lang)
     query = users.list_filter(role.value if role else None, search)
+    # Count and per-edge cursors only when selected (the count is a second query).
     docs, total = await asyncio.gather(
-        users.list_page(ctx.mongo, query, limit, keyset), users.count(ctx.mongo, query)
+        users.list_page(ctx.mongo, query, limit, keyset),
+        users.count(ctx.mongo, query) if selects(info, "totalCount") else _no_count(),
     )
     has_next = len(docs) > limit
-    edges = [
-        UserEdge(cursor=_cursor_of(d), node=user_from_doc(d, ctx.viewer)) for d in docs[:limit]
-    ]
+    page = docs[:limit]
+    nodes = [user_from_doc(d, ctx.viewer) for d in page]
+    edges = (
+        [UserEdge(cursor=_cursor_of(d), node=n) for d, n in zip(page, nodes, strict=True)]
+        if selects(info, "edges")
+        else []
+    )
     return UserConnection(
         edges=edges,
-        nodes=[e.node for e in edges],
+        nodes=nodes,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=keyset is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=_cursor_of(page[0]) if page else None,
+            end_cursor=_cursor_of(page[-1]) if page else None,
         ),
         total_count=total,
     )
+
+
+async def _no_count() -> int:
+    return 0
 
 
 # ---------------------------------------------------------------- create

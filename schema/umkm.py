@@ -8,8 +8,9 @@ delegate to resolvers/ and loaders/.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -94,27 +95,37 @@ class UMKM:
     owner_id: strawberry.Private[uuid.UUID | None]
     # Decided once when the object is built: may this viewer see owner/financial fields?
     private_visible: strawberry.Private[bool]
+    # Filled by list resolvers that fetched these for the whole page (resolvers/umkm_prefetch.py)
+    # so the fields below answer without a coroutine per item. owner: a 1-tuple (None inside is
+    # "no owner"); logs: (financialLogs arguments, FinancialLogConnection).
+    prefetched_owner: strawberry.Private[tuple[User | None] | None] = None
+    prefetched_logs: strawberry.Private[
+        tuple[tuple[int | None, int | None, str | None], Any] | None
+    ] = None
 
-    @strawberry.field(description="Staff and owner.")
-    async def owner(self, info: Info) -> User | None:
+    # owner and financialLogs are sync resolvers that return either the prefetched value or an
+    # awaitable (graphql-core awaits it): the GraphQL type is given explicitly.
+    @strawberry.field(description="Staff and owner.", graphql_type=User | None)
+    def owner(self, info: Info) -> User | Awaitable[User | None] | None:
         from resolvers.umkm import umkm_owner
 
-        return await umkm_owner(info, self)
+        return umkm_owner(info, self)
 
     @strawberry.field(
         description="Monthly logs, newest first; optionally one year. Staff and owner; empty "
-        "otherwise."
+        "otherwise.",
+        graphql_type=Annotated["FinancialLogConnection", strawberry.lazy("schema.financial")],
     )
-    async def financial_logs(
+    def financial_logs(
         self,
         info: Info,
         tahun: int | None = None,
         first: int | None = 24,
         after: str | None = None,
-    ) -> Annotated[FinancialLogConnection, strawberry.lazy("schema.financial")]:
+    ) -> FinancialLogConnection | Awaitable[FinancialLogConnection]:
         from resolvers.financial import umkm_financial_logs
 
-        return await umkm_financial_logs(info, self, tahun, first, after)
+        return umkm_financial_logs(info, self, tahun, first, after)
 
     @strawberry.field(
         description="Quarterly growth, oldest first, for quarters with data. Staff and owner; "

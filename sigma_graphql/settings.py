@@ -150,6 +150,41 @@ def _parse_name(raw: str) -> str:
     return raw
 
 
+AUDIENCES = ("PUBLIC", "UMKM_OWNER", "PEJABAT", "ADMIN")
+
+
+def _parse_audience_map(raw: str, cast: Callable[[str], T]) -> dict[str, T]:
+    """ "PUBLIC=2000,UMKM_OWNER=4000": positive values per audience; the ones not named keep
+    their defaults (merged in load_settings)."""
+    out: dict[str, T] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip().upper()
+        if not sep or name not in AUDIENCES:
+            raise ValueError(
+                f"expected AUDIENCE=value pairs, AUDIENCE one of {', '.join(AUDIENCES)}"
+            )
+        if name in out:
+            raise ValueError(f"{name} given twice")
+        out[name] = cast(value.strip())
+    if not out:
+        raise ValueError("needs at least one AUDIENCE=value pair")
+    return out
+
+
+def _parse_refill(raw: str) -> dict[str, float]:
+    return _parse_audience_map(raw, _parse_positive_float)
+
+
+def _parse_burst(raw: str) -> dict[str, int]:
+    return _parse_audience_map(raw, _parse_positive_int)
+
+
+# Settings whose parsed value is merged over the default mapping instead of replacing it.
+_MERGED = frozenset({"budget_refill_per_s", "budget_burst"})
+
 _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_ENV": ("environment", _parse_env),
     "SIGMA_HOST": ("host", str),
@@ -171,6 +206,8 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_MAX_ALIASES": ("max_aliases", _parse_positive_int),
     "SIGMA_MAX_TOKENS": ("max_tokens", _parse_positive_int),
     "SIGMA_MAX_COST": ("max_cost", _parse_positive_int),
+    "SIGMA_BUDGET_REFILL_PER_S": ("budget_refill_per_s", _parse_refill),
+    "SIGMA_BUDGET_BURST": ("budget_burst", _parse_burst),
     "SIGMA_SESSION_TTL_S": ("session_ttl_s", _parse_positive_int),
     "SIGMA_LOGIN_WINDOW_S": ("login_window_s", _parse_positive_int),
     "SIGMA_LOGIN_MAX_FAILURES": ("login_max_failures", _parse_positive_int),
@@ -197,6 +234,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             values[attr] = parse(raw)
         except ValueError as exc:
             raise SettingsError(f"{var}={raw!r} is invalid: {exc}") from None
+    defaults = Settings()
+    for attr in _MERGED & values.keys():
+        values[attr] = {**getattr(defaults, attr), **values[attr]}
     settings = Settings(**values)
     if settings.is_production:
         if settings.secret_key == _DEV_SECRET or len(settings.secret_key) < 32:
