@@ -19,7 +19,6 @@ from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
 from loaders.users import user_by_id
 from resolvers.umkm_changes import (
     Change,
-    Written,
     after_write,
     failed,
     from_ms,
@@ -30,7 +29,7 @@ from resolvers.umkm_changes import (
     parse_id,
     to_ms,
     user_error,
-    write,
+    write_payload,
 )
 from resolvers.umkm_prefetch import prefetch
 from resolvers.views import umkm_from_doc, user_from_doc
@@ -403,16 +402,9 @@ def _require_owner_or_admin(ctx: Context, doc: MongoDoc) -> None:
         raise errors.forbidden(t("forbidden", ctx.lang))
 
 
-def _written(ctx: Context, result: Written | list[UserError]) -> UMKMPayload:
-    if isinstance(result, list):
-        return failed(result)
-    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
-
-
 async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> UMKMPayload:
     ctx = _ctx(info)
-    umkm_id = parse_id(id)
-    if umkm_id is None:
+    if parse_id(id) is None:
         return failed(not_found(ctx.lang))
     changes, problems = validate_update(input, ctx.lang)
     if problems:
@@ -438,14 +430,11 @@ async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> 
             change.opens_task = True
         return change
 
-    return _written(ctx, await write(ctx, umkm_id, plan))
+    return await write_payload(ctx, id, plan)
 
 
 async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
     ctx = _ctx(info)
-    umkm_id = parse_id(id)
-    if umkm_id is None:
-        return failed(not_found(ctx.lang))
 
     def plan(before: MongoDoc) -> Change | list[UserError]:
         if before.get("is_deleted"):
@@ -453,18 +442,15 @@ async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
         _require_owner_or_admin(ctx, before)
         return Change({"is_deleted": True, "deleted_at": now_ms()})
 
-    return _written(ctx, await write(ctx, umkm_id, plan))
+    return await write_payload(ctx, id, plan)
 
 
 async def restore_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
     ctx = _ctx(info)
-    umkm_id = parse_id(id)
-    if umkm_id is None:
-        return failed(not_found(ctx.lang))
 
     def plan(before: MongoDoc) -> Change | list[UserError]:
         if not before.get("is_deleted"):
             return invalid_state(ctx.lang)
         return Change({"is_deleted": False, "deleted_at": None})
 
-    return _written(ctx, await write(ctx, umkm_id, plan))
+    return await write_payload(ctx, id, plan)

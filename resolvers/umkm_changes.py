@@ -16,6 +16,7 @@ from typing import Any
 
 from db import aggregates, umkm_profiles, verification_tasks
 from db.mongo import MongoDoc
+from resolvers.views import umkm_from_doc
 from schema.common import UserError
 from schema.enums import UserErrorCode
 from schema.umkm import UMKMPayload
@@ -91,6 +92,19 @@ def invalid_state(lang: Lang) -> list[UserError]:
 
 def failed(errors: list[UserError]) -> UMKMPayload:
     return UMKMPayload(umkm=None, user_errors=errors)
+
+
+async def write_payload(ctx: Context, raw_id: str, plan: Plan) -> UMKMPayload:
+    """The scaffold of every UMKM mutation that changes one profile: an unknown id is a
+    NOT_FOUND userError, refusals from `plan` become userErrors, success returns the UMKM as the
+    viewer may see it."""
+    umkm_id = parse_id(raw_id)
+    if umkm_id is None:
+        return failed(not_found(ctx.lang))
+    result = await write(ctx, umkm_id, plan)
+    if isinstance(result, list):
+        return failed(result)
+    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
 
 
 @dataclass

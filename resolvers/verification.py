@@ -29,6 +29,7 @@ from resolvers.umkm_changes import (
     now_ms,
     parse_id,
     write,
+    write_payload,
 )
 from resolvers.views import umkm_from_doc, user_from_doc
 from schema.common import PageInfo, UserError
@@ -249,9 +250,6 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
 
 async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
     ctx = _ctx(info)
-    umkm_id = parse_id(id)
-    if umkm_id is None:
-        return failed(not_found(ctx.lang))
 
     def plan(before: MongoDoc) -> Change | list[UserError]:
         if before.get("is_deleted"):
@@ -270,10 +268,7 @@ async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
             opens_task=True,
         )
 
-    result = await write(ctx, umkm_id, plan)
-    if isinstance(result, list):
-        return failed(result)
-    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
+    return await write_payload(ctx, id, plan)
 
 
 async def task_umkm(info: Info, task: VerificationTask) -> UMKM | None:
