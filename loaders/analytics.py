@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -10,6 +11,10 @@ from strawberry.dataloader import DataLoader
 
 from db import analytics
 from db.cassandra import Row
+
+# (dimension 'sektor' or 'kota', years, one name or None for every name dashboard_keys lists)
+DimensionKey = tuple[str, tuple[int, ...], str | None]
+DimensionRow = tuple[str, int, int, int, int]
 
 if TYPE_CHECKING:
     from sigma_graphql.context import Context
@@ -25,5 +30,26 @@ def logs_by_umkm(ctx: Context) -> DataLoader[uuid.UUID, list[Row]]:
         for row in await analytics.all_logs(ctx.cassandra, list(dict.fromkeys(ids))):
             grouped[row["umkm_id"]].append(row)
         return [grouped[i] for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def dimension_rows(ctx: Context) -> DataLoader[DimensionKey, list[DimensionRow]]:
+    """Aggregate rows of one dimension: the named partition, or every partition dashboard_keys
+    lists for the years. Cached per request because several root fields read the same
+    partitions in one document (officialDashboard's last-month total and sectorStats of that
+    year: the sector table of the same year); each distinct key is read once."""
+
+    async def one(key: DimensionKey) -> list[DimensionRow]:
+        dimension, years, only = key
+        if only is not None:
+            names = [only]
+        else:
+            names = [n for _, n in await analytics.dashboard_names(ctx.cassandra, dimension, years)]
+        read = analytics.sector_months if dimension == "sektor" else analytics.region_months
+        return await read(ctx.cassandra, names, years)
+
+    async def load(keys: Sequence[DimensionKey]) -> list[list[DimensionRow]]:
+        return list(await asyncio.gather(*(one(k) for k in keys)))
 
     return DataLoader(load_fn=load)

@@ -26,7 +26,7 @@ from db import analytics as repo
 from db import notification_inbox, umkm_counts
 from db.cassandra import Row
 from db.reference import canonical_sector
-from loaders.analytics import logs_by_umkm
+from loaders.analytics import dimension_rows, logs_by_umkm
 from loaders.umkm import umkm_by_id
 from resolvers.financial import log_from_row
 from resolvers.views import umkm_from_doc
@@ -129,13 +129,8 @@ async def _dimension_rows(
     ctx: Context, dimension: str, years: list[int], only: str | None
 ) -> list[tuple[str, int, int, int, int]]:
     """Aggregate rows of one dimension ('sektor' or 'kota'): the named partition, or every
-    partition dashboard_keys lists for the years."""
-    if only is not None:
-        names = [only]
-    else:
-        names = [n for _, n in await repo.dashboard_names(ctx.cassandra, dimension, years)]
-    read = repo.sector_months if dimension == "sektor" else repo.region_months
-    return await read(ctx.cassandra, names, years)
+    partition dashboard_keys lists for the years; read once per request (loaders/analytics.py)."""
+    return await ctx.loaders.get(dimension_rows).load((dimension, tuple(years), only))
 
 
 async def sector_stats(info: Info, tahun: int, sektor: str | None) -> list[SectorStats]:
