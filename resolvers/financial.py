@@ -167,9 +167,10 @@ async def _umkm_for_write(
     return doc, []
 
 
-def log_from_row(row: Row) -> FinancialLog:
+def log_from_row(row: Row, umkm_id: strawberry.ID | None = None) -> FinancialLog:
+    """`umkm_id`: the row's umkm_id as a string, when the caller already has it."""
     return FinancialLog(
-        umkm_id=strawberry.ID(str(row["umkm_id"])),
+        umkm_id=umkm_id if umkm_id is not None else strawberry.ID(str(row["umkm_id"])),
         tahun=row["tahun"],
         bulan=row["bulan"],
         omzet=Rupiah(int(row["omzet"] or 0)),
@@ -184,6 +185,21 @@ def log_from_row(row: Row) -> FinancialLog:
         input_by_id=row.get("input_by"),
         flagged_by_id=row.get("flagged_by"),
     )
+
+
+def logs_from_rows(rows: list[Row]) -> list[FinancialLog]:
+    """log_from_row for a list whose rows mostly share an UMKM (a page of one UMKM's logs):
+    each distinct umkm_id is turned into a string once (str(UUID) costs about as much as the
+    rest of a log object)."""
+    ids: dict[uuid.UUID, strawberry.ID] = {}
+    logs = []
+    for row in rows:
+        raw = row["umkm_id"]
+        umkm_id = ids.get(raw)
+        if umkm_id is None:
+            umkm_id = ids[raw] = strawberry.ID(str(raw))
+        logs.append(log_from_row(row, umkm_id))
+    return logs
 
 
 async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLogPayload:
@@ -287,7 +303,7 @@ async def unflag_log(
 
 
 def _connection(rows: list[Row], cursors: list[str], has_next: bool) -> FinancialLogConnection:
-    nodes = [log_from_row(r) for r in rows]
+    nodes = logs_from_rows(rows)
     return FinancialLogConnection(
         edges=[FinancialLogEdge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
         nodes=nodes,
@@ -308,7 +324,7 @@ def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
     """One UMKM's page of logs; a cursor per edge only when edges are selected (pageInfo's
     two cursors always)."""
     rows = page.rows
-    nodes = [log_from_row(r) for r in rows]
+    nodes = logs_from_rows(rows)
     edges = (
         [FinancialLogEdge(cursor=_log_cursor(r), node=n) for r, n in zip(rows, nodes, strict=True)]
         if with_edges
