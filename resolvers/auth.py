@@ -25,7 +25,7 @@ from resolvers.account_rules import (
     phone_errors,
     user_error,
 )
-from resolvers.views import user_from_doc
+from resolvers.views import load_user, user_from_doc
 from schema.common import OkPayload, UserError
 from schema.enums import UserErrorCode
 from schema.users import (
@@ -135,10 +135,7 @@ async def _send_link(ctx: Context, doc: MongoDoc, kind: LinkMail, token: str) ->
 
 async def me(info: Info) -> User | None:
     ctx = _ctx(info)
-    if ctx.viewer.user_id is None:
-        return None
-    doc = await ctx.loaders.get(user_by_id).load(ctx.viewer.user_id)
-    return user_from_doc(doc, ctx.viewer) if doc else None
+    return await load_user(ctx, ctx.viewer.user_id)
 
 
 async def login_history(

@@ -20,8 +20,7 @@ from db.cassandra import Row
 from db.mongo import MongoDoc
 from loaders.financial import Page, PageKey, log_by_key, log_pages
 from loaders.umkm import umkm_by_id
-from loaders.users import user_by_id
-from resolvers.views import umkm_from_doc, user_from_doc
+from resolvers.views import load_user, umkm_from_doc
 from schema.common import EMPTY_PAGE, OkPayload, PageInfo, UserError
 from schema.enums import UserErrorCode
 from schema.financial import (
@@ -448,10 +447,9 @@ async def log_umkm(info: Info, log: FinancialLog) -> UMKM | None:
 
 async def _staff_user(info: Info, field: str, user_id: uuid.UUID | None) -> User | None:
     ctx = info.context
-    if user_id is None or not can_read(ctx.viewer, field):
+    if not can_read(ctx.viewer, field):
         return None
-    doc = await ctx.loaders.get(user_by_id).load(user_id)
-    return user_from_doc(doc, ctx.viewer) if doc else None
+    return await load_user(ctx, user_id)
 
 
 async def log_input_by(info: Info, log: FinancialLog) -> User | None:

@@ -16,7 +16,6 @@ from db import geohash, geosearch, umkm_profiles, users, verification_tasks
 from db.mongo import MongoDoc
 from db.reference import canonical_province, canonical_sector
 from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
-from loaders.users import user_by_id
 from resolvers.umkm_changes import (
     Change,
     after_write,
@@ -32,7 +31,7 @@ from resolvers.umkm_changes import (
     write_payload,
 )
 from resolvers.umkm_prefetch import prefetch
-from resolvers.views import umkm_from_doc, user_from_doc
+from resolvers.views import load_user, umkm_from_doc
 from schema.common import EMPTY_PAGE, PageInfo, UserError
 from schema.enums import UserErrorCode
 from schema.umkm import (
@@ -320,17 +319,13 @@ def umkm_owner(info: Info, umkm: UMKM) -> User | Awaitable[User | None] | None:
 
 
 async def _load_owner(ctx: Context, owner_id: uuid.UUID) -> User | None:
-    doc = await ctx.loaders.get(user_by_id).load(owner_id)
-    return user_from_doc(doc, ctx.viewer) if doc else None
+    return await load_user(ctx, owner_id)
 
 
 async def legalitas_verified_by(info: Info, legalitas: Legalitas) -> User | None:
     ctx = _ctx(info)
     # views.umkm_from_doc leaves the id empty for viewers who may not see it.
-    if legalitas.verified_by_id is None:
-        return None
-    doc = await ctx.loaders.get(user_by_id).load(legalitas.verified_by_id)
-    return user_from_doc(doc, ctx.viewer) if doc else None
+    return await load_user(ctx, legalitas.verified_by_id)
 
 
 async def user_umkms(

@@ -18,7 +18,6 @@ from db import notifications, verification_tasks
 from db.mongo import MongoDoc
 from db.verification_tasks import TaskRow
 from loaders.umkm import umkm_by_id
-from loaders.users import user_by_id
 from resolvers.umkm_changes import (
     TASK_TOPIC,
     Change,
@@ -31,7 +30,7 @@ from resolvers.umkm_changes import (
     write,
     write_payload,
 )
-from resolvers.views import umkm_from_doc, user_from_doc
+from resolvers.views import load_user, umkm_from_doc
 from schema.common import PageInfo, UserError
 from schema.enums import UserErrorCode, VerificationStatus
 from schema.umkm import (
@@ -281,10 +280,7 @@ async def task_umkm(info: Info, task: VerificationTask) -> UMKM | None:
 
 async def task_decided_by(info: Info, task: VerificationTask) -> User | None:
     ctx = _ctx(info)
-    if task.decided_by_id is None:
-        return None
-    doc = await ctx.loaders.get(user_by_id).load(task.decided_by_id)
-    return user_from_doc(doc, ctx.viewer) if doc else None
+    return await load_user(ctx, task.decided_by_id)
 
 
 async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:

@@ -7,17 +7,21 @@ types' leaves stay plain attributes and resolve to null for viewers without acce
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
 from db.mongo import MongoDoc
+from loaders.users import user_by_id
 from schema.enums import AccountStatus, Role, VerificationStatus
 from schema.scalars import Rupiah
 from schema.umkm import UMKM, FinancialSummary, GeoPoint, Legalitas, Pemilik, Wilayah
 from schema.users import User
 from sigma_graphql.permissions import can_read, read_nik
 from sigma_graphql.viewer import Viewer
+
+if TYPE_CHECKING:
+    from sigma_graphql.context import Context
 
 
 def user_from_doc(doc: MongoDoc, viewer: Viewer) -> User:
@@ -99,3 +103,11 @@ def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
         owner_id=owner_id,
         private_visible=private,
     )
+
+
+async def load_user(ctx: Context, user_id: uuid.UUID | None) -> User | None:
+    """The user with that id as ctx.viewer may see it, through the request's loader (batched)."""
+    if user_id is None:
+        return None
+    doc = await ctx.loaders.get(user_by_id).load(user_id)
+    return user_from_doc(doc, ctx.viewer) if doc else None
