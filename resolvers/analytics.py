@@ -18,6 +18,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from strawberry.types import Info
@@ -45,7 +46,6 @@ from schema.analytics import (
     RevenueTrend,
     SectorStats,
 )
-from schema.common import PageInfo
 from schema.enums import HealthStatus
 from schema.scalars import Rupiah
 from schema.umkm import UMKM, UMKMConnection, UMKMEdge
@@ -54,7 +54,7 @@ from sigma_graphql.analytics import anomalies, forecast, growth, periods
 from sigma_graphql.clock import current_month
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
 
 FIRST_YEAR = 2000  # the contract's earliest reportable year
 NOT_REPORTING_MONTHS = 3
@@ -498,11 +498,11 @@ async def not_reporting(info: Info, first: int | None, after: str | None) -> UMK
     return UMKMConnection(
         edges=edges,
         nodes=[e.node for e in edges],
-        page_info=PageInfo(
-            has_next_page=len(docs) > limit,
-            has_previous_page=after_id is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        page_info=page_info(
+            edges,
+            attrgetter("cursor"),
+            has_next=len(docs) > limit,
+            has_previous=after_id is not None,
         ),
         total_count=total,
     )

@@ -21,7 +21,7 @@ from db.mongo import MongoDoc
 from loaders.financial import Page, PageKey, log_by_key, log_pages
 from loaders.umkm import umkm_by_id
 from resolvers.views import load_user, umkm_from_doc
-from schema.common import EMPTY_PAGE, OkPayload, PageInfo, UserError
+from schema.common import EMPTY_PAGE, OkPayload, UserError
 from schema.enums import UserErrorCode
 from schema.financial import (
     FinancialLog,
@@ -38,7 +38,7 @@ from sigma_graphql import errors
 from sigma_graphql.clock import current_month
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
 from sigma_graphql.permissions import can_read, can_see_umkm
 from sigma_graphql.selection import selects
 from sigma_graphql.viewer import Viewer
@@ -306,12 +306,7 @@ def _connection(rows: list[Row], cursors: list[str], has_next: bool) -> Financia
     return FinancialLogConnection(
         edges=[FinancialLogEdge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
         nodes=nodes,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=False,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-        ),
+        page_info=page_info(cursors, str, has_next=has_next, has_previous=False),
     )
 
 
@@ -332,12 +327,7 @@ def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
     return FinancialLogConnection(
         edges=edges,
         nodes=nodes,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=False,
-            start_cursor=_log_cursor(rows[0]) if rows else None,
-            end_cursor=_log_cursor(rows[-1]) if rows else None,
-        ),
+        page_info=page_info(rows, _log_cursor, has_next=page.has_next, has_previous=False),
     )
 
 

@@ -18,7 +18,7 @@ from db import notification_inbox as inbox
 from db.notifications import topic
 from loaders.umkm import umkm_by_id
 from resolvers.views import umkm_from_doc
-from schema.common import CountPayload, PageInfo, UserError
+from schema.common import CountPayload, UserError
 from schema.enums import NotificationType, UserErrorCode
 from schema.financial import (
     Notification,
@@ -29,7 +29,7 @@ from schema.financial import (
 from schema.umkm import UMKM
 from sigma_graphql import errors
 from sigma_graphql.i18n import t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
 from sigma_graphql.permissions import can_see_umkm
 
 
@@ -80,12 +80,7 @@ async def list_notifications(
     return NotificationConnection(
         edges=[NotificationEdge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
         nodes=nodes,
-        page_info=PageInfo(
-            has_next_page=len(rows) > limit,
-            has_previous_page=False,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-        ),
+        page_info=page_info(cursors, str, has_next=len(rows) > limit, has_previous=False),
     )
 
 

@@ -32,7 +32,7 @@ from resolvers.umkm_changes import (
 )
 from resolvers.umkm_prefetch import prefetch
 from resolvers.views import load_user, umkm_from_doc
-from schema.common import EMPTY_PAGE, PageInfo, UserError
+from schema.common import EMPTY_PAGE, UserError
 from schema.enums import UserErrorCode
 from schema.umkm import (
     UMKM,
@@ -52,7 +52,7 @@ from schema.users import User
 from sigma_graphql import errors
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import Lang, register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
 from sigma_graphql.permissions import can_read, can_see_umkm, umkm_row_filter
 from sigma_graphql.selection import selects
 from sigma_graphql.umkm_validation import validate_create, validate_update
@@ -175,11 +175,8 @@ def _connection(
     return UMKMConnection(
         edges=edges,
         nodes=nodes,
-        page_info=PageInfo(
-            has_next_page=len(docs) > first,
-            has_previous_page=has_previous,
-            start_cursor=_cursor_of(page[0]) if page else None,
-            end_cursor=_cursor_of(page[-1]) if page else None,
+        page_info=page_info(
+            page, _cursor_of, has_next=len(docs) > first, has_previous=has_previous
         ),
         total_count=total,
     )

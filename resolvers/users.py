@@ -21,7 +21,7 @@ from resolvers.account_rules import (
     user_error,
 )
 from resolvers.views import user_from_doc
-from schema.common import OkPayload, PageInfo, UserError
+from schema.common import OkPayload, UserError
 from schema.enums import AccountStatus, Role, UserErrorCode
 from schema.users import (
     CreateUserInput,
@@ -34,7 +34,7 @@ from sigma_graphql import errors
 from sigma_graphql.clock import now_utc
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import Lang, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
 from sigma_graphql.passwords import hash_password_async
 from sigma_graphql.selection import selects
 
@@ -94,12 +94,7 @@ async def list_users(
     return UserConnection(
         edges=edges,
         nodes=nodes,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=keyset is not None,
-            start_cursor=_cursor_of(page[0]) if page else None,
-            end_cursor=_cursor_of(page[-1]) if page else None,
-        ),
+        page_info=page_info(page, _cursor_of, has_next=has_next, has_previous=keyset is not None),
         total_count=total,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
+from operator import attrgetter
 
 import strawberry
 from strawberry.types import Info
@@ -31,7 +32,7 @@ from resolvers.umkm_changes import (
     write_payload,
 )
 from resolvers.views import load_user, umkm_from_doc
-from schema.common import PageInfo, UserError
+from schema.common import UserError
 from schema.enums import UserErrorCode, VerificationStatus
 from schema.umkm import (
     UMKM,
@@ -44,7 +45,7 @@ from schema.users import User
 from sigma_graphql import errors
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor
+from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
 from sigma_graphql.permissions import can_see_umkm
 
 register(
@@ -113,11 +114,8 @@ async def list_tasks(
     return VerificationTaskConnection(
         edges=edges,
         nodes=[e.node for e in edges],
-        page_info=PageInfo(
-            has_next_page=len(rows) > n,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        page_info=page_info(
+            edges, attrgetter("cursor"), has_next=len(rows) > n, has_previous=after is not None
         ),
     )
 

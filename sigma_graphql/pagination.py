@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
+from schema.common import PageInfo
 from sigma_graphql import errors
 from sigma_graphql.i18n import Lang, t
 
 MAX_FIRST = 100
+T = TypeVar("T")
 
 
 def check_first(first: int | None, lang: Lang = "id", default: int = 20) -> int:
@@ -54,3 +57,16 @@ def decode_paging_state(cursor: str | None, lang: Lang = "id") -> bytes | None:
         return base64.b64decode(str(data["p"]))
     except (KeyError, ValueError, binascii.Error):
         raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+
+
+def page_info(
+    items: Sequence[T], cursor_of: Callable[[T], str], *, has_next: bool, has_previous: bool
+) -> PageInfo:
+    """PageInfo of one page: the cursors of its first and last item (None when empty). Only
+    these two cursors are encoded, so connections without selected edges stay cheap."""
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursor_of(items[0]) if items else None,
+        end_cursor=cursor_of(items[-1]) if items else None,
+    )
