@@ -1,16 +1,30 @@
 """B3: the real application, with budgets large enough that the load generator (one client
-address) is never rate limited. The cost is still computed and spent on every request."""
+address) is never rate limited. The cost is still computed and spent on every request.
+
+BENCH_VARIANT picks the configuration: b3 as deployed (inline leaves, public answer cache),
+b3x without the public answer cache, b3s with Strawberry's stock execution and no cache (what
+B3 measured before sigma_graphql/fast_execution.py and sigma_graphql/response_cache.py)."""
 
 from __future__ import annotations
+
+import os
+from typing import Any
 
 from sigma_graphql.app import create_app
 from sigma_graphql.settings import load_settings
 
 _UNLIMITED = ("PUBLIC", "UMKM_OWNER", "PEJABAT", "ADMIN")
 
+VARIANTS: dict[str, dict[str, Any]] = {
+    "b3": {},
+    "b3x": {"public_cache_ttl_s": 0.0},
+    "b3s": {"public_cache_ttl_s": 0.0, "fast_execution": False},
+}
+
 app = create_app(
     load_settings().with_overrides(
         budget_burst={a: 10**15 for a in _UNLIMITED},
         budget_refill_per_s={a: 1e12 for a in _UNLIMITED},
+        **VARIANTS[os.environ.get("BENCH_VARIANT", "b3")],
     )
 )

@@ -40,7 +40,11 @@ APPS = {
     "b1": "bench.servers:app",
     "b2": "bench.servers:app",
     "b3": "bench.b3:app",
+    "b3x": "bench.b3:app",
+    "b3s": "bench.b3:app",
 }
+# Extra B3 configurations (bench/b3.py), reported as their own rows and E_total columns.
+B3_EXTRA = ("b3x", "b3s")
 
 
 @dataclass
@@ -258,9 +262,10 @@ def run_shape(
     golden_file = tmp / f"{shape.key}-golden.json"
     golden_file.write_bytes(b"{}")
 
-    wanted = [v for v in args.variants if not (v == "b3" and missing)]
-    if "b3" in args.variants and missing:
-        results["b3"].status = "not implemented (" + ", ".join(missing) + ")"
+    wanted = [v for v in args.variants if not (v.startswith("b3") and missing)]
+    for variant in args.variants:
+        if variant.startswith("b3") and missing:
+            results[variant].status = "not implemented (" + ", ".join(missing) + ")"
     servers: dict[str, Server] = {}
     try:
         # B1 first: its response is the reference and B0's canned bytes.
@@ -292,7 +297,7 @@ def run_shape(
                 golden_file.write_bytes(
                     json.dumps({"data": golden}, separators=(",", ":")).encode()
                 )
-            elif variant in ("b2", "b3") and golden is not None and _strip(answer) != golden:
+            elif variant != "b0" and golden is not None and _strip(answer) != golden:
                 results[variant].status = "ok (data differs from B1)"
         live = [v for v in wanted if v in servers]
         wenv = dict(env, BENCH_BODY_FILE=str(load_body), BENCH_TOKEN=token)
@@ -345,10 +350,12 @@ def report(all_results: dict[str, dict[str, VariantResult]], args: argparse.Name
         "| peak RSS MB | bad | status |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    extra = [v for v in B3_EXTRA if v in args.variants]
     ratios = [
         "| shape | E_total = B3/B1 | E_engine = B2/B1 | E_sb = B3/B2 | B0 req/s "
-        "| CPU B1/B2 | CPU B1/B3 |",
-        "|---|---|---|---|---|---|---|",
+        "| CPU B1/B2 | CPU B1/B3 |"
+        + "".join(f" {v.upper()}/B1 | CPU B1/{v.upper()} |" for v in extra),
+        "|---|---|---|---|---|---|---|" + "---|---|" * len(extra),
     ]
     for key, res in all_results.items():
         for variant in args.variants:
@@ -374,6 +381,7 @@ def report(all_results: dict[str, dict[str, VariantResult]], args: argparse.Name
             f"| {key} | {_ratio(ok('b3'), ok('b1'))} | {_ratio(ok('b2'), ok('b1'))} | "
             f"{_ratio(ok('b3'), ok('b2'))} | {_fmt(b0.median('rps') if b0 else None)} | "
             f"{cpu(ok('b1'), ok('b2'))} | {cpu(ok('b1'), ok('b3'))} |"
+            + "".join(f" {_ratio(ok(v), ok('b1'))} | {cpu(ok('b1'), ok(v))} |" for v in extra)
         )
     return "\n".join(lines) + "\n\n" + "\n".join(ratios)
 
@@ -412,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rebuild", action="store_true", help="recompute aggregates first")
     p.add_argument("--database", default="sigma_bench", help="Mongo database and keyspace")
     p.add_argument("--shapes", default="abcde")
-    p.add_argument("--variants", default="b0,b1,b2,b3")
+    p.add_argument("--variants", default="b0,b1,b2,b3,b3x,b3s")
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--warmup", type=float, default=3)
     p.add_argument("--rounds", type=int, default=2)

@@ -24,6 +24,8 @@ from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
 from sigma_graphql.cost import cost_limiter_factory
 from sigma_graphql.extensions import ErrorPolicy, RoundTripReporter, log_unexpected
+from sigma_graphql.fast_execution import FastExecutor, streamline
+from sigma_graphql.response_cache import response_cache_factory
 from sigma_graphql.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ def extension_factories(settings: Settings) -> list[Any]:
         lambda: AddValidationRules(limit_rules),
         cost_limiter_factory(settings),
     ]
+    cache = response_cache_factory(settings)
+    if cache is not None:  # after CostLimiter: answers from memory are charged too
+        exts.append(cache)
     if not settings.introspection:
         exts.append(DisableIntrospection)
     if settings.expose_round_trips:
@@ -64,13 +69,17 @@ def extension_factories(settings: Settings) -> list[Any]:
 def build_schema(
     settings: Settings, extra_extensions: list[type[SchemaExtension]] | None = None
 ) -> SigmaSchema:
-    return SigmaSchema(
+    schema = SigmaSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[*extension_factories(settings), *(extra_extensions or [])],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=FastExecutor if settings.fast_execution else None,
     )
+    if settings.fast_execution:
+        streamline(schema._schema)
+    return schema
 
 
 def export_sdl() -> str:

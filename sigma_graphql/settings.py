@@ -86,6 +86,12 @@ class Settings:
     introspection: bool = True
     # Adds extensions.dbRoundTrips to every response (tests and benchmarks only).
     expose_round_trips: bool = False
+    # Inline completion of plain attribute leaves (sigma_graphql/fast_execution.py). Off only to
+    # compare with Strawberry's stock execution (tests, benchmarks).
+    fast_execution: bool = True
+    # Anonymous query answers kept in memory (sigma_graphql/response_cache.py); 0 switches off.
+    public_cache_ttl_s: float = 2.0
+    public_cache_entries: int = 1000
 
     @property
     def is_production(self) -> bool:
@@ -115,6 +121,13 @@ def _parse_positive_float(raw: str) -> float:
     value = float(raw)
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a positive number")
+    return value
+
+
+def _parse_seconds_or_zero(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be 0 (off) or a positive number of seconds")
     return value
 
 
@@ -219,6 +232,9 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_GRAPHIQL": ("graphiql", _parse_bool),
     "SIGMA_INTROSPECTION": ("introspection", _parse_bool),
     "SIGMA_EXPOSE_ROUND_TRIPS": ("expose_round_trips", _parse_bool),
+    "SIGMA_FAST_EXECUTION": ("fast_execution", _parse_bool),
+    "SIGMA_PUBLIC_CACHE_TTL_S": ("public_cache_ttl_s", _parse_seconds_or_zero),
+    "SIGMA_PUBLIC_CACHE_ENTRIES": ("public_cache_entries", _parse_positive_int),
 }
 
 

@@ -42,6 +42,9 @@ def base_settings(mailbox: Mailbox) -> Settings:
     env["SIGMA_MONGO_DB"] = f"t_{RUN}"
     env["SIGMA_CASSANDRA_KEYSPACE"] = f"t_{RUN}"
     env["SIGMA_EXPOSE_ROUND_TRIPS"] = "true"
+    # Tests write straight into the databases and read back at once, which the API never does;
+    # the public answer cache has its own tests (tests/test_response_cache.py).
+    env["SIGMA_PUBLIC_CACHE_TTL_S"] = "0"
     env["SIGMA_SMTP_HOST"] = "127.0.0.1"
     env["SIGMA_SMTP_PORT"] = str(mailbox.port)
     return load_settings(env)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from db import umkm_profiles
 from db.handles import Databases
 from db.mongo import MongoDoc
 from db.seed import INSERT_LOG, INSERT_YEAR, last_complete_months
-from tests.support import Account, Api, Factory
+from tests.support import Account, Api, Factory, LiveServer
 
 N = 100
 MONTHS = last_complete_months(14)  # spans two years, so logs come from several partitions
@@ -189,3 +190,30 @@ async def test_staff_audit_round_trips_do_not_grow(api: Api, world: World) -> No
     assert all(n["owner"] and n["owner"]["nama"] for n in nodes)
     in_year = sum(1 for t, _ in MONTHS if t == YEAR)
     assert all(len(n["financialLogs"]["nodes"]) == in_year for n in nodes)
+
+
+@pytest.fixture(scope="module")
+def stock_api(server_factory: Callable[..., LiveServer]) -> Api:
+    """The same app with Strawberry's stock execution (no inline leaves)."""
+    return Api(server_factory(fast_execution=False))
+
+
+async def test_fast_execution_answers_like_stock_execution(
+    api: Api, stock_api: Api, world: World
+) -> None:
+    """sigma_graphql/fast_execution.py changes how fields are completed, never what: the four
+    read shapes give the same data and the same round trips with it on and off."""
+    staff, owner = world.staff.token, world.owner.token
+    cases: list[tuple[str, dict[str, Any], str | None]] = [
+        (CATALOG, {"n": N, "kota": world.owner_kota}, None),
+        (CATALOG, {"n": N, "kota": world.audit_kota}, staff),
+        (OWNER, {"n": N}, owner),
+        (AUDIT, {"n": N, "kota": world.audit_kota, "tahun": YEAR}, staff),
+        (SHAPES["b"].query, {"tahun": YEAR}, staff),
+    ]
+    for query, variables, token in cases:
+        fast = await api.as_(token)(query, variables)
+        stock = await stock_api.as_(token)(query, variables)
+        assert not fast.errors and not stock.errors, (fast.errors, stock.errors)
+        assert fast.data == stock.data
+        assert fast.round_trips == stock.round_trips

@@ -1,0 +1,275 @@
+"""Cheaper field execution for plain attribute fields (bench notes §2; issue #7).
+
+Most completed fields in a response are leaves read straight from a Python object: a
+FinancialLog's `omzet`, a MonthlyStat's `bulan`. For each of them graphql-core builds a Path, a
+resolve-info object and a node list, Strawberry adds three calls to reach `getattr`, and
+`complete_value` walks the type wrappers, before the scalar is finally coerced. On the
+official dashboard (about 1,500 leaves) that was most of the request's CPU.
+
+Two measures, both behaviour-preserving:
+
+- `streamline(schema)`: every Strawberry "basic" field (no resolver, no field extensions, i.e.
+  no permission classes) gets a one-call resolver `getattr(source, python_name)`, and Strawberry
+  enums coerce by a dictionary lookup instead of scanning their values.
+- `FastExecutor`: a selected field that is such an attribute, has no arguments and returns a
+  scalar or enum (or `__typename`) is answered inline: read, coerce, done; so is an object whose
+  selected fields are all such leaves, and a list of those objects (a page of logs, a year of
+  monthly figures). Anything unusual (a null for a non-null field, a value the scalar refuses,
+  a missing attribute, field middleware, @defer/@stream) goes through graphql-core's normal
+  path, which then produces the usual error, path and null propagation. Decisions are made once
+  per selected field per request.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    Undefined,
+)
+from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+_SLOW: Any = object()  # "take graphql-core's normal path"
+_ATTR = "_sigma_attr"  # marks the resolvers streamline() installs
+
+Reader = Callable[[Any], Any]
+
+
+def attribute_resolver(python_name: str) -> Callable[..., Any]:
+    """The resolver of a basic field: what Strawberry's would return, in one call."""
+
+    def resolve(source: Any, _info: Any, **_args: Any) -> Any:
+        return getattr(source, python_name)
+
+    setattr(resolve, _ATTR, python_name)
+    resolve._is_default = True  # type: ignore[attr-defined]  # Strawberry's own marker
+    return resolve
+
+
+def _enum_coercer(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
+    original = enum_type.coerce_output_value
+    wrapped = getattr(enum_type, "wrapped_cls", None)
+    # Keyed by the members' identity: members are singletons, and hashing an Enum member
+    # calls Python-level __hash__.
+    by_member: dict[int, str] = {}
+    if isinstance(wrapped, type) and issubclass(wrapped, enum.Enum):
+        for name, value in enum_type.values.items():
+            for member in wrapped:
+                if member.value == value.value:
+                    by_member[id(member)] = name
+
+    def coerce(value: Any) -> Any:
+        name = by_member.get(id(value)) if type(value) is wrapped else None
+        return name if name is not None else original(value)
+
+    return coerce
+
+
+def streamline(schema: GraphQLSchema) -> None:
+    """Installs the cheap resolvers and enum coercers on a schema built by Strawberry."""
+    for named in schema.type_map.values():
+        if named.name.startswith("__"):
+            continue
+        if isinstance(named, GraphQLEnumType) and hasattr(named, "wrapped_cls"):
+            named.coerce_output_value = _enum_coercer(named)  # type: ignore[method-assign,assignment]
+        if not isinstance(named, GraphQLObjectType):
+            continue
+        for gql_field in named.fields.values():
+            definition = (gql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if (
+                isinstance(definition, StrawberryField)
+                and definition.is_basic_field
+                and definition.default_resolver is getattr
+                and definition.python_name
+            ):
+                gql_field.resolve = attribute_resolver(definition.python_name)
+
+
+def _leaf_reader(attr: str, coerce: Callable[[Any], Any], non_null: bool) -> Reader:
+    def read(source: Any) -> Any:
+        try:
+            value = getattr(source, attr)
+            if value is None:
+                return _SLOW if non_null else None
+            out = coerce(value)
+        except Exception:  # the normal path raises it again, with its location
+            return _SLOW
+        return _SLOW if out is None or out is Undefined else out
+
+    return read
+
+
+def _typename_reader(name: str) -> Reader:
+    return lambda _source: name
+
+
+Plan = list[tuple[str, Reader]]
+
+
+def _complete_plain(plan: Plan, source: Any) -> Any:
+    """The object's completed dict, or _SLOW if any field needs the normal path."""
+    out: dict[str, Any] = {}
+    for response_name, read in plan:
+        value = read(source)
+        if value is _SLOW:
+            return _SLOW
+        out[response_name] = value
+    return out
+
+
+class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor with inline completion of attribute leaves (module docstring).
+
+    Three entry points of graphql-core's executor are short-cut, each falling back to it:
+    a single leaf field (`execute_field`), an object whose selected fields are all such leaves
+    (`execute_collected_subfields`) and a list of such objects (`complete_iterable_value`).
+    Decisions are cached per request by the identity of graphql-core's memoized field groups,
+    which are kept alive beside the cached decision.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._readers: dict[tuple[GraphQLObjectType, int], tuple[Any, Reader | None]] = {}
+        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+
+    # ---------------------------------------------------------------- decisions
+
+    def _reader_for(
+        self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Reader | None:
+        key = (parent_type, id(field_details_list))
+        found = self._readers.get(key)
+        if found is None:
+            found = (field_details_list, self._reader(parent_type, field_details_list))
+            self._readers[key] = found
+        return found[1]
+
+    def _reader(
+        self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Reader | None:
+        # Strawberry always passes a manager; it only matters when it holds middleware
+        # (a schema extension implementing `resolve`, i.e. one that runs per field).
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return None
+        field_name = field_details_list[0].node.name.value
+        if field_name == "__typename":
+            return _typename_reader(parent_type.name)
+        field_def = self.schema.get_field(parent_type, field_name)
+        if field_def is None or field_def.args:
+            return None
+        attr = getattr(field_def.resolve, _ATTR, None)
+        if attr is None:
+            return None
+        field_type = field_def.type
+        non_null = isinstance(field_type, GraphQLNonNull)
+        leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        if not isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
+            return None
+        return _leaf_reader(attr, leaf.coerce_output_value, non_null)
+
+    def _plan_for(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> Plan | None:
+        key = (parent_type, id(grouped_field_set))
+        found = self._plans.get(key)
+        if found is None:
+            plan: Plan | None = []
+            for response_name, field_details_list in grouped_field_set.items():
+                reader = self._reader_for(parent_type, field_details_list)
+                if reader is None:
+                    plan = None
+                    break
+                plan.append((response_name, reader))  # type: ignore[union-attr]
+            found = (grouped_field_set, plan)
+            self._plans[key] = found
+        return found[1]
+
+    # ---------------------------------------------------------------- short cuts
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        reader = self._reader_for(parent_type, field_details_list)
+        if reader is not None:
+            value = reader(source)
+            if value is not _SLOW:
+                return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def execute_collected_subfields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path,
+        grouped_field_set: GroupedFieldSet,
+        new_defer_usages: Sequence[DeferUsage],
+        position_context: Any,
+    ) -> Any:
+        if not new_defer_usages and position_context is None:
+            plan = self._plan_for(parent_type, grouped_field_set)
+            if plan is not None:
+                done = _complete_plain(plan, source_value)
+                if done is not _SLOW:
+                    return done
+        return super().execute_collected_subfields(
+            parent_type, source_value, path, grouped_field_set, new_defer_usages, position_context
+        )
+
+    def complete_iterable_value(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        items: Iterable[Any],
+        position_context: Any,
+    ) -> Any:
+        plan = None
+        non_null = isinstance(item_type, GraphQLNonNull)
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if (
+            isinstance(items, (list, tuple))  # can be walked again by the fallback
+            and position_context is None
+            and isinstance(object_type, GraphQLObjectType)
+            and object_type.is_type_of is None
+            and self.get_stream_usage(field_details_list, path) is None
+        ):
+            grouped, new_defer_usages, forbidden = self.collect_subfields(
+                object_type, field_details_list
+            )
+            if not new_defer_usages and not forbidden:
+                plan = self._plan_for(object_type, grouped)
+        if plan is not None:
+            completed: list[Any] = []
+            for item in items:
+                done = (
+                    (_SLOW if non_null else None) if item is None else _complete_plain(plan, item)
+                )
+                if done is _SLOW:
+                    break
+                completed.append(done)
+            else:
+                return completed
+        return super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )

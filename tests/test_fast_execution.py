@@ -1,0 +1,174 @@
+"""The inline path for attribute leaves (sigma_graphql/fast_execution.py) answers exactly what
+Strawberry's stock execution answers, including errors and null propagation, and really skips
+graphql-core's per-field machinery. The same documents against the real app and databases,
+with the fast path on and off, are compared in tests/test_round_trips.py."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pytest
+import strawberry
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from sigma_graphql.fast_execution import FastExecutor, streamline
+
+
+@strawberry.enum
+class Warna(enum.Enum):
+    MERAH = "merah"
+    HIJAU = "hijau"
+
+
+@strawberry.type
+class Item:
+    nama: str
+    jumlah: int
+    harga: float | None
+    warna: Warna
+    kode_wilayah: str | None
+
+    @strawberry.field
+    def label(self) -> str:
+        return f"{self.nama}:{self.jumlah}"
+
+    @strawberry.field
+    def kali(self, n: int) -> int:
+        return self.jumlah * n
+
+
+@dataclass
+class Broken:
+    """Looks like an Item but breaks the schema's promises in several ways."""
+
+    nama: Any = None  # null for a non-null String
+    jumlah: Any = "banyak"  # not an Int
+    harga: Any = None
+    warna: Any = "ungu"  # not a Warna
+    # no kode_wilayah attribute at all
+
+
+ITEMS = [
+    Item(nama=f"Barang {i}", jumlah=i, harga=i * 1.5 if i % 2 else None, warna=w, kode_wilayah=k)
+    for i, (w, k) in enumerate([(Warna.MERAH, "35.73"), (Warna.HIJAU, None)] * 50)
+]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return ITEMS
+
+    @strawberry.field
+    def broken(self) -> list[Item]:
+        return [ITEMS[0], Broken(), ITEMS[1]]  # type: ignore[list-item]
+
+    @strawberry.field
+    def maybe_items(self) -> list[Item | None]:
+        return [ITEMS[0], None, ITEMS[1]]
+
+    @strawberry.field
+    def items_with_null(self) -> list[Item] | None:
+        return [ITEMS[0], None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def broken_one(self) -> Item | None:
+        return Broken()  # type: ignore[return-value]
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    stock = strawberry.Schema(query=Query)
+    fast = strawberry.Schema(query=Query, execution_context_class=FastExecutor)
+    streamline(fast._schema)
+    return stock, fast
+
+
+STOCK, FAST = _schemas()
+
+DOCUMENTS = {
+    "leaves": "{ items { nama jumlah harga warna kodeWilayah } }",
+    "aliases and typename": "{ items { __typename n: nama j: jumlah nama again: nama } }",
+    "resolvers beside leaves": "{ items { nama label kali(n: 3) warna } }",
+    "fragments": """
+        { items { ...A ... on Item { harga } } }
+        fragment A on Item { nama warna }
+    """,
+    "directives": """
+        query ($yes: Boolean!, $no: Boolean!) {
+          items { nama @include(if: $yes) jumlah @skip(if: $yes) harga @include(if: $no) }
+        }
+    """,
+    "null in non-null leaf propagates": "{ broken { nama } }",
+    "bad int": "{ broken { jumlah } }",
+    "bad enum": "{ broken { warna } }",
+    "missing attribute": "{ broken { kodeWilayah } }",
+    "list items may be null": "{ maybeItems { nama warna } }",
+    "null item in a non-null-item list": "{ itemsWithNull { nama } }",
+    "nullable parent": "{ brokenOne { nama jumlah warna kodeWilayah harga } }",
+}
+
+
+def _shape(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    errors = sorted((e.message, e.path) for e in (result.errors or []))
+    return result.data, errors
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+async def test_fast_path_answers_like_stock_execution(name: str) -> None:
+    variables = {"yes": True, "no": False}
+    stock = await STOCK.execute(DOCUMENTS[name], variable_values=variables)
+    fast = await FAST.execute(DOCUMENTS[name], variable_values=variables)
+    assert _shape(fast) == _shape(stock)
+    if name.startswith(("null ", "bad", "missing", "nullable")):
+        assert fast.errors, "the broken rows must still be reported"
+    else:
+        assert not fast.errors and fast.data is not None
+
+
+async def test_leaves_skip_graphql_core_field_machinery(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(parent_type.name)
+        return original(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
+    doc = DOCUMENTS["leaves"]
+    stock = await STOCK.execute(doc)
+    stock_calls = len(calls)
+    calls.clear()
+    fast = await FAST.execute(doc)
+    assert fast.data == stock.data
+    assert stock_calls == 1 + 100 * 5
+    assert calls == ["Query"], "100 items x 5 leaves must be answered inline"
+
+
+def test_enums_coerce_by_lookup_and_still_refuse_strangers() -> None:
+    warna = FAST._schema.type_map["Warna"]
+    assert warna.coerce_output_value(Warna.HIJAU) == "HIJAU"  # type: ignore[attr-defined]
+    assert warna.coerce_output_value("merah") == "MERAH"  # type: ignore[attr-defined]
+    with pytest.raises(Exception, match="cannot represent"):
+        warna.coerce_output_value("ungu")  # type: ignore[attr-defined]
+
+
+class _EveryField(strawberry.extensions.SchemaExtension):
+    seen: ClassVar[list[str]] = []
+
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        _EveryField.seen.append(info.field_name)
+        return _next(root, info, *args, **kwargs)
+
+
+async def test_per_field_extensions_still_see_every_field() -> None:
+    schema = strawberry.Schema(
+        query=Query, execution_context_class=FastExecutor, extensions=[_EveryField]
+    )
+    streamline(schema._schema)
+    _EveryField.seen.clear()
+    result = await schema.execute("{ items { nama jumlah } }")
+    assert not result.errors
+    assert len(_EveryField.seen) == 1 + 100 * 2
