@@ -29,6 +29,8 @@ INDEXES: list[IndexSpec] = [
     # sessions: expiry is checked in code; the TTL index only cleans up.
     IndexSpec("sessions", [("user_id", 1)], "user"),
     IndexSpec("sessions", [("expires_at", 1)], "ttl_expires", {"expireAfterSeconds": 0}, True),
+    # budgets (db/budgets.py): a bucket that is full again carries no information.
+    IndexSpec("budgets", [("expires_at", 1)], "ttl_full", {"expireAfterSeconds": 0}, True),
     # umkm_profiles
     IndexSpec("umkm_profiles", [("owner_id", 1), ("created_at", -1), ("_id", -1)], "owner"),
     IndexSpec(

@@ -3,17 +3,33 @@
 Each identity owns a bucket of `burst` points refilled at `refill_per_s`, both per audience
 (settings.budget_burst / settings.budget_refill_per_s). A request spends its static cost.
 
-The store lives in the process: several server processes behind a load balancer each keep
-their own buckets, so the effective budget is multiplied by the number of processes (see
-bench/README.md). Stale buckets (full again) are dropped so the map does not grow forever.
+- `BudgetStore`: buckets in this process. Stale buckets (full again) are dropped so the map does
+  not grow forever. On its own it would give every identity one bucket per API process.
+- `SharedBudget` (the default, SIGMA_BUDGET_SHARED): the bucket is shared by all processes
+  (db/budgets.py, MongoDB). A process leases points from it, at least what the request needs and
+  up to a tenth of the burst, and spends further requests from the lease without a round trip;
+  a lease not used within LEASE_TTL_S is dropped (those points are lost until the refill brings
+  them back: an identity can be refused a little early, never let through beyond its budget).
+  When MongoDB does not answer, the process falls back to its own buckets (logged) instead of
+  refusing everyone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from db import budgets
+from db.mongo import MongoDoc
+
+log = logging.getLogger(__name__)
 
 # A bucket that has been idle long enough to be full again carries no information.
 _SWEEP_EVERY = 10_000
@@ -90,3 +106,119 @@ class BudgetStore:
             rate = self._rate_of(audience)
             if bucket.tokens + (now - bucket.updated) * rate >= self.burst_of(audience):
                 del self._buckets[key]
+
+
+LEASE_FRACTION = 0.1
+LEASE_TTL_S = 5.0
+
+
+@dataclass
+class _Lease:
+    tokens: float  # leased points not spent yet
+    expires: float
+    shared_left: float  # the shared bucket after the last take, for `remaining`
+    shared_at: float
+
+
+class SharedBudget:
+    """Buckets shared by all API processes, spent from local leases (module docstring)."""
+
+    def __init__(
+        self,
+        refill_per_s: Mapping[str, float],
+        burst: Mapping[str, int],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.local = BudgetStore(refill_per_s, burst, clock)
+        self._clock = clock
+        self._leases: dict[tuple[str, str], _Lease] = {}
+        self._pending: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self._warned = False
+
+    def burst_of(self, audience: str) -> int:
+        return self.local.burst_of(audience)
+
+    def _lease(self, key: tuple[str, str], now: float) -> _Lease | None:
+        lease = self._leases.get(key)
+        if lease is not None and lease.expires <= now:
+            del self._leases[key]
+            return None
+        return lease
+
+    def available(self, audience: str, identity: str) -> int:
+        """This process's view: its lease plus the shared bucket as last seen (refilled)."""
+        now = self._clock()
+        lease = self._lease((audience, identity), now)
+        if lease is None:
+            return self.burst_of(audience)
+        rate = self.local._rate_of(audience)
+        shared = min(
+            float(self.burst_of(audience)),
+            lease.shared_left + (now - lease.shared_at) * rate,
+        )
+        return int(lease.tokens + shared)
+
+    async def spend(
+        self, mongo: AsyncDatabase[MongoDoc], audience: str, identity: str, cost: int
+    ) -> Decision:
+        key = (audience, identity)
+        while True:
+            lease = self._lease(key, self._clock())
+            have = lease.tokens if lease is not None else 0.0
+            if lease is not None and cost <= have:
+                lease.tokens -= cost
+                return Decision(True, self.available(audience, identity))
+            if cost == 0:
+                return Decision(True, self.available(audience, identity))
+            pending = self._pending.get(key)
+            if pending is None:
+                break
+            # Another request of this identity is leasing: one take per process at a time.
+            await asyncio.shield(pending)
+        taken = await self._take(mongo, key, cost - have)
+        if taken is None:  # MongoDB did not answer
+            return self.local.spend(audience, identity, cost)
+        now = self._clock()
+        lease = self._lease(key, now)  # requests may have spent from it meanwhile
+        tokens = (lease.tokens if lease is not None else 0.0) + taken.granted
+        if taken.granted == 0 or tokens < cost:
+            if tokens > 0:
+                self._leases[key] = _Lease(tokens, now + LEASE_TTL_S, taken.left, now)
+            rate = self.local._rate_of(audience)
+            missing = cost - tokens - taken.left
+            wait = math.ceil(missing / rate) if rate > 0 else 3600
+            return Decision(False, int(tokens + taken.left), max(1, wait))
+        self._leases[key] = _Lease(tokens - cost, now + LEASE_TTL_S, taken.left, now)
+        if len(self._leases) > _SWEEP_EVERY:
+            for stale in [k for k, v in self._leases.items() if v.expires <= now]:
+                del self._leases[stale]
+        return Decision(True, self.available(audience, identity))
+
+    async def _take(
+        self, mongo: AsyncDatabase[MongoDoc], key: tuple[str, str], need: float
+    ) -> budgets.Taken | None:
+        audience, identity = key
+        burst = float(self.burst_of(audience))
+        rate = self.local._rate_of(audience)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[key] = done
+        try:
+            return await budgets.take(
+                mongo,
+                # Settings are part of the key: processes configured alike share a bucket, and
+                # a change of budget settings starts from fresh buckets.
+                f"{audience}|{identity}|{burst:g}/{rate:g}",
+                want=max(need, burst * LEASE_FRACTION),
+                need=need,
+                burst=burst,
+                rate=rate,
+                clock=self._clock,
+            )
+        except PyMongoError as exc:
+            if not self._warned:
+                self._warned = True
+                log.warning("shared budgets unavailable, using this process's buckets: %s", exc)
+            return None
+        finally:
+            del self._pending[key]
+            done.set_result(None)

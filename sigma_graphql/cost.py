@@ -18,7 +18,7 @@ reports `extensions.cost = {requested, remaining}` on every response.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -46,7 +46,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from sigma_graphql import errors
-from sigma_graphql.budget import BudgetStore
+from sigma_graphql.budget import BudgetStore, Decision, SharedBudget
 from sigma_graphql.i18n import register, t
 from sigma_graphql.settings import Settings
 
@@ -277,13 +277,20 @@ def _identity(ctx: Any) -> tuple[str, str]:
 
 
 class CostLimiter(SchemaExtension):
-    def __init__(self, settings: Settings, store: BudgetStore, cache: CostCache) -> None:
+    def __init__(
+        self, settings: Settings, store: BudgetStore | SharedBudget, cache: CostCache
+    ) -> None:
         self.settings = settings
         self.store = store
         self.cache = cache
         self.report: dict[str, int] | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    async def _spend(self, ctx: Any, audience: str, identity: str, cost: int) -> Decision:
+        if isinstance(self.store, SharedBudget):
+            return await self.store.spend(ctx.mongo, audience, identity, cost)
+        return self.store.spend(audience, identity, cost)
+
+    async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
         document = ec.graphql_document
         if document is None or ec.operation_type is StrawberryOperationType.SUBSCRIPTION:
@@ -319,7 +326,7 @@ class CostLimiter(SchemaExtension):
             )
             yield
             return
-        decision = self.store.spend(audience, identity, cost)
+        decision = await self._spend(ctx, audience, identity, cost)
         self.report = {"requested": cost, "remaining": decision.remaining}
         if not decision.allowed:
             response = getattr(ctx, "response", None)
@@ -348,6 +355,10 @@ class CostLimiter(SchemaExtension):
 
 def cost_limiter_factory(settings: Settings) -> Any:
     """One budget store and cost cache per schema (per app), a fresh extension per request."""
-    store = BudgetStore(settings.budget_refill_per_s, settings.budget_burst)
+    store: BudgetStore | SharedBudget = (
+        SharedBudget(settings.budget_refill_per_s, settings.budget_burst)
+        if settings.budget_shared
+        else BudgetStore(settings.budget_refill_per_s, settings.budget_burst)
+    )
     cache = CostCache()
     return lambda: CostLimiter(settings, store, cache)

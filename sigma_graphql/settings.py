@@ -66,6 +66,9 @@ class Settings:
             "ADMIN": 1_000_000,
         }
     )
+    # One bucket per identity for all API processes (MongoDB, leased; sigma_graphql/budget.py);
+    # false = each process keeps its own buckets.
+    budget_shared: bool = True
 
     # Auth (CONVENTIONS §7)
     session_ttl_s: int = 24 * 3600
@@ -221,6 +224,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_MAX_COST": ("max_cost", _parse_positive_int),
     "SIGMA_BUDGET_REFILL_PER_S": ("budget_refill_per_s", _parse_refill),
     "SIGMA_BUDGET_BURST": ("budget_burst", _parse_burst),
+    "SIGMA_BUDGET_SHARED": ("budget_shared", _parse_bool),
     "SIGMA_SESSION_TTL_S": ("session_ttl_s", _parse_positive_int),
     "SIGMA_LOGIN_WINDOW_S": ("login_window_s", _parse_positive_int),
     "SIGMA_LOGIN_MAX_FAILURES": ("login_max_failures", _parse_positive_int),

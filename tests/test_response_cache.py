@@ -91,6 +91,9 @@ async def test_answers_from_memory_still_spend_the_budget(
             public_cache_ttl_s=60.0,
             budget_burst={"PUBLIC": 60, "UMKM_OWNER": 60, "PEJABAT": 60, "ADMIN": 60},
             budget_refill_per_s={"PUBLIC": 0.001, "UMKM_OWNER": 1, "PEJABAT": 1, "ADMIN": 1},
+            # Buckets in the process, so a cache hit shows zero round trips (shared budgets
+            # lease from MongoDB: tests/test_shared_budget.py).
+            budget_shared=False,
         )
     )
     kota = f"Kota Budget {uuid.uuid4().hex[:6]}"
