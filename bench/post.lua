@@ -36,6 +36,7 @@ end
 
 non200 = 0
 gql_errors = 0
+first_bad = ""
 local n = 0
 
 if #pool > 0 then
@@ -51,10 +52,16 @@ if #pool > 0 then
 end
 
 function response(status, headers, body)
+  local bad = false
   if status ~= 200 then
     non200 = non200 + 1
+    bad = true
   elseif string.find(body, '"errors"', 1, true) then
     gql_errors = gql_errors + 1
+    bad = true
+  end
+  if bad and first_bad == "" then
+    first_bad = status .. " " .. string.sub(string.gsub(body or "", "[\r\n]", " "), 1, 400)
   end
 end
 
@@ -63,6 +70,10 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do
     bad = bad + (t:get("non200") or 0)
     gql = gql + (t:get("gql_errors") or 0)
+    local sample = t:get("first_bad") or ""
+    if sample ~= "" then
+      io.write("BADBODY " .. sample .. "\n")  -- the first bad answer, for the harness log
+    end
   end
   io.write(string.format(
     'BENCH {"requests":%d,"duration_us":%d,"socket_errors":%d,"non200":%d,"gql_errors":%d,' ..

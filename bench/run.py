@@ -219,6 +219,8 @@ def wrk(url: str, seconds: float, connections: int, env: dict[str, str]) -> dict
     ]  # fmt: skip
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
+        if line.startswith("BADBODY "):
+            print(f"# bad answer from {url}: {line[8:]}", flush=True)
         if line.startswith("BENCH "):
             loaded: dict[str, Any] = json.loads(line[6:])
             return loaded

@@ -78,7 +78,7 @@ def build_schema(
         execution_context_class=FastExecutor if settings.fast_execution else None,
     )
     if settings.fast_execution:
-        streamline(schema._schema)
+        streamline(schema)
     return schema
 
 

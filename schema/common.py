@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import strawberry
 
 from schema.enums import UserErrorCode
@@ -11,13 +14,21 @@ from schema.enums import UserErrorCode
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    # The first and last item of the page and how to make a cursor of one: cursors are encoded
+    # only when a client selects them (sigma_graphql/pagination.page_info).
+    ends: strawberry.Private[tuple[Any, Any] | None] = None
+    cursor_of: strawberry.Private[Callable[[Any], str] | None] = None
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return self.cursor_of(self.ends[0]) if self.ends and self.cursor_of else None
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        return self.cursor_of(self.ends[1]) if self.ends and self.cursor_of else None
 
 
-EMPTY_PAGE = PageInfo(
-    has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
-)
+EMPTY_PAGE = PageInfo(has_next_page=False, has_previous_page=False)
 
 
 @strawberry.type

@@ -9,8 +9,10 @@ official dashboard (about 1,500 leaves) that was most of the request's CPU.
 Two measures, both behaviour-preserving:
 
 - `streamline(schema)`: every Strawberry "basic" field (no resolver, no field extensions, i.e.
-  no permission classes) gets a one-call resolver `getattr(source, python_name)`, and Strawberry
-  enums coerce by a dictionary lookup instead of scanning their values.
+  no permission classes) gets a one-call resolver `getattr(source, python_name)`; a method
+  resolver with only scalar arguments is called directly (no per-call argument conversion or
+  extension chain, which do nothing for it); Strawberry enums coerce by a dictionary lookup
+  instead of scanning their values. Subscription fields keep Strawberry's resolvers.
 - `FastExecutor`: a selected field that is such an attribute, has no arguments and returns a
   scalar or enum (or `__typename`) is answered inline: read, coerce, done; so is an object whose
   selected fields are all such leaves, and a list of those objects (a page of logs, a year of
@@ -26,6 +28,7 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import strawberry
 from graphql import (
     GraphQLEnumType,
     GraphQLNonNull,
@@ -38,8 +41,11 @@ from graphql import (
 )
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 _SLOW: Any = object()  # "take graphql-core's normal path"
@@ -78,10 +84,55 @@ def _enum_coercer(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     return coerce
 
 
-def streamline(schema: GraphQLSchema) -> None:
+_SIMPLE_ARGUMENT_TYPES = (int, str, bool, float, strawberry.ID)
+
+
+def _simple_argument(argument: StrawberryArgument) -> bool:
+    """Arguments graphql-core already delivers as the Python value the resolver expects."""
+    arg_type = argument.type
+    if isinstance(arg_type, StrawberryOptional):
+        arg_type = arg_type.of_type
+    return arg_type in _SIMPLE_ARGUMENT_TYPES
+
+
+def method_resolver(
+    definition: StrawberryField, config: StrawberryConfig
+) -> Callable[..., Any] | None:
+    """For a resolver taking `self`, optionally `info`, and only scalar arguments: a direct
+    call, without Strawberry's per-call argument conversion and extension chain (which do
+    nothing for such a field). None when the field needs Strawberry's general path."""
+    resolver = definition.base_resolver
+    if (
+        resolver is None
+        or definition.extensions
+        or resolver.self_parameter is None
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+        or not all(_simple_argument(a) for a in definition.arguments)
+    ):
+        return None
+    info_parameter = resolver.info_parameter
+    info_name = info_parameter.name if info_parameter is not None else None
+    info_class = config.info_class
+    names = {config.name_converter.from_argument(a): a.python_name for a in definition.arguments}
+    rename = {k: v for k, v in names.items() if k != v}
+
+    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        if rename:
+            kwargs = {rename.get(k, k): v for k, v in kwargs.items()}
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=definition)
+        return resolver(source, **kwargs)
+
+    return resolve
+
+
+def streamline(schema: strawberry.Schema) -> None:
     """Installs the cheap resolvers and enum coercers on a schema built by Strawberry."""
-    for named in schema.type_map.values():
-        if named.name.startswith("__"):
+    gql_schema: GraphQLSchema = schema._schema
+    subscription = gql_schema.subscription_type
+    for named in gql_schema.type_map.values():
+        if named.name.startswith("__") or named is subscription:
             continue
         if isinstance(named, GraphQLEnumType) and hasattr(named, "wrapped_cls"):
             named.coerce_output_value = _enum_coercer(named)  # type: ignore[method-assign,assignment]
@@ -89,13 +140,16 @@ def streamline(schema: GraphQLSchema) -> None:
             continue
         for gql_field in named.fields.values():
             definition = (gql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if not isinstance(definition, StrawberryField):
+                continue
             if (
-                isinstance(definition, StrawberryField)
-                and definition.is_basic_field
+                definition.is_basic_field
                 and definition.default_resolver is getattr
                 and definition.python_name
             ):
                 gql_field.resolve = attribute_resolver(definition.python_name)
+            elif (direct := method_resolver(definition, schema.config)) is not None:
+                gql_field.resolve = direct
 
 
 def _leaf_reader(attr: str, coerce: Callable[[Any], Any], non_null: bool) -> Reader:

@@ -62,11 +62,11 @@ def decode_paging_state(cursor: str | None, lang: Lang = "id") -> bytes | None:
 def page_info(
     items: Sequence[T], cursor_of: Callable[[T], str], *, has_next: bool, has_previous: bool
 ) -> PageInfo:
-    """PageInfo of one page: the cursors of its first and last item (None when empty). Only
-    these two cursors are encoded, so connections without selected edges stay cheap."""
+    """PageInfo of one page: the cursors of its first and last item (None when empty),
+    encoded only if the client selects them."""
     return PageInfo(
         has_next_page=has_next,
         has_previous_page=has_previous,
-        start_cursor=cursor_of(items[0]) if items else None,
-        end_cursor=cursor_of(items[-1]) if items else None,
+        ends=(items[0], items[-1]) if items else None,
+        cursor_of=cursor_of,
     )

@@ -38,6 +38,16 @@ class Item:
     def kali(self, n: int) -> int:
         return self.jumlah * n
 
+    @strawberry.field
+    def tambah(
+        self, info: strawberry.Info, nilai_tambah: int = 1, catatan: str | None = None
+    ) -> str:
+        return f"{info.field_name}:{info.path.key}:{self.jumlah + nilai_tambah}:{catatan}"
+
+    @strawberry.field
+    async def nanti(self, kode: strawberry.ID) -> str:
+        return f"{kode}-{self.nama}"
+
 
 @dataclass
 class Broken:
@@ -82,7 +92,7 @@ class Query:
 def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     stock = strawberry.Schema(query=Query)
     fast = strawberry.Schema(query=Query, execution_context_class=FastExecutor)
-    streamline(fast._schema)
+    streamline(fast)
     return stock, fast
 
 
@@ -92,6 +102,9 @@ DOCUMENTS = {
     "leaves": "{ items { nama jumlah harga warna kodeWilayah } }",
     "aliases and typename": "{ items { __typename n: nama j: jumlah nama again: nama } }",
     "resolvers beside leaves": "{ items { nama label kali(n: 3) warna } }",
+    "resolver arguments, defaults and info": """
+        { items { a: tambah b: tambah(nilaiTambah: 5, catatan: "x") nanti(kode: "K") } }
+    """,
     "fragments": """
         { items { ...A ... on Item { harga } } }
         fragment A on Item { nama warna }
@@ -167,7 +180,7 @@ async def test_per_field_extensions_still_see_every_field() -> None:
     schema = strawberry.Schema(
         query=Query, execution_context_class=FastExecutor, extensions=[_EveryField]
     )
-    streamline(schema._schema)
+    streamline(schema)
     _EveryField.seen.clear()
     result = await schema.execute("{ items { nama jumlah } }")
     assert not result.errors
