@@ -61,6 +61,8 @@ async def _profile(args: argparse.Namespace) -> str:
     out.write(f"# shape ({shape.key}) {shape.name}, {args.requests} requests, {args.variant}\n")
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumulative").print_stats(args.filter, args.top)
+    if args.callers:
+        stats.print_callers(args.callers)
     return out.getvalue()
 
 
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         default=r"/(resolvers|loaders|schema|db|sigma_graphql)/",
         help="regular expression on file paths for the cumulative listing ('.' for all)",
     )
+    p.add_argument("--callers", help="also list the callers of functions matching this")
     p.add_argument("--database", default="sigma_bench")
     p.add_argument("--synthetic", type=int, default=10_000)
     p.add_argument("--skip-seed", action="store_true")
