@@ -201,15 +201,28 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # ---------------------------------------------------------------- decisions
 
+    @staticmethod
+    def _memo(
+        cache: dict[tuple[GraphQLObjectType, int], tuple[Any, Any]],
+        parent_type: GraphQLObjectType,
+        group: Any,
+        build: Callable[[GraphQLObjectType, Any], Any],
+    ) -> Any:
+        """build(parent_type, group), once per request; the group is kept alive beside it so
+        its id cannot be reused while the entry exists."""
+        key = (parent_type, id(group))
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = (group, build(parent_type, group))
+        return found[1]
+
     def _reader_for(
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Reader | None:
-        key = (parent_type, id(field_details_list))
-        found = self._readers.get(key)
-        if found is None:
-            found = (field_details_list, self._reader(parent_type, field_details_list))
-            self._readers[key] = found
-        return found[1]
+        reader: Reader | None = self._memo(
+            self._readers, parent_type, field_details_list, self._reader
+        )
+        return reader
 
     def _reader(
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -237,19 +250,19 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def _plan_for(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> Plan | None:
-        key = (parent_type, id(grouped_field_set))
-        found = self._plans.get(key)
-        if found is None:
-            plan: Plan | None = []
-            for response_name, field_details_list in grouped_field_set.items():
-                reader = self._reader_for(parent_type, field_details_list)
-                if reader is None:
-                    plan = None
-                    break
-                plan.append((response_name, reader))  # type: ignore[union-attr]
-            found = (grouped_field_set, plan)
-            self._plans[key] = found
-        return found[1]
+        plan: Plan | None = self._memo(self._plans, parent_type, grouped_field_set, self._plan)
+        return plan
+
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> Plan | None:
+        plan: Plan = []
+        for response_name, field_details_list in grouped_field_set.items():
+            reader = self._reader_for(parent_type, field_details_list)
+            if reader is None:
+                return None
+            plan.append((response_name, reader))
+        return plan
 
     # ---------------------------------------------------------------- short cuts
 
