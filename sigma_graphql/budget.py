@@ -156,7 +156,7 @@ class SharedBudget:
             float(self.burst_of(audience)),
             lease.shared_left + (now - lease.shared_at) * rate,
         )
-        return int(lease.tokens + shared)
+        return int(min(float(self.burst_of(audience)), lease.tokens + shared))
 
     async def spend(
         self, mongo: AsyncDatabase[MongoDoc], audience: str, identity: str, cost: int

@@ -86,3 +86,17 @@ async def test_concurrent_requests_of_one_identity_take_one_lease(
     # One find + one insert of the shared bucket for all 16 (SPEND itself reads nothing).
     assert sum(r.round_trips for r in responses) == 2
     assert min(r.extensions["cost"]["remaining"] for r in responses) == 20_001 - 16 * 50
+
+
+async def test_remaining_never_exceeds_the_burst(
+    server_factory: Callable[..., LiveServer],
+) -> None:
+    # A lease plus the shared bucket's refill must not report more than one full bucket.
+    settings = _small(5002)
+    settings["budget_refill_per_s"] = dict.fromkeys(AUDIENCES, 10_000.0)
+    api = Api(server_factory(**settings))
+    await api(SPEND)
+    await asyncio.sleep(0.3)  # the shared bucket refills to full meanwhile
+    again = await api(SPEND)
+    assert again.ok()
+    assert again.extensions["cost"]["remaining"] <= 5002
