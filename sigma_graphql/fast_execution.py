@@ -30,13 +30,17 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     Undefined,
 )
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
@@ -152,6 +156,23 @@ def streamline(schema: strawberry.Schema) -> None:
                 gql_field.resolve = direct
 
 
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def _coercer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """The leaf's output coercion, with the common case of the built-in scalars answered
+    first (a value already of the exact type, an Int in range); everything else goes to the
+    type's own coercion, which accepts or refuses it as before."""
+    coerce = leaf.coerce_output_value
+    if leaf is GraphQLInt:
+        return lambda v: v if type(v) is int and _INT_MIN <= v <= _INT_MAX else coerce(v)
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return lambda v: v if type(v) is str else coerce(v)
+    if leaf is GraphQLBoolean:
+        return lambda v: v if type(v) is bool else coerce(v)
+    return coerce
+
+
 def _leaf_reader(attr: str, coerce: Callable[[Any], Any], non_null: bool) -> Reader:
     def read(source: Any) -> Any:
         try:
@@ -245,7 +266,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
         if not isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
             return None
-        return _leaf_reader(attr, leaf.coerce_output_value, non_null)
+        return _leaf_reader(attr, _coercer(leaf), non_null)
 
     def _plan_for(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet

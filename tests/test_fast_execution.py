@@ -85,6 +85,11 @@ class Query:
         return [ITEMS[0], None]  # type: ignore[list-item]
 
     @strawberry.field
+    def too_big(self) -> list[Item]:
+        big = Item(nama="Besar", jumlah=2**40, harga=1.0, warna=Warna.MERAH, kode_wilayah=None)
+        return [ITEMS[0], big]
+
+    @strawberry.field
     def broken_one(self) -> Item | None:
         return Broken()  # type: ignore[return-value]
 
@@ -116,6 +121,7 @@ DOCUMENTS = {
     """,
     "null in non-null leaf propagates": "{ broken { nama } }",
     "bad int": "{ broken { jumlah } }",
+    "bad int out of 32-bit range": "{ tooBig { nama jumlah } }",
     "bad enum": "{ broken { warna } }",
     "missing attribute": "{ broken { kodeWilayah } }",
     "list items may be null": "{ maybeItems { nama warna } }",
