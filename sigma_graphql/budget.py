@@ -66,7 +66,7 @@ class BudgetStore:
     def burst_of(self, audience: str) -> int:
         return self._burst.get(audience, self._burst.get("PUBLIC", 0))
 
-    def _rate_of(self, audience: str) -> float:
+    def rate_of(self, audience: str) -> float:
         return self._refill.get(audience, self._refill.get("PUBLIC", 0.0))
 
     def available(self, audience: str, identity: str) -> int:
@@ -76,13 +76,13 @@ class BudgetStore:
         if bucket is None:
             return int(burst)
         elapsed = self._clock() - bucket.updated
-        return int(min(burst, bucket.tokens + elapsed * self._rate_of(audience)))
+        return int(min(burst, bucket.tokens + elapsed * self.rate_of(audience)))
 
     def spend(self, audience: str, identity: str, cost: int) -> Decision:
         """Takes `cost` points from the identity's bucket, or refuses without taking any."""
         now = self._clock()
         burst = float(self.burst_of(audience))
-        rate = self._rate_of(audience)
+        rate = self.rate_of(audience)
         key = (audience, identity)
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -103,7 +103,7 @@ class BudgetStore:
     def _sweep(self, now: float) -> None:
         for key, bucket in list(self._buckets.items()):
             audience = key[0]
-            rate = self._rate_of(audience)
+            rate = self.rate_of(audience)
             if bucket.tokens + (now - bucket.updated) * rate >= self.burst_of(audience):
                 del self._buckets[key]
 
@@ -134,6 +134,7 @@ class SharedBudget:
         self._leases: dict[tuple[str, str], _Lease] = {}
         self._pending: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._warned = False
+        self._taken = 0
 
     def burst_of(self, audience: str) -> int:
         return self.local.burst_of(audience)
@@ -151,24 +152,20 @@ class SharedBudget:
         lease = self._lease((audience, identity), now)
         if lease is None:
             return self.burst_of(audience)
-        rate = self.local._rate_of(audience)
-        shared = min(
-            float(self.burst_of(audience)),
-            lease.shared_left + (now - lease.shared_at) * rate,
-        )
+        shared = lease.shared_left + (now - lease.shared_at) * self.local.rate_of(audience)
         return int(min(float(self.burst_of(audience)), lease.tokens + shared))
 
     async def spend(
         self, mongo: AsyncDatabase[MongoDoc], audience: str, identity: str, cost: int
     ) -> Decision:
+        if cost == 0:
+            return Decision(True, self.available(audience, identity))
         key = (audience, identity)
         while True:
             lease = self._lease(key, self._clock())
             have = lease.tokens if lease is not None else 0.0
             if lease is not None and cost <= have:
                 lease.tokens -= cost
-                return Decision(True, self.available(audience, identity))
-            if cost == 0:
                 return Decision(True, self.available(audience, identity))
             pending = self._pending.get(key)
             if pending is None:
@@ -184,12 +181,13 @@ class SharedBudget:
         if taken.granted == 0 or tokens < cost:
             if tokens > 0:
                 self._leases[key] = _Lease(tokens, now + LEASE_TTL_S, taken.left, now)
-            rate = self.local._rate_of(audience)
+            rate = self.local.rate_of(audience)
             missing = cost - tokens - taken.left
             wait = math.ceil(missing / rate) if rate > 0 else 3600
             return Decision(False, int(tokens + taken.left), max(1, wait))
         self._leases[key] = _Lease(tokens - cost, now + LEASE_TTL_S, taken.left, now)
-        if len(self._leases) > _SWEEP_EVERY:
+        self._taken += 1
+        if self._taken % _SWEEP_EVERY == 0:  # as BudgetStore: a scan now and then, not per take
             for stale in [k for k, v in self._leases.items() if v.expires <= now]:
                 del self._leases[stale]
         return Decision(True, self.available(audience, identity))
@@ -199,7 +197,7 @@ class SharedBudget:
     ) -> budgets.Taken | None:
         audience, identity = key
         burst = float(self.burst_of(audience))
-        rate = self.local._rate_of(audience)
+        rate = self.local.rate_of(audience)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending[key] = done
         try:
