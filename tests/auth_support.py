@@ -53,6 +53,10 @@ mutation($c: String!, $n: String!) {
 }"""
 ME = "{ me { id email nama role accountStatus nik telepon } }"
 LOGOUT = "mutation { logout { ok userErrors { code } } }"
+HISTORY = """
+query($id: ID, $first: Int) {
+  loginHistory(userId: $id, first: $first) { at success ipAddress deviceInfo }
+}"""
 
 PASSWORD = "kopi-tubruk-malang-2024"
 

@@ -18,7 +18,7 @@ from db.handles import Databases
 from db.migrations import migrate_all
 from sigma_graphql.settings import Settings, load_settings
 from tests.mailbox import Mailbox
-from tests.support import Api, Factory, LiveServer, free_port
+from tests.support import Api, Factory, LiveServer, drop_keyspace, free_port
 
 RUN = uuid.uuid4().hex[:8]
 
@@ -72,19 +72,9 @@ async def migrated(base_settings: Settings) -> AsyncIterator[Settings]:
 async def drop_test_data(settings: Settings) -> None:
     import asyncio
 
-    from db.cassandra import make_cluster
     from db.mongo import create_client
 
-    def drop_keyspace() -> None:
-        cluster = make_cluster(settings)
-        try:
-            cluster.connect().execute(
-                f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}", timeout=60
-            )
-        finally:
-            cluster.shutdown()
-
-    await asyncio.get_running_loop().run_in_executor(None, drop_keyspace)
+    await asyncio.get_running_loop().run_in_executor(None, drop_keyspace, settings)
     client = create_client(settings)
     try:
         await client.drop_database(settings.mongo_db)

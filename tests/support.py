@@ -29,6 +29,19 @@ from sigma_graphql.passwords import hash_password
 from sigma_graphql.settings import Settings
 
 
+def drop_keyspace(settings: Settings) -> None:
+    """Drops settings' Cassandra keyspace (blocking: run it in an executor from async code)."""
+    from db.cassandra import make_cluster
+
+    cluster = make_cluster(settings)
+    try:
+        cluster.connect().execute(
+            f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}", timeout=60
+        )
+    finally:
+        cluster.shutdown()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

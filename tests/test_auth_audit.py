@@ -15,6 +15,7 @@ from db import login_guard, login_logs
 from db.handles import Databases
 from sigma_graphql.i18n import t
 from tests.auth_support import (
+    HISTORY,
     REQUEST_RESET,
     RESEND,
     RESET,
@@ -29,11 +30,6 @@ from tests.auth_support import (
 )
 from tests.mailbox import Mailbox
 from tests.support import Api, Factory, LiveServer
-
-HISTORY = """
-query($id: ID, $first: Int) {
-  loginHistory(userId: $id, first: $first) { at success ipAddress deviceInfo }
-}"""
 
 GENERIC_FAILURE = [{"field": None, "message": "Email atau password salah", "code": "INVALID"}]
 RETENTION_S = 400 * 24 * 3600

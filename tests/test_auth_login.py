@@ -14,6 +14,7 @@ from db.handles import Databases
 from sigma_graphql.context import resolve_viewer
 from sigma_graphql.passwords import needs_rehash
 from tests.auth_support import (
+    HISTORY,
     LOGOUT,
     ME,
     addr,
@@ -24,11 +25,6 @@ from tests.auth_support import (
     login,
 )
 from tests.support import Api, Factory, LiveServer
-
-HISTORY = """
-query($id: ID, $first: Int) {
-  loginHistory(userId: $id, first: $first) { at success ipAddress deviceInfo }
-}"""
 
 
 async def test_sixth_attempt_refused_with_the_right_password(

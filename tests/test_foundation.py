@@ -14,7 +14,7 @@ import pytest
 from db.handles import Databases
 from db.migrations import migrate_all
 from sigma_graphql.settings import Settings, SettingsError, load_settings
-from tests.support import Api, LiveServer
+from tests.support import Api, LiveServer, drop_keyspace
 from tests.tcpproxy import TcpProxy
 
 
@@ -71,21 +71,12 @@ async def test_migrate_refuses_a_table_whose_key_changed(migrated: Settings) -> 
         finally:
             cluster.shutdown()
 
-    def drop() -> None:
-        cluster = make_cluster(settings)
-        try:
-            cluster.connect().execute(
-                f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}", timeout=60
-            )
-        finally:
-            cluster.shutdown()
-
     await loop.run_in_executor(None, old_shape)
     try:
         with pytest.raises(MigrationError, match=r"login_logs has primary key \(user_id, "):
             await loop.run_in_executor(None, migrate_cassandra, settings)
     finally:
-        await loop.run_in_executor(None, drop)
+        await loop.run_in_executor(None, drop_keyspace, settings)
 
 
 async def test_unique_email_index_is_enforced_by_the_server(dbs: Databases) -> None:
