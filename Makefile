@@ -8,12 +8,19 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # `make run` and `make test` use separate ports and data folders so both can run at once.
 RUN_ENV := SIGMA_SERVICES_DIR=$(CURDIR)/.ci/tmp/run SIGMA_MONGO_PERSIST=1 \
   SIGMA_CASSANDRA_PORT=9042 SIGMA_CASSANDRA_STORAGE_PORT=7000 SIGMA_MONGO_PORT=27017
-TEST_DIR := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/sigma-test-$(shell id -u) || echo $(CURDIR)/.ci/tmp/test)
+# Test ports are variables so several checkouts (git worktrees) can test side by side, e.g.
+# `make test TEST_CQL_PORT=19142 TEST_STORAGE_PORT=17100 TEST_MONGO_PORT=27118`.
+TEST_CQL_PORT ?= 19042
+TEST_STORAGE_PORT ?= 17000
+TEST_MONGO_PORT ?= 27018
+TEST_DIR := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/sigma-test-$(shell id -u)-$(TEST_CQL_PORT) || echo $(CURDIR)/.ci/tmp/test)
 TEST_ENV := SIGMA_SERVICES_DIR=$(TEST_DIR) SIGMA_MONGO_PERSIST=0 \
-  SIGMA_CASSANDRA_PORT=19042 SIGMA_CASSANDRA_STORAGE_PORT=17000 SIGMA_MONGO_PORT=27018 \
-  SIGMA_MONGO_URI=mongodb://127.0.0.1:27018 SIGMA_CASSANDRA_CONTACT_POINTS=127.0.0.1:19042
+  SIGMA_CASSANDRA_PORT=$(TEST_CQL_PORT) SIGMA_CASSANDRA_STORAGE_PORT=$(TEST_STORAGE_PORT) \
+  SIGMA_MONGO_PORT=$(TEST_MONGO_PORT) SIGMA_MONGO_URI=mongodb://127.0.0.1:$(TEST_MONGO_PORT) \
+  SIGMA_CASSANDRA_CONTACT_POINTS=127.0.0.1:$(TEST_CQL_PORT)
 
-.PHONY: install services services-down migrate seed run test test-services lint bench clean
+.PHONY: install services services-down migrate seed run test test-services test-services-down \
+  test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -40,8 +47,9 @@ run: install services
 	$(BIN)/sigma-graphql seed --demo --if-empty
 	$(BIN)/sigma-graphql serve
 
-# Starts the test databases, runs the whole suite, stops what it started, keeps pytest's status.
-test: install
+# Lint first (fast, fails early), then starts the test databases, runs the whole suite, stops what
+# it started, keeps pytest's status.
+test: install lint
 	$(TEST_ENV) .ci/services.sh up
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  $(TEST_ENV) .ci/services.sh down; exit $$rc
@@ -50,6 +58,9 @@ test: install
 # `make test-fast` as often as needed.
 test-services: install
 	$(TEST_ENV) .ci/services.sh up
+
+test-services-down:
+	$(TEST_ENV) .ci/services.sh down
 
 test-fast:
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
