@@ -7,12 +7,11 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -23,6 +22,7 @@ from strawberry.types import ExecutionContext
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
 from sigma_graphql.cost import cost_limiter_factory
+from sigma_graphql.document_limits import limit_rule
 from sigma_graphql.extensions import ErrorPolicy, RoundTripReporter, log_unexpected
 from sigma_graphql.fast_execution import FastExecutor, streamline
 from sigma_graphql.response_cache import response_cache_factory
@@ -41,12 +41,10 @@ class SigmaSchema(strawberry.Schema):
 
 
 def extension_factories(settings: Settings) -> list[Any]:
-    # QueryDepthLimiter and MaxAliasesLimiter create a new rule class per instance, i.e. per
-    # request, which made every request miss ValidationCache (its key includes the rules).
-    # Built once here, the rules are the same objects for every request and validation is cached.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    # Built once here: ValidationCache's key includes the rule classes, so a rule class made per
+    # request would make every request miss the cache.
+    limit_rules: list[type[ASTValidationRule]] = [
+        limit_rule(settings.max_depth, settings.max_aliases, settings.max_tokens)
     ]
     exts: list[Any] = [
         ErrorPolicy,

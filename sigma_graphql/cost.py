@@ -7,7 +7,8 @@ The cost is computed from the parsed document before anything executes:
 - any other list costs `first` items when it has that argument, else its LIST_SIZES entry or
   LIST_FACTOR items; each item costs 1 plus its selection, so nested lists multiply;
 - a root mutation field costs MUTATION_COST plus its selection (writes touch both databases).
-Fragments count at every place they are spread; all branches of a type condition count.
+Fragments count at every place they are spread (each fragment's cost computed once per
+document); all branches of a type condition count.
 
 CostLimiter (one SchemaExtension, no per-field hooks) refuses operations above
 min(settings.max_cost, the audience's burst) with QUERY_TOO_COMPLEX, spends the cost from the
@@ -18,7 +19,7 @@ reports `extensions.cost = {requested, remaining}` on every response.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -103,25 +104,8 @@ class _Walker:
                 self.var_defaults[vd.variable.name.value] = int(vd.default_value.value)
         # Variables that decided a `first`: the cache key of this document's cost.
         self.used_vars: set[str] = set()
-
-    def fields(
-        self, selection_set: SelectionSetNode, parent: _Composite, seen: frozenset[str]
-    ) -> Iterator[tuple[FieldNode, _Composite]]:
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode):
-                yield sel, parent
-            elif isinstance(sel, InlineFragmentNode):
-                typed = self._type_named(
-                    sel.type_condition.name.value if sel.type_condition else None
-                )
-                yield from self.fields(sel.selection_set, typed or parent, seen)
-            elif isinstance(sel, FragmentSpreadNode):
-                name = sel.name.value
-                frag = self.fragments.get(name)
-                if frag is None or name in seen:
-                    continue
-                typed = self._type_named(frag.type_condition.name.value)
-                yield from self.fields(frag.selection_set, typed or parent, seen | {name})
+        self.memo: dict[tuple[str, str, int | None, bool], int] = {}
+        self.open: set[tuple[str, str, int | None, bool]] = set()
 
     def _type_named(self, name: str | None) -> _Composite | None:
         found = self.schema.get_type(name) if name else None
@@ -145,23 +129,66 @@ class _Walker:
         return max(1, int(value))
 
     def selection_cost(
-        self, selection_set: SelectionSetNode | None, parent: _Composite, page: int | None = None
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: _Composite,
+        page: int | None = None,
+        mutation: bool = False,
     ) -> int:
-        """Cost of one object's selection; `page` is set inside a connection (its `first`)."""
+        """Cost of one object's selection; `page` is set inside a connection (its `first`),
+        `mutation` for the root selection of a mutation."""
         if selection_set is None:
             return 0
         total = 0
-        for node, owner in self.fields(selection_set, parent, frozenset()):
-            total += self.field_cost(node, owner, page)
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                total += self.field_cost(sel, parent, page, mutation)
+            elif isinstance(sel, InlineFragmentNode):
+                typed = self._type_named(
+                    sel.type_condition.name.value if sel.type_condition else None
+                )
+                total += self.selection_cost(sel.selection_set, typed or parent, page, mutation)
+            elif isinstance(sel, FragmentSpreadNode):
+                total += self.fragment_cost(sel.name.value, parent, page, mutation)
         return total
 
-    def field_cost(self, node: FieldNode, owner: _Composite, page: int | None) -> int:
+    def fragment_cost(self, name: str, parent: _Composite, page: int | None, mutation: bool) -> int:
+        """A fragment's cost where it is spread, computed once per (fragment, type, page): a
+        document spreading fragments that spread each other costs a walk of its own length,
+        not of its expansion (issue 11, the fragment bomb)."""
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return 0
+        typed = self._type_named(fragment.type_condition.name.value) or parent
+        key = (name, typed.name, page, mutation)
+        done = self.memo.get(key)
+        if done is not None:
+            return done
+        if key in self.open:  # a cycle; validation refuses such documents before any cost
+            return 0
+        self.open.add(key)
+        cost = self.selection_cost(fragment.selection_set, typed, page, mutation)
+        self.open.discard(key)
+        self.memo[key] = cost
+        return cost
+
+    def field_cost(
+        self, node: FieldNode, owner: _Composite, page: int | None, mutation: bool = False
+    ) -> int:
         name = node.name.value
         if name.startswith("__"):
             return 0 if name == "__typename" else INTROSPECTION_COST
         if isinstance(owner, GraphQLUnionType):
             return 0
         field = owner.fields.get(name)
+        if mutation:
+            named_type = get_named_type(field.type) if field else None
+            children = (
+                self.selection_cost(node.selection_set, named_type)
+                if isinstance(named_type, _Composite)
+                else 0
+            )
+            return MUTATION_COST + children
         if field is None:
             return 0
         ftype = field.type
@@ -210,19 +237,9 @@ def compute_cost(
         root = schema.query_type
     if root is None:
         return 0, frozenset()
-    total = 0
-    for node, owner in walker.fields(op.selection_set, root, frozenset()):
-        if op.operation is OperationType.MUTATION and not node.name.value.startswith("__"):
-            field = root.fields.get(node.name.value)
-            named = get_named_type(field.type) if field else None
-            children = (
-                walker.selection_cost(node.selection_set, named)
-                if isinstance(named, _Composite)
-                else 0
-            )
-            total += MUTATION_COST + children
-        else:
-            total += walker.field_cost(node, owner, None)
+    total = walker.selection_cost(
+        op.selection_set, root, None, mutation=op.operation is OperationType.MUTATION
+    )
     return total, frozenset(walker.used_vars)
 
 
