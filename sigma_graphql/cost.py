@@ -6,7 +6,12 @@ The cost is computed from the parsed document before anything executes:
   (the argument, the variable's value, or the schema default: 20, 24 for financialLogs);
 - any other list costs `first` items when it has that argument, else its LIST_SIZES entry or
   LIST_FACTOR items; each item costs 1 plus its selection, so nested lists multiply;
-- a root mutation field costs MUTATION_COST plus its selection (writes touch both databases).
+- a root mutation field costs MUTATION_COST plus its selection (writes touch both databases);
+- a field whose own work is far above one object's (analytics that compute rather than read)
+  adds its FIELD_COSTS entry once, wherever it appears, priced by measured CPU time;
+- an operation may ask for an expensive root field (FIELD_COSTS >= EXPENSIVE) under at most
+  MAX_REPEATS response keys (aliases): more is QUERY_TOO_COMPLEX whatever the budget, so one
+  request cannot hold the process for the sum of many such fields.
 Fragments count at every place they are spread (each fragment's cost computed once per
 document); all branches of a type condition count.
 
@@ -68,12 +73,37 @@ LIST_SIZES: dict[str, int] = {
     "RevenueTrend.byMonth": 24,
     "RevenueTrend.byKota": 100,
 }
+# A field's own work beyond the objects it returns, in points at about 10 points per millisecond
+# of API-process CPU time (an `umkms(first: 20)` page: 41 points, 3 ms). Measured with
+# `python -m bench.field_costs` on 2,000 synthetic UMKMs (48,000 logs); the table and how to
+# re-measure are in bench/README.md. Fields not listed cost what their structure says.
+FIELD_COSTS: dict[str, int] = {
+    # Reads the year's logs of every VERIFIED UMKM and scores them: ~950 ms at 2,000 UMKMs,
+    # growing linearly with their number (README, known limits).
+    "Query.suspiciousFinancialLogs": 10_000,
+    "Query.topGrowers": 200,  # ~24 ms: a quarter's totals of every UMKM, ranked
+    "Query.heatmap": 100,  # ~17 ms: every VERIFIED location bucketed
+    "Query.umkmsNear": 30,  # ~9 ms: geohash cells plus exact distances
+    "Query.ownerDashboard": 80,  # ~10 ms: logs of all own UMKMs
+    "Query.officialDashboard": 50,  # ~5 ms: counts, flags, last month's totals
+    "Query.publicStats": 30,  # ~3 ms: counts and a year of sector aggregates
+    "UMKM.forecast": 20,  # ~3 ms per UMKM: history read and the seasonal fit
+}
+# Root fields priced at least EXPENSIVE (~10 ms each) appear under at most MAX_REPEATS response
+# keys per operation (e.g. this year and last year side by side).
+EXPENSIVE = 100
+MAX_REPEATS = 2
 
 register(
     {
         "query_too_complex": (
             "Kueri terlalu kompleks: biaya {cost} melebihi batas {max}",
             "Query too complex: cost {cost} exceeds the limit of {max}",
+        ),
+        "expensive_repeated": (
+            "Kueri terlalu kompleks: {field} diminta {count} kali, paling banyak {max} kali "
+            "per operasi",
+            "Query too complex: {field} is requested {count} times, at most {max} per operation",
         ),
         "rate_limited": (
             "Terlalu banyak permintaan; coba lagi dalam {seconds} detik",
@@ -180,6 +210,18 @@ class _Walker:
             return 0 if name == "__typename" else INTROSPECTION_COST
         if isinstance(owner, GraphQLUnionType):
             return 0
+        return FIELD_COSTS.get(f"{owner.name}.{name}", 0) + self._shape_cost(
+            node, owner, page, mutation
+        )
+
+    def _shape_cost(
+        self,
+        node: FieldNode,
+        owner: GraphQLObjectType | GraphQLInterfaceType,
+        page: int | None,
+        mutation: bool,
+    ) -> int:
+        name = node.name.value
         field = owner.fields.get(name)
         if mutation:
             named_type = get_named_type(field.type) if field else None
@@ -209,12 +251,68 @@ class _Walker:
             return items * (1 + self.selection_cost(node.selection_set, named))
         return 1 + self.selection_cost(node.selection_set, named)
 
+    def expensive_repeats(
+        self, selection_set: SelectionSetNode, root: GraphQLObjectType
+    ) -> tuple[str, int] | None:
+        """The expensive root field asked for under the most response keys, when above
+        MAX_REPEATS. Keys, not occurrences: the executor merges fields of one response key, so
+        a fragment spread twice runs its fields once (and each fragment is read once here)."""
+        keys: dict[str, set[str]] = {}
+        seen: set[str] = set()
+        pending = [selection_set]
+        while pending:
+            for sel in pending.pop().selections:
+                if isinstance(sel, FieldNode):
+                    name = sel.name.value
+                    if FIELD_COSTS.get(f"{root.name}.{name}", 0) >= EXPENSIVE:
+                        response_key = sel.alias.value if sel.alias else name
+                        keys.setdefault(name, set()).add(response_key)
+                elif isinstance(sel, InlineFragmentNode):
+                    pending.append(sel.selection_set)
+                elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+                    seen.add(sel.name.value)
+                    fragment = self.fragments.get(sel.name.value)
+                    if fragment is not None:
+                        pending.append(fragment.selection_set)
+        worst = max(keys.items(), key=lambda kv: len(kv[1]), default=None)
+        if worst is None or len(worst[1]) <= MAX_REPEATS:
+            return None
+        return worst[0], len(worst[1])
+
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return ops[0] if len(ops) == 1 else None
     return next((o for o in ops if o.name is not None and o.name.value == name), None)
+
+
+Repeat = tuple[str, int]  # (root field, response keys asking for it)
+
+
+def _analyse(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+) -> tuple[int, frozenset[str], Repeat | None]:
+    op = _operation(document, operation_name)
+    if op is None:
+        return 0, frozenset(), None
+    walker = _Walker(schema, document, op, variables)
+    root: GraphQLObjectType | None
+    if op.operation is OperationType.MUTATION:
+        root = schema.mutation_type
+    elif op.operation is OperationType.SUBSCRIPTION:
+        root = schema.subscription_type
+    else:
+        root = schema.query_type
+    if root is None:
+        return 0, frozenset(), None
+    total = walker.selection_cost(
+        op.selection_set, root, None, mutation=op.operation is OperationType.MUTATION
+    )
+    return total, frozenset(walker.used_vars), walker.expensive_repeats(op.selection_set, root)
 
 
 def compute_cost(
@@ -224,23 +322,16 @@ def compute_cost(
     variables: Mapping[str, Any] | None = None,
 ) -> tuple[int, frozenset[str]]:
     """(cost, names of the variables it depends on). 0 when the operation is not found."""
-    op = _operation(document, operation_name)
-    if op is None:
-        return 0, frozenset()
-    walker = _Walker(schema, document, op, variables or {})
-    root: GraphQLObjectType | None
-    if op.operation is OperationType.MUTATION:
-        root = schema.mutation_type
-    elif op.operation is OperationType.SUBSCRIPTION:
-        root = schema.subscription_type
-    else:
-        root = schema.query_type
-    if root is None:
-        return 0, frozenset()
-    total = walker.selection_cost(
-        op.selection_set, root, None, mutation=op.operation is OperationType.MUTATION
-    )
-    return total, frozenset(walker.used_vars)
+    cost, used, _ = _analyse(schema, document, operation_name, variables or {})
+    return cost, used
+
+
+def expensive_repeats(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None = None
+) -> Repeat | None:
+    """(field, response keys) when an expensive root field is asked for more than MAX_REPEATS
+    times in the operation, else None."""
+    return _analyse(schema, document, operation_name, {})[2]
 
 
 class CostCache:
@@ -249,7 +340,11 @@ class CostCache:
 
     def __init__(self, size: int = _CACHE_SIZE) -> None:
         self._size = size
-        self._deps: OrderedDict[tuple[Any, str | None], tuple[str, ...]] = OrderedDict()
+        # Per (document, operation): the variables its cost depends on, and its repeats
+        # (which depend on no variable).
+        self._deps: OrderedDict[tuple[Any, str | None], tuple[tuple[str, ...], Repeat | None]] = (
+            OrderedDict()
+        )
         self._costs: OrderedDict[tuple[Any, ...], int] = OrderedDict()
 
     def cost(
@@ -260,21 +355,33 @@ class CostCache:
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
     ) -> int:
+        return self.assess(schema, key, document, operation_name, variables)[0]
+
+    def assess(
+        self,
+        schema: GraphQLSchema,
+        key: Any,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> tuple[int, Repeat | None]:
+        """(cost, expensive root field over MAX_REPEATS or None)."""
         values = variables or {}
-        deps = self._deps.get((key, operation_name))
-        if deps is not None:
+        known = self._deps.get((key, operation_name))
+        if known is not None:
+            deps, repeats = known
             full = (key, operation_name, *(repr(values.get(n)) for n in deps))
             found = self._costs.get(full)
             if found is not None:
                 self._costs.move_to_end(full)
-                return found
-        cost, used = compute_cost(schema, document, operation_name, values)
+                return found, repeats
+        cost, used, repeats = _analyse(schema, document, operation_name, values)
         names = tuple(sorted(used))
-        self._remember(self._deps, (key, operation_name), names)
+        self._remember(self._deps, (key, operation_name), (names, repeats))
         self._remember(
             self._costs, (key, operation_name, *(repr(values.get(n)) for n in names)), cost
         )
-        return cost
+        return cost, repeats
 
     def _remember(self, cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
         cache[key] = value
@@ -314,7 +421,7 @@ class CostLimiter(SchemaExtension):
             # Subscriptions are long-lived and charged nothing per event.
             yield
             return
-        cost = self.cache.cost(
+        cost, repeats = self.cache.assess(
             ec.schema._schema,
             ec.query if ec.query is not None else id(document),
             document,
@@ -325,22 +432,29 @@ class CostLimiter(SchemaExtension):
         lang = getattr(ctx, "lang", "id")
         audience, identity = _identity(ctx)
         limit = min(self.settings.max_cost, self.store.burst_of(audience))
-        if cost > limit:
+        refusal: errors.AppError | None = None
+        if repeats is not None:
+            field, count = repeats
+            refusal = errors.AppError(
+                t("expensive_repeated", lang, field=field, count=count, max=MAX_REPEATS),
+                errors.QUERY_TOO_COMPLEX,
+                field=field,
+                count=count,
+                maxRepeats=MAX_REPEATS,
+            )
+        elif cost > limit:
+            refusal = errors.AppError(
+                t("query_too_complex", lang, cost=cost, max=limit),
+                errors.QUERY_TOO_COMPLEX,
+                cost=cost,
+                maxCost=limit,
+            )
+        if refusal is not None:
             self.report = {
                 "requested": cost,
                 "remaining": self.store.available(audience, identity),
             }
-            ec.result = GraphQLExecutionResult(
-                data=None,
-                errors=[
-                    errors.AppError(
-                        t("query_too_complex", lang, cost=cost, max=limit),
-                        errors.QUERY_TOO_COMPLEX,
-                        cost=cost,
-                        maxCost=limit,
-                    )
-                ],
-            )
+            ec.result = GraphQLExecutionResult(data=None, errors=[refusal])
             yield
             return
         decision = await self._spend(ctx, audience, identity, cost)

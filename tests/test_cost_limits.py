@@ -15,11 +15,15 @@ from graphql import parse
 from schema.build import build_schema
 from sigma_graphql.budget import BudgetStore, Decision
 from sigma_graphql.cost import (
+    EXPENSIVE,
+    FIELD_COSTS,
     INTROSPECTION_COST,
     LIST_FACTOR,
+    MAX_REPEATS,
     MUTATION_COST,
     CostCache,
     compute_cost,
+    expensive_repeats,
 )
 from sigma_graphql.settings import Settings
 from tests.support import Api, Factory, LiveServer
@@ -53,7 +57,7 @@ def test_nested_connections_multiply() -> None:
     assert cost_of(with_default, {"n": 3}) == 1 + 3
     # Leaves are free; objects cost 1; a list without `first` counts LIST_FACTOR items.
     assert cost_of("{ today }") == 0
-    assert cost_of("{ publicStats { verifiedUmkm } }") == 1
+    assert cost_of("{ publicStats { verifiedUmkm } }") == 1 + FIELD_COSTS["Query.publicStats"]
     assert cost_of("{ sectorStats(tahun: 2025) { sektor months { bulan } } }") == LIST_FACTOR * (
         1 + 12
     )
@@ -65,6 +69,68 @@ def test_nested_connections_multiply() -> None:
     fragment U on UMKM { id owner { nama } }
     """
     assert cost_of(fragments) == 1 + 3 * (1 + 1)
+
+
+def test_fields_are_priced_by_their_measured_work() -> None:
+    """FIELD_COSTS (bench/field_costs.py) is added once per field, wherever it appears."""
+    anomalies = "{ suspiciousFinancialLogs(tahun: 2025) { score } }"
+    assert cost_of(anomalies) == FIELD_COSTS["Query.suspiciousFinancialLogs"] + 50
+    # Before pricing by work: 50 points for about a second of CPU on 2,000 UMKMs.
+    assert cost_of(anomalies) >= 10_000
+    forecasts = "{ umkms(first: 10) { nodes { forecast { method } } } }"
+    assert cost_of(forecasts) == 1 + 10 * (1 + 1 + FIELD_COSTS["UMKM.forecast"])
+    assert all(
+        FIELD_COSTS[f] >= EXPENSIVE for f in ("Query.suspiciousFinancialLogs", "Query.topGrowers")
+    )
+
+
+def test_expensive_root_fields_repeat_at_most_max_repeats_times() -> None:
+    def repeats(query: str) -> tuple[str, int] | None:
+        return expensive_repeats(SCHEMA, parse(query))
+
+    field = "suspiciousFinancialLogs(tahun: 2025) { score }"
+    assert MAX_REPEATS == 2
+    assert repeats(f"{{ a: {field} b: {field} }}") is None
+    assert repeats(f"{{ a: {field} b: {field} c: {field} }}") == ("suspiciousFinancialLogs", 3)
+    # Through fragments and inline fragments; response keys, not spreads, count (the executor
+    # merges one key's fields into one call).
+    through_fragments = f"""
+    {{ ...A ...A ... on Query {{ c: {field} }} ...B }}
+    fragment A on Query {{ a: {field} b: {field} }}
+    fragment B on Query {{ ...A d: {field} }}
+    """
+    assert repeats(through_fragments) == ("suspiciousFinancialLogs", 4)
+    assert repeats(f"{{ ...A ...A ...A }} fragment A on Query {{ a: {field} }}") is None
+    # Cheap fields repeat freely (the cost still counts each).
+    assert (
+        repeats(
+            "{ a: sectorStats(tahun: 2024) { sektor } b: sectorStats(tahun: 2025) "
+            "{ sektor } c: sectorStats(tahun: 2023) { sektor } }"
+        )
+        is None
+    )
+
+
+async def test_aliased_expensive_analytics_are_refused(api: Api, factory: Factory) -> None:
+    pejabat = await factory.account("PEJABAT")
+    staff = api.as_(pejabat.token)
+    field = "suspiciousFinancialLogs(tahun: 2025) { score }"
+    many = "{ " + " ".join(f"a{i}: {field}" for i in range(29)) + " }"
+    refused = await staff(many)
+    assert refused.error_codes == ["QUERY_TOO_COMPLEX"], refused.errors
+    assert refused.data is None
+    ext = refused.errors[0]["extensions"]
+    assert (ext["field"], ext["count"], ext["maxRepeats"]) == ("suspiciousFinancialLogs", 29, 2)
+    assert "suspiciousFinancialLogs" in refused.errors[0]["message"]
+    english = await staff(many, headers={"Accept-Language": "en"})
+    assert "at most 2 per operation" in english.errors[0]["message"]
+    # Nothing was spent on the refused operation.
+    assert refused.extensions["cost"]["remaining"] == Settings().budget_burst["PEJABAT"]
+    two = await staff(f"{{ a: {field} b: {field} }}")
+    assert two.ok() == {"a": two.data["a"], "b": two.data["b"]}
+    assert two.extensions["cost"]["requested"] == 2 * (
+        FIELD_COSTS["Query.suspiciousFinancialLogs"] + 50
+    )
 
 
 def test_mutations_cost_more() -> None:
