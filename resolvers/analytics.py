@@ -461,10 +461,16 @@ async def owner_dashboard(info: Info) -> OwnerDashboard:
     )
 
 
-async def _total_omzet(ctx: Context, tahun: int, bulan: int | None = None) -> int:
-    """Sum over every sector's aggregate of a year (or one month of it)."""
-    rows = await _dimension_rows(ctx, "sektor", [tahun], None)
-    return sum(omzet for _, _, b, omzet, n in rows if n > 0 and (bulan is None or b == bulan))
+async def _total_omzet(ctx: Context, since: tuple[int, int], until: tuple[int, int]) -> int:
+    """Sum over every sector's aggregate of the months since..until (both included): the sector
+    partitions of those years, never the logs."""
+    first, last = periods.month_index(*since), periods.month_index(*until)
+    rows = await _dimension_rows(ctx, "sektor", list(range(since[0], until[0] + 1)), None)
+    return sum(
+        omzet
+        for _, tahun, bulan, omzet, n in rows
+        if n > 0 and first <= periods.month_index(tahun, bulan) <= last
+    )
 
 
 def _cursor_id(after: str | None, ctx: Context) -> uuid.UUID | None:
@@ -517,7 +523,7 @@ async def official_dashboard(info: Info) -> OfficialDashboard:
     counts, flagged, omzet = await asyncio.gather(
         umkm_counts.read(ctx.cassandra, ("status",)),
         repo.count_flagged(ctx.cassandra, this_year),
-        _total_omzet(ctx, *last_month),
+        _total_omzet(ctx, last_month, last_month),
     )
     by_status = counts["status"]
     return OfficialDashboard(
@@ -531,12 +537,14 @@ async def official_dashboard(info: Info) -> OfficialDashboard:
 
 async def public_stats(info: Info) -> PublicStats:
     """verifiedUmkm, sectors, cities: from umkm_counts (VERIFIED, live UMKMs per status, sektor
-    and kota; names counting none are left out); totalOmzetLastYear: the previous calendar
-    year, from the sector aggregates."""
+    and kota; names counting none are left out); totalOmzetLastYear: the last 12 complete WIB
+    months (a rolling year, the contract's definition), from the sector aggregates of the one or
+    two calendar years they fall in."""
     ctx = _ctx(info)
+    this_year, this_month = current_month()
     counts, omzet = await asyncio.gather(
         umkm_counts.read(ctx.cassandra, umkm_counts.SCOPES),
-        _total_omzet(ctx, current_month()[0] - 1),
+        _total_omzet(ctx, *periods.rolling_year(this_year, this_month)),
     )
     return PublicStats(
         verified_umkm=counts["status"].get("VERIFIED", 0),

@@ -27,6 +27,7 @@ from sigma_graphql.analytics.periods import (
     latest_complete_quarter,
     month_index,
     previous_quarter,
+    rolling_year,
 )
 from sigma_graphql.clock import current_month
 from sigma_graphql.pubsub import PubSub
@@ -494,8 +495,37 @@ async def test_public_stats_match_brute_force(api: Api, world: World, dbs: Datab
         "verifiedUmkm": len(live),
         "sectors": len({d.get("sektor") for d in live} - {None}),
         "cities": len({_kota(d) for d in live} - {None}),
-        "totalOmzetLastYear": sum(v[0] for v in brute.months(NOW_Y - 1).values()),
+        "totalOmzetLastYear": sum(
+            v[0]
+            for (y, m), v in brute.months(None).items()
+            if LAST - 11 <= month_index(y, m) <= LAST
+        ),
     }
+
+
+def test_rolling_year_is_the_last_twelve_complete_months() -> None:
+    assert rolling_year(2026, 1) == ((2025, 1), (2025, 12))
+    assert rolling_year(2026, 3) == ((2025, 3), (2026, 2))
+    assert rolling_year(2026, 12) == ((2025, 12), (2026, 11))
+
+
+async def test_total_omzet_last_year_spans_the_year_boundary(
+    api: Api, factory: Factory, dbs: Databases
+) -> None:
+    """The months just outside (13 months ago, the current month) do not count; the oldest and
+    newest complete months and the December/January inside the window do."""
+    query = "{ publicStats { totalOmzetLastYear } }"
+    before = int((await api(query)).ok()["publicStats"]["totalOmzetLastYear"])
+    doc = await factory.umkm(None, sektor="Kuliner", kota="Kota Rolling")
+    december = next(i for i in range(LAST - 11, LAST + 1) if from_index(i)[1] == 12)
+    inside = sorted({LAST - 11, december, min(december + 1, LAST), LAST})
+    outside = [LAST - 12, LAST + 1]
+    ledger = Ledger(dbs)
+    for n, idx in enumerate([*inside, *outside]):
+        await ledger.put(doc, *from_index(idx), omzet=1_000_000 * 10**n)
+    assert {from_index(i)[0] for i in inside} == ({NOW_Y - 1} if NOW_M == 1 else {NOW_Y - 1, NOW_Y})
+    after = int((await api(query)).ok()["publicStats"]["totalOmzetLastYear"])
+    assert after - before == sum(1_000_000 * 10**n for n in range(len(inside)))
 
 
 async def test_profile_counts_follow_every_umkm_mutation(

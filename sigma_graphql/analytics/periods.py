@@ -48,3 +48,11 @@ def latest_complete_quarter(today_tahun: int, today_bulan: int) -> tuple[int, in
 def last_complete_months(today_tahun: int, today_bulan: int, count: int) -> tuple[int, int]:
     """The first (oldest) of the `count` complete months before the current month."""
     return add_months(today_tahun, today_bulan, -count)
+
+
+def rolling_year(today_tahun: int, today_bulan: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(oldest, newest) of the 12 complete months before the current month."""
+    return (
+        last_complete_months(today_tahun, today_bulan, 12),
+        add_months(today_tahun, today_bulan, -1),
+    )
