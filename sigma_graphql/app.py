@@ -11,7 +11,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -28,6 +28,7 @@ from sigma_graphql.context import Context, Services, build_context, resolve_view
 from sigma_graphql.errors import unavailable_database
 from sigma_graphql.event_bus import EventBus
 from sigma_graphql.requestid import RequestIdMiddleware
+from sigma_graphql.security_headers import SecurityHeadersMiddleware, explorer_csp
 from sigma_graphql.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,11 @@ class SigmaGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.services = services
         self.dbs: Databases | None = None  # set by the lifespan
+        self._ide_html = self.graphql_ide_html if self.graphql_ide else ""
+        self._ide_csp = explorer_csp(self._ide_html)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._ide_html, headers={"Content-Security-Policy": self._ide_csp})
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -154,6 +160,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
