@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -27,11 +28,21 @@ from sigma_graphql.extensions import ErrorPolicy, RoundTripReporter, log_unexpec
 from sigma_graphql.fast_execution import FastExecutor, streamline
 from sigma_graphql.response_cache import response_cache_factory
 from sigma_graphql.settings import Settings
+from sigma_graphql.subscription_transport import SubscriptionsOverWebSocket
+from sigma_graphql.suggestions import QuietValidationCache, quiet_execute
 
 log = logging.getLogger(__name__)
 
 
 class SigmaSchema(strawberry.Schema):
+    # Set by build_schema: no "Did you mean" suggestions when introspection is off.
+    hide_suggestions = False
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        if self.hide_suggestions and not self.config.enable_experimental_incremental_execution:
+            return quiet_execute
+        return super()._get_execute_function()
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -49,9 +60,12 @@ def extension_factories(settings: Settings) -> list[Any]:
     exts: list[Any] = [
         ErrorPolicy,
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        (lambda: QuietValidationCache(maxsize=512))
+        if not settings.introspection
+        else (lambda: ValidationCache(maxsize=512)),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
+        SubscriptionsOverWebSocket,
         cost_limiter_factory(settings),
     ]
     cache = response_cache_factory(settings)
@@ -75,6 +89,7 @@ def build_schema(
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=FastExecutor if settings.fast_execution else None,
     )
+    schema.hide_suggestions = not settings.introspection
     if settings.fast_execution:
         streamline(schema)
     return schema

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -27,7 +27,7 @@ from sigma_graphql.bodylimit import BodyLimitMiddleware
 from sigma_graphql.context import Context, Services, build_context, resolve_viewer
 from sigma_graphql.errors import unavailable_database
 from sigma_graphql.event_bus import EventBus
-from sigma_graphql.requestid import RequestIdMiddleware
+from sigma_graphql.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.security_headers import SecurityHeadersMiddleware, explorer_csp
 from sigma_graphql.settings import Settings, load_settings
 
@@ -93,6 +93,10 @@ class SigmaGraphQL(GraphQL[Context, None]):
         counter_token = roundtrips.start()[1]
         try:
             return await super().run(request, context=context, root_value=root_value)
+        except ClientDisconnect:
+            # The client went away before its body arrived: nobody to answer, nothing broken.
+            log.info("request %s: client left before its body arrived", current_request_id())
+            return Response(status_code=400)
         except Exception as exc:
             down = unavailable_database(exc)
             if down is None:
@@ -149,7 +153,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def ready(request: Request) -> Response:
         checks = await request.app.state.dbs.check(timeout_s=1.0)
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+        for name, detail in checks.items():
+            if detail != "ok":  # addresses and driver text stay in the log
+                log.warning("ready: %s not ready: %s", name, detail)
+        public = {name: "ok" if v == "ok" else "unavailable" for name, v in checks.items()}
+        return JSONResponse({"ready": ok, "checks": public}, status_code=200 if ok else 503)
 
     app = Starlette(
         routes=[
