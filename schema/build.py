@@ -11,7 +11,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
@@ -22,8 +21,14 @@ from strawberry.types import ExecutionContext
 
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
+from sigma_graphql.argument_guard import argument_guard_factory
 from sigma_graphql.cost import cost_limiter_factory
-from sigma_graphql.extensions import ErrorPolicy, RoundTripReporter, log_unexpected
+from sigma_graphql.extensions import (
+    ErrorPolicy,
+    RoundTripReporter,
+    SafeParserCache,
+    log_unexpected,
+)
 from sigma_graphql.fast_execution import FastExecutor, streamline
 from sigma_graphql.response_cache import response_cache_factory
 from sigma_graphql.settings import Settings
@@ -50,8 +55,9 @@ def extension_factories(settings: Settings) -> list[Any]:
     ]
     exts: list[Any] = [
         ErrorPolicy,
-        lambda: ParserCache(maxsize=512),
+        lambda: SafeParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        argument_guard_factory(),  # after ValidationCache: checks validated documents only
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         cost_limiter_factory(settings),
