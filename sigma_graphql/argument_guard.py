@@ -49,7 +49,17 @@ from strawberry.schema.schema import validate_document
 
 from sigma_graphql import errors
 from sigma_graphql.i18n import t
-from sigma_graphql.input_limits import ARGUMENTS, INPUT_FIELDS, Limit, Problem, value_problem
+from sigma_graphql.input_limits import (
+    ARGUMENTS,
+    DEFAULT_TEXT,
+    INPUT_FIELDS,
+    Ints,
+    Limit,
+    Problem,
+    Text,
+    int_problem,
+    text_problem,
+)
 
 _CACHE_SIZE = 512
 MAX_REPORTED = 10  # problems reported per request; more add nothing for the client
@@ -171,10 +181,13 @@ def _raw_problems(
             for item in value:
                 yield from _raw_problems(item, type_.of_type, label, limit)
             return
-        type_ = _unwrapped(type_.of_type)  # a single value stands for a list of one
-    if limit is None and not _is_text(named):
+    # A value of the wrong type is left to graphql-core's coercion, which names the variable.
+    if _is_text(named) and isinstance(value, str):
+        problem = text_problem(value, limit if isinstance(limit, Text) else DEFAULT_TEXT)
+    elif isinstance(limit, Ints) and isinstance(value, int) and not isinstance(value, bool):
+        problem = int_problem(value, limit)
+    else:
         return
-    problem = value_problem(value, limit)
     if problem is not None:
         yield label, problem
 

@@ -130,12 +130,3 @@ def int_problem(value: int, limit: Ints) -> Problem | None:
     if lo <= value <= hi:
         return None
     return Problem("OUT_OF_RANGE", "out_of_range", {"min": lo, "max": hi})
-
-
-def value_problem(value: object, limit: Limit | None) -> Problem | None:
-    """The problem of a raw argument value (None: fine, or a type coercion will refuse)."""
-    if isinstance(value, str):
-        return text_problem(value, limit if isinstance(limit, Text) else DEFAULT_TEXT)
-    if isinstance(limit, Ints) and isinstance(value, int) and not isinstance(value, bool):
-        return int_problem(value, limit)
-    return None
