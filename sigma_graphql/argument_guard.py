@@ -176,11 +176,10 @@ def _raw_problems(
                     limit_of = INPUT_FIELDS.get(f"{named.name}.{key}")
                     yield from _raw_problems(item, field_def.type, f"{label}.{key}", limit_of)
         return
-    if isinstance(type_, GraphQLList):
-        if isinstance(value, list):
-            for item in value:
-                yield from _raw_problems(item, type_.of_type, label, limit)
-            return
+    if isinstance(type_, GraphQLList) and isinstance(value, list):
+        for item in value:
+            yield from _raw_problems(item, type_.of_type, label, limit)
+        return
     # A value of the wrong type is left to graphql-core's coercion, which names the variable.
     if _is_text(named) and isinstance(value, str):
         problem = text_problem(value, limit if isinstance(limit, Text) else DEFAULT_TEXT)

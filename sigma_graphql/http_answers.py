@@ -29,10 +29,6 @@ JSON = "application/json"
 register(
     {
         "http_bad_request": ("Permintaan tidak valid: {detail}", "Bad request: {detail}"),
-        "http_not_object": (
-            "Badan permintaan harus berupa objek JSON",
-            "The request body must be a JSON object",
-        ),
     }
 )
 

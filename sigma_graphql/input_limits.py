@@ -63,7 +63,6 @@ CODE = Text(50)  # legalitas.nib, legalitas.pirt
 URL = Text(2000)  # legalitas.dokumenUrl
 EMAIL = Text(254)  # RFC 5321
 PHONE = Text(32)  # as typed, before spaces and dashes are dropped
-NIK = Text(32)  # as typed; valid ones are 16 digits
 PASSWORD_MAX = 256  # any character; argon2 copes with more, this bounds the CPU per login
 TOKEN = Text(512)  # signed single-use link tokens (about 100 characters)
 ID = Text(64)  # ids are UUIDs (36 characters)
