@@ -19,8 +19,8 @@ TEST_ENV := SIGMA_SERVICES_DIR=$(TEST_DIR) SIGMA_MONGO_PERSIST=0 \
   SIGMA_MONGO_PORT=$(TEST_MONGO_PORT) SIGMA_MONGO_URI=mongodb://127.0.0.1:$(TEST_MONGO_PORT) \
   SIGMA_CASSANDRA_CONTACT_POINTS=127.0.0.1:$(TEST_CQL_PORT)
 
-.PHONY: install services services-down migrate seed run test test-services test-services-down \
-  test-fast lint bench clean
+.PHONY: install services services-down migrate seed run test test-slow test-services \
+  test-services-down test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,12 @@ run: install services
 test: install lint
 	$(TEST_ENV) .ci/services.sh up
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  $(TEST_ENV) .ci/services.sh down; exit $$rc
+
+# Only the tests marked `slow` (e.g. many more schema fuzz examples), set up like `make test`.
+test-slow: install
+	$(TEST_ENV) .ci/services.sh up
+	$(TEST_ENV) $(BIN)/python -m pytest -m slow $(PYTEST_ARGS); rc=$$?; \
 	  $(TEST_ENV) .ci/services.sh down; exit $$rc
 
 # Test databases left running between pytest runs (developer loop): make test-services, then

@@ -1,4 +1,5 @@
-"""Input rules of accounts (contract comments of RegisterInput/CreateUserInput) and messages.
+"""Input rules of accounts (contract comments of RegisterInput/CreateUserInput) and messages,
+and text_errors: the input limits of any free text as userErrors.
 
 Each rule returns a list of UserErrors so a mutation can report every violation at once.
 """
@@ -10,6 +11,7 @@ import uuid
 
 from schema.common import UserError
 from schema.enums import UserErrorCode
+from sigma_graphql import input_limits as limits
 from sigma_graphql.common_passwords import is_common
 from sigma_graphql.i18n import Lang, register, t
 
@@ -92,15 +94,16 @@ register(
     }
 )
 
-NAMA_MIN, NAMA_MAX = 3, 100
+NAMA_MIN, NAMA_MAX = 3, limits.NAME.max_len
 PASSWORD_MIN = 10
-PASSWORD_MAX = 256  # argon2 copes with more, but nobody types more; bounds the CPU per login
-EMAIL_MAX = 254
+PASSWORD_MAX = limits.PASSWORD_MAX
+EMAIL_MAX = limits.EMAIL.max_len
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-_NIK = re.compile(r"^\d{16}$")
+# ASCII digits only: \d would take any script's digits.
+_NIK = re.compile(r"^[0-9]{16}$")
 # 08 followed by 8..13 digits (10..15 in all) or +62 8 followed by 7..12 digits (10..15 digits).
-_MOBILE = re.compile(r"^(08\d{8,13}|\+628\d{7,12})$")
+_MOBILE = re.compile(r"^(08[0-9]{8,13}|\+628[0-9]{7,12})$")
 
 
 def user_error(
@@ -118,22 +121,34 @@ def normalize_phone(phone: str) -> str:
     return re.sub(r"[\s\-.()]", "", phone)
 
 
+def text_errors(value: str, limit: limits.Text, path: list[str], lang: Lang) -> list[UserError]:
+    """Length and control characters of free text as it will be stored
+    (sigma_graphql/input_limits.py); an empty value is fine (required fields say so)."""
+    problem = limits.text_problem(value, limit)
+    if problem is None:
+        return []
+    return [user_error(path, problem.key, UserErrorCode(problem.code), lang, **problem.params)]
+
+
 def nama_errors(nama: str, path: list[str], lang: Lang) -> list[UserError]:
     value = nama.strip()
     if not value:
         return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]
     if len(value) < NAMA_MIN:
         return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=NAMA_MIN)]
-    if len(value) > NAMA_MAX:
-        return [user_error(path, "too_long", UserErrorCode.TOO_LONG, lang, max=NAMA_MAX)]
-    return []
+    return text_errors(value, limits.NAME, path, lang)
+
+
+def email_usable(email: str) -> bool:
+    """Short enough and without control characters: worth a database lookup at all."""
+    return limits.text_problem(normalize_email(email), limits.EMAIL) is None
 
 
 def email_errors(email: str, path: list[str], lang: Lang) -> list[UserError]:
     value = normalize_email(email)
     if not value:
         return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]
-    if len(value) > EMAIL_MAX or not _EMAIL.match(value):
+    if not email_usable(value) or not _EMAIL.match(value):
         return [user_error(path, "auth.email_invalid", UserErrorCode.INVALID, lang)]
     return []
 
@@ -147,6 +162,8 @@ def nik_errors(nik: str, path: list[str], lang: Lang) -> list[UserError]:
 
 
 def phone_errors(phone: str, path: list[str], lang: Lang) -> list[UserError]:
+    if len(phone) > limits.PHONE.max_len:
+        return [user_error(path, "auth.phone_invalid", UserErrorCode.INVALID, lang)]
     value = normalize_phone(phone)
     if not value:
         return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]

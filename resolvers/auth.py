@@ -15,7 +15,9 @@ from db import login_guard, login_logs, mail_throttle, sessions, temp_tokens, us
 from db.mongo import MongoDoc
 from loaders.users import user_by_id
 from resolvers.account_rules import (
+    PASSWORD_MAX,
     email_errors,
+    email_usable,
     nama_errors,
     nik_errors,
     normalize_email,
@@ -39,6 +41,7 @@ from schema.users import (
     User,
 )
 from sigma_graphql import errors, mailer
+from sigma_graphql import input_limits as limits
 from sigma_graphql.clock import now_utc
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import Lang, t
@@ -237,8 +240,14 @@ def _duplicate_error(exc: DuplicateKeyError, lang: Lang) -> UserError:
     return user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)
 
 
+def _token_usable(token: str) -> bool:
+    return limits.text_problem(token, limits.TOKEN) is None
+
+
 async def verify_email(info: Info, token: str) -> OkPayload:
     ctx = _ctx(info)
+    if not _token_usable(token):
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
     checked = await temp_tokens.check(ctx.cassandra, token, temp_tokens.VERIFY_EMAIL)
     if checked.state is not temp_tokens.TokenState.VALID:
         return _failed([_token_error(checked.state, ["token"], ctx.lang)])
@@ -262,7 +271,8 @@ async def _mail_allowed(ctx: Context, email: str) -> bool:
 
 async def resend_verification_email(info: Info, email: str) -> OkPayload:
     ctx = _ctx(info)
-    if not await _mail_allowed(ctx, email):
+    # An address no account can have gets the usual answer without a database call.
+    if not email_usable(email) or not await _mail_allowed(ctx, email):
         return _ok()  # the same answer: the mail just does not go out
 
     async def job() -> None:
@@ -287,6 +297,14 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
     lang = ctx.lang
     address = ctx.client_address
     device = ctx.request.headers.get("user-agent")
+    if not email_usable(input.email) or len(input.password) > PASSWORD_MAX:
+        # No account has such an e-mail or password: the usual failure, no database call.
+        return LoginPayload(
+            user=None,
+            token=None,
+            expires_at=None,
+            user_errors=[user_error(None, "auth.login_failed", UserErrorCode.INVALID, lang)],
+        )
     if address is None:
         _warn_no_address()
     attempt = login_guard.Attempt.of(normalize_email(input.email).lower(), address)
@@ -396,7 +414,7 @@ async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
 
 async def request_password_reset(info: Info, email: str) -> OkPayload:
     ctx = _ctx(info)
-    if not await _mail_allowed(ctx, email):
+    if not email_usable(email) or not await _mail_allowed(ctx, email):
         return _ok()  # the same answer: the mail just does not go out
 
     async def job() -> None:
@@ -413,6 +431,8 @@ async def reset_password(info: Info, input: ResetPasswordInput) -> OkPayload:
     ctx = _ctx(info)
     lang = ctx.lang
     path = ["input", "token"]
+    if not _token_usable(input.token):
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path, lang)])
     checked = await temp_tokens.check(ctx.cassandra, input.token, temp_tokens.RESET_PASSWORD)
     if checked.state is not temp_tokens.TokenState.VALID:
         return _failed([_token_error(checked.state, path, lang)])

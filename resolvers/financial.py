@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,6 +19,7 @@ from db.cassandra import Row
 from db.mongo import MongoDoc
 from loaders.financial import Page, PageKey, log_by_key, log_pages
 from loaders.umkm import umkm_by_id
+from resolvers.account_rules import text_errors
 from resolvers.views import load_user, umkm_from_doc
 from schema.common import EMPTY_PAGE, OkPayload, UserError
 from schema.enums import UserErrorCode
@@ -35,10 +35,17 @@ from schema.scalars import Rupiah
 from schema.umkm import UMKM
 from schema.users import User
 from sigma_graphql import errors
+from sigma_graphql import input_limits as limits
 from sigma_graphql.clock import current_month
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
+from sigma_graphql.pagination import (
+    check_first,
+    cursor_int,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+)
 from sigma_graphql.permissions import can_read, can_see_umkm
 from sigma_graphql.selection import selects
 from sigma_graphql.viewer import Viewer
@@ -46,10 +53,11 @@ from sigma_graphql.viewer import Viewer
 MIN_TAHUN = 2000
 MAX_OMZET = 10**15
 MAX_KARYAWAN = 100_000
-MAX_CATATAN = 500
-REASON_MIN, REASON_MAX = 10, 500
+REASON_MIN = 10
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
+# Flag times in cursors: 1970 up to the year 9999 (what datetime holds).
+MAX_MS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // MS
 
 register(
     {
@@ -140,11 +148,21 @@ def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
                 max=MAX_KARYAWAN,
             )
         )
-    if input.catatan is not None and len(input.catatan) > MAX_CATATAN:
+    problem = limits.text_problem(input.catatan, limits.CATATAN) if input.catatan else None
+    if problem is not None:
         out.append(
-            _err([*path, "catatan"], "too_long", UserErrorCode.TOO_LONG, lang, max=MAX_CATATAN)
+            _err(
+                [*path, "catatan"], problem.key, UserErrorCode(problem.code), lang, **problem.params
+            )
         )
     return out
+
+
+def _reason_errors(raw: str, path: list[str], lang: str) -> Errors:
+    reason = raw.strip()  # stored stripped
+    if len(reason) < REASON_MIN:
+        return [_err(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=REASON_MIN)]
+    return text_errors(reason, limits.REASON, path, lang)
 
 
 async def _umkm_for_write(
@@ -264,15 +282,12 @@ async def flag_log(info: Info, input: FlagInput) -> FinancialLogPayload:
     ctx = info.context
     path = ["input"]
     reason = input.reason.strip()
+    # The reason and the period are checked before the UMKM is read.
+    problems = _check_period(input.tahun, input.bulan, path, ctx.lang)
+    problems += _reason_errors(input.reason, [*path, "reason"], ctx.lang)
+    if problems:
+        return FinancialLogPayload(log=None, user_errors=problems)
     doc, problems = await _flag_target(info, input.umkm_id, input.tahun, input.bulan, path)
-    if len(reason) < REASON_MIN:
-        problems.append(
-            _err([*path, "reason"], "too_short", UserErrorCode.TOO_SHORT, ctx.lang, min=REASON_MIN)
-        )
-    elif len(reason) > REASON_MAX:
-        problems.append(
-            _err([*path, "reason"], "too_long", UserErrorCode.TOO_LONG, ctx.lang, max=REASON_MAX)
-        )
     if doc is None or problems:
         return FinancialLogPayload(log=None, user_errors=problems)
     outcome, row = await financial_writes.flag(
@@ -331,13 +346,6 @@ def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
     )
 
 
-def _int_field(data: dict[str, Any], name: str, lang: str) -> int:
-    value = data.get(name)
-    if not isinstance(value, int):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after")
-    return value
-
-
 async def flagged_logs(
     info: Info, tahun: int, first: int | None, after: str | None
 ) -> FinancialLogConnection:
@@ -348,9 +356,9 @@ async def flagged_logs(
     if data is not None:
         try:
             keyset = (
-                EPOCH + timedelta(milliseconds=_int_field(data, "at", ctx.lang)),
+                EPOCH + timedelta(milliseconds=cursor_int(data, "at", 0, MAX_MS, ctx.lang)),
                 uuid.UUID(str(data.get("u"))),
-                _int_field(data, "b", ctx.lang),
+                cursor_int(data, "b", 1, 12, ctx.lang),
             )
         except ValueError:
             raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
@@ -397,7 +405,10 @@ def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
     data = decode_cursor(after, ctx.lang)
     keyset = None
     if data is not None:
-        keyset = (_int_field(data, "t", ctx.lang), _int_field(data, "b", ctx.lang))
+        keyset = (
+            cursor_int(data, "t", *limits.bounds(limits.YEAR), ctx.lang),
+            cursor_int(data, "b", 1, 12, ctx.lang),
+        )
     return PageKey(umkm.umkm_id, tahun, limit, keyset)
 
 

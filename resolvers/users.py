@@ -18,6 +18,7 @@ from resolvers.account_rules import (
     normalize_email,
     parse_uuid,
     password_errors,
+    text_errors,
     user_error,
 )
 from resolvers.views import user_from_doc
@@ -31,6 +32,7 @@ from schema.users import (
     UserPayload,
 )
 from sigma_graphql import errors
+from sigma_graphql import input_limits as limits
 from sigma_graphql.clock import now_utc
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import Lang, t
@@ -122,6 +124,7 @@ async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
             user_error(["input", "role"], "auth.staff_roles_only", UserErrorCode.INVALID, lang)
         )
     wilayah = (input.wilayah or "").strip() or None
+    errs += text_errors(wilayah or "", limits.NAME, ["input", "wilayah"], lang)
     if wilayah is not None and input.role is not Role.PEJABAT:
         errs.append(
             user_error(
@@ -183,6 +186,7 @@ async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> 
             changes["nama"] = input.nama.strip()
     if input.wilayah is not strawberry.UNSET:
         changes["wilayah"] = (input.wilayah or "").strip() or None
+        errs += text_errors(changes["wilayah"] or "", limits.NAME, ["input", "wilayah"], lang)
     role = input.role
     if role is not strawberry.UNSET and role is not None and role.value != doc["role"]:
         if is_self:  # an admin must not lock the last way in out of the system by accident

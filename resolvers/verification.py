@@ -7,6 +7,7 @@ concurrent approvals yield one decision, one task move and one notification.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from db import notifications, verification_tasks
 from db.mongo import MongoDoc
 from db.verification_tasks import TaskRow
 from loaders.umkm import umkm_by_id
+from resolvers.account_rules import text_errors
 from resolvers.umkm_changes import (
     TASK_TOPIC,
     Change,
@@ -43,6 +45,7 @@ from schema.umkm import (
 )
 from schema.users import User
 from sigma_graphql import errors
+from sigma_graphql import input_limits as limits
 from sigma_graphql.context import Context
 from sigma_graphql.i18n import register, t
 from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
@@ -68,7 +71,9 @@ register(
     }
 )
 
-REASON_MIN, REASON_MAX = 10, 500
+REASON_MIN, REASON_MAX = 10, limits.REASON.max_len
+_BUCKET = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+FIRST_BUCKET = f"{verification_tasks.FIRST_YEAR}-01"
 
 
 def _ctx(info: Info) -> Context:
@@ -104,11 +109,16 @@ async def list_tasks(
     last: uuid.UUID | None = None
     data = decode_cursor(after, ctx.lang)
     if data is not None:
+        bucket = str(data.get("b"))
         try:
-            start, last = str(data["b"]), uuid.UUID(str(data["t"]))
-            datetime.strptime(start, "%Y-%m")
-        except (KeyError, ValueError):
-            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
+            last = uuid.UUID(str(data.get("t")))
+        except ValueError:
+            last = None
+        # A month from the first year of tasks to now: each year before the bucket's is one
+        # more statement, so a forged "9999-12" must not get that far.
+        if last is None or not _BUCKET.fullmatch(bucket) or not FIRST_BUCKET <= bucket <= start:
+            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after")
+        start = bucket
     rows = await _page(ctx, wanted, n + 1, start, last)
     edges = [VerificationTaskEdge(cursor=_cursor(r), node=task_from_row(r)) for r in rows[:n]]
     return VerificationTaskConnection(
@@ -222,15 +232,11 @@ async def _record_decision(
 async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMPayload:
     ctx = _ctx(info)
     cleaned = (note or "").strip() or None
-    if cleaned is not None and len(cleaned) > REASON_MAX:
+    problem = limits.text_problem(cleaned, limits.NOTE) if cleaned is not None else None
+    if problem is not None:
+        message = t(problem.key, ctx.lang, **problem.params)
         return failed(
-            [
-                UserError(
-                    field=["note"],
-                    message=t("too_long", ctx.lang, max=REASON_MAX),
-                    code=UserErrorCode.TOO_LONG,
-                )
-            ]
+            [UserError(field=["note"], message=message, code=UserErrorCode(problem.code))]
         )
     return await _decide(ctx, id, "VERIFIED", cleaned)
 
@@ -242,6 +248,9 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
         code = UserErrorCode.TOO_SHORT if len(cleaned) < REASON_MIN else UserErrorCode.TOO_LONG
         message = t("verification.reason_length", ctx.lang, min=REASON_MIN, max=REASON_MAX)
         return failed([UserError(field=["reason"], message=message, code=code)])
+    problems = text_errors(cleaned, limits.REASON, ["reason"], ctx.lang)
+    if problems:
+        return failed(problems)
     return await _decide(ctx, id, "REJECTED", cleaned)
 
 

@@ -12,7 +12,6 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
     ValidationCache,
 )
@@ -22,9 +21,15 @@ from strawberry.types import ExecutionContext
 
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
+from sigma_graphql.argument_guard import argument_guard_factory
 from sigma_graphql.cost import cost_limiter_factory
 from sigma_graphql.document_limits import limit_rule
-from sigma_graphql.extensions import ErrorPolicy, RoundTripReporter, log_unexpected
+from sigma_graphql.extensions import (
+    ErrorPolicy,
+    RoundTripReporter,
+    SafeParserCache,
+    log_unexpected,
+)
 from sigma_graphql.fast_execution import FastExecutor, streamline
 from sigma_graphql.response_cache import response_cache_factory
 from sigma_graphql.settings import Settings
@@ -59,10 +64,11 @@ def extension_factories(settings: Settings) -> list[Any]:
     ]
     exts: list[Any] = [
         ErrorPolicy,
-        lambda: ParserCache(maxsize=512),
+        lambda: SafeParserCache(maxsize=512),
         (lambda: QuietValidationCache(maxsize=512))
         if not settings.introspection
         else (lambda: ValidationCache(maxsize=512)),
+        argument_guard_factory(),  # after ValidationCache: checks validated documents only
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         SubscriptionsOverWebSocket,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -18,6 +19,7 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from db import roundtrips
@@ -27,6 +29,14 @@ from sigma_graphql.bodylimit import BodyLimitMiddleware
 from sigma_graphql.context import Context, Services, build_context, resolve_viewer
 from sigma_graphql.errors import unavailable_database
 from sigma_graphql.event_bus import EventBus
+from sigma_graphql.extensions import classify
+from sigma_graphql.http_answers import (
+    GRAPHQL_RESPONSE,
+    bad_request,
+    request_error_status,
+    wants_graphql_response,
+)
+from sigma_graphql.i18n import negotiate
 from sigma_graphql.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.security_headers import SecurityHeadersMiddleware, explorer_csp
 from sigma_graphql.settings import Settings, load_settings
@@ -66,6 +76,36 @@ class SigmaGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        # A body (or GET `variables`) of null, 123, "x" or true is not a request: 400, not a
+        # crash of Strawberry's parser (batches, the only lists, are refused by Strawberry).
+        value = super().parse_json(data)
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return value
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, "operationName must be a string or null")
+        return parsed
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        lang = negotiate(request.headers.get("accept-language"))
+        if result.errors:
+            # Errors that bypassed ErrorPolicy (raised around the extension hooks) get their
+            # code and request id here; classify leaves classified errors as they are.
+            rid = current_request_id()
+            result.errors = [classify(e, lang, rid) for e in result.errors]
+        answer = await super().process_result(request, result)
+        if wants_graphql_response(request.headers.get("accept")):
+            status = request_error_status(result.data, result.errors)
+            if status is not None:
+                answer.pop("data", None)  # a request error has no data entry
+            request.state.graphql_answer = (status or 200, GRAPHQL_RESPONSE)
+        return answer
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert self.dbs is not None, "the application lifespan did not run"
         return await build_context(
@@ -92,11 +132,18 @@ class SigmaGraphQL(GraphQL[Context, None]):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         counter_token = roundtrips.start()[1]
         try:
-            return await super().run(request, context=context, root_value=root_value)
+            response = await super().run(request, context=context, root_value=root_value)
+            answer = getattr(getattr(request, "state", None), "graphql_answer", None)
+            if answer is not None and isinstance(response, Response):
+                response.status_code, response.headers["content-type"] = answer
+            return response
         except ClientDisconnect:
             # The client went away before its body arrived: nobody to answer, nothing broken.
             log.info("request %s: client left before its body arrived", current_request_id())
             return Response(status_code=400)
+        except HTTPException as exc:
+            lang = negotiate(request.headers.get("accept-language"))
+            return bad_request(exc.status_code, exc.reason, lang)
         except Exception as exc:
             down = unavailable_database(exc)
             if down is None:

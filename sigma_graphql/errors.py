@@ -6,7 +6,7 @@ from typing import Any
 
 from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
 from cassandra.cluster import NoHostAvailable
-from graphql import GraphQLError
+from graphql import GraphQLError, Node
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 
 from db.cassandra import CassandraUnavailable
@@ -19,13 +19,29 @@ RATE_LIMITED = "RATE_LIMITED"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# The documented set (CONVENTIONS §6): every error a client receives carries one of these.
+CODES = frozenset(
+    {
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        NOT_FOUND,
+        BAD_USER_INPUT,
+        RATE_LIMITED,
+        QUERY_TOO_COMPLEX,
+        SERVICE_UNAVAILABLE,
+        INTERNAL_SERVER_ERROR,
+    }
+)
 
 
 class AppError(GraphQLError):
     """An error meant for the client: its message and extensions are shown as they are."""
 
-    def __init__(self, message: str, code: str, **extra: Any) -> None:
-        super().__init__(message, extensions={"code": code, **extra})
+    def __init__(
+        self, message: str, code: str, *, nodes: Node | list[Node] | None = None, **extra: Any
+    ) -> None:
+        # nodes: where in the document the problem is (errors raised before execution)
+        super().__init__(message, nodes, extensions={"code": code, **extra})
         self.code = code
 
 

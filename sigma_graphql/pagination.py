@@ -45,6 +45,15 @@ def decode_cursor(cursor: str | None, lang: Lang = "id") -> dict[str, Any] | Non
     return value
 
 
+def cursor_int(data: dict[str, Any], name: str, lo: int, hi: int, lang: Lang = "id") -> int:
+    """An integer field of a decoded cursor within [lo, hi]: a forged cursor must not reach a
+    query with a value the database or datetime arithmetic cannot hold."""
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise errors.bad_input(t("bad_cursor", lang), argument="after")
+    return value
+
+
 def encode_paging_state(state: bytes | None) -> str | None:
     return None if state is None else encode_cursor({"p": base64.b64encode(state).decode()})
 

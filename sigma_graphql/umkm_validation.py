@@ -34,6 +34,7 @@ from schema.umkm import (
     UpdateUMKMInput,
     WilayahPatch,
 )
+from sigma_graphql import input_limits as limits
 from sigma_graphql.i18n import Lang, register, t
 
 register(
@@ -63,12 +64,12 @@ register(
     }
 )
 
-NAMA_USAHA_MIN, NAMA_USAHA_MAX = 3, 100
-NAME_MAX = 100
-ALAMAT_MAX = 500
-CODE_MAX = 50  # nib, pirt
-URL_MAX = 2000
-EMAIL_MAX = 254
+NAMA_USAHA_MIN = 3
+NAMA_USAHA_MAX = NAME_MAX = limits.NAME.max_len
+ALAMAT_MAX = limits.ALAMAT.max_len
+CODE_MAX = limits.CODE.max_len  # nib, pirt
+URL_MAX = limits.URL.max_len
+EMAIL_MAX = limits.EMAIL.max_len
 
 _NIK = re.compile(r"[0-9]{16}")  # ASCII digits only (\d would accept any script)
 # 08… or +628…: the local form (leading 0) has 10..15 digits.
@@ -107,6 +108,8 @@ class Checker:
             self.fail(path, UserErrorCode.TOO_SHORT, "too_short", min=min_len)
         elif len(cleaned) > max_len:
             self.fail(path, UserErrorCode.TOO_LONG, "too_long", max=max_len)
+        elif (problem := limits.control_problem(cleaned)) is not None:
+            self.fail(path, UserErrorCode(problem.code), problem.key)
         return cleaned
 
     def sektor(self, path: list[str], value: str | None) -> str | None:

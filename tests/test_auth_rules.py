@@ -76,9 +76,21 @@ def test_the_email_is_not_a_password(email: str) -> None:
     assert codes(password_errors(email.swapcase(), email, P, "id")) == ["WEAK_PASSWORD"]
 
 
-@given(st.text(min_size=3, max_size=100).filter(lambda s: len(s.strip()) >= 3))
+# Names are single-line text: no control characters, no line separators (input_limits.py).
+_NAME_CHARS = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029")
+
+
+@given(st.text(_NAME_CHARS, min_size=3, max_size=100).filter(lambda s: len(s.strip()) >= 3))
 def test_names_of_3_to_100_chars(nama: str) -> None:
     assert nama_errors(nama, P, "id") == []
+
+
+@given(
+    st.text(_NAME_CHARS, min_size=3, max_size=40).filter(lambda s: len(s.strip()) >= 3),
+    st.sampled_from(["\x00", "\x1b", "\n", "\t", "\x7f", "\x85", "\u2028"]),
+)
+def test_names_with_a_control_character_are_invalid(nama: str, control: str) -> None:
+    assert codes(nama_errors(nama[:2] + control + nama[2:], P, "id")) == ["INVALID"]
 
 
 def test_session_cookie_is_secure_outside_development() -> None:

@@ -111,6 +111,7 @@ def test_validation_accepts_exactly_the_documented_formats(
     assert ("input/pemilik/telepon" not in fields) == tel_ok
     nik_ok = not (nik or "").strip() or bool(re.fullmatch(r"[0-9]{16}", (nik or "").strip()))
     assert ("input/pemilik/nik" not in fields) == nik_ok
-    nama_ok = 3 <= len(nama.strip()) <= 100
+    control = re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", nama.strip())
+    nama_ok = 3 <= len(nama.strip()) <= 100 and control is None
     assert ("input/namaUsaha" not in fields) == nama_ok
     assert (data is not None) == (not errors)
