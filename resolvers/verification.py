@@ -286,6 +286,8 @@ async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:
     permission is on the root field."""
     ctx = _ctx(info)
     async for row in ctx.services.pubsub.subscribe(TASK_TOPIC):
+        if not await ctx.services.sockets.admit(ctx):
+            continue  # withheld; an ended session has closed the socket, which ends this loop
         # One context serves the whole subscription: fresh loaders so nothing is stale.
         ctx.fresh_loaders()
         yield task_from_row(row)

@@ -81,6 +81,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
             if unavailable_database(exc) is None:
                 raise
             raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE"}) from exc
+        self.services.sockets.opened(context)
         return {"role": context.viewer.audience.value}
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
@@ -105,6 +106,8 @@ class SigmaGraphQL(GraphQL[Context, None]):
             )
         finally:
             roundtrips.stop(counter_token)
+            if isinstance(request, WebSocket):
+                self.services.sockets.closed(request)
 
 
 async def health(_: Request) -> Response:
@@ -134,9 +137,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
         app.state.event_bus = bus
         bus.start()
+        services.sockets.configure(
+            lambda ctx: resolve_viewer(ctx.request, dbs, ctx.connection_params or {}),
+            cache_s=settings.ws_session_cache_s,
+            sweep_s=settings.ws_session_sweep_s,
+        )
+        services.sockets.start()
         try:
             yield
         finally:
+            await services.sockets.stop()
             await bus.stop(timeout_s=settings.cassandra_timeout_s)
             await dbs.close()
 
