@@ -170,10 +170,12 @@ async def _decide(
             }
         )
 
-    result = await write(ctx, umkm_id, plan)
+    async def record(written: Written) -> None:
+        await _record_decision(ctx, written, status, decided_at, reason)
+
+    result = await write(ctx, umkm_id, plan, then=record)
     if isinstance(result, list):
         return failed(result)
-    await _record_decision(ctx, result, status, decided_at, reason)
     return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
 
 

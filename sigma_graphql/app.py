@@ -27,6 +27,7 @@ from sigma_graphql.bodylimit import BodyLimitMiddleware
 from sigma_graphql.context import Context, Services, build_context, resolve_viewer
 from sigma_graphql.errors import unavailable_database
 from sigma_graphql.event_bus import EventBus
+from sigma_graphql.reconciler import Reconciler
 from sigma_graphql.requestid import RequestIdMiddleware
 from sigma_graphql.settings import Settings, load_settings
 
@@ -143,9 +144,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             sweep_s=settings.ws_session_sweep_s,
         )
         services.sockets.start()
+        reconciler = Reconciler(
+            dbs,
+            interval_s=settings.reconcile_interval_s,
+            repair_age_s=settings.intent_repair_age_s,
+            lease_s=settings.reconcile_lease_s,
+        )
+        app.state.reconciler = reconciler
+        if settings.reconcile_interval_s > 0:
+            reconciler.start()
         try:
             yield
         finally:
+            await reconciler.stop()
             await services.sockets.stop()
             await bus.stop(timeout_s=settings.cassandra_timeout_s)
             await dbs.close()
