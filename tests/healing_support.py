@@ -62,3 +62,13 @@ async def open_intents(dbs: Databases, umkm_id: object) -> list[write_intents.In
         dbs.cassandra, write_intents.slot_of(now - 3600), write_intents.slot_of(now + 60)
     )
     return [i for i in found if i.umkm_id == umkm_id and not i.done]
+
+
+async def until_closed(server: LiveServer, dbs: Databases, umkm_id: object) -> int:
+    """Rounds of the healer until the UMKM has no open intent (a repaired intent closes after a
+    round that finds nothing more to fix); fails after 50 rounds."""
+    for n in range(50):
+        if not await open_intents(dbs, umkm_id):
+            return n
+        await rounds_pass(server, 1)
+    raise AssertionError(f"intents of {umkm_id} still open: {await open_intents(dbs, umkm_id)}")

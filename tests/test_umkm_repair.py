@@ -23,7 +23,7 @@ from db.verification_repair import repair_verification
 from schema.umkm import CreateUMKMInput, GeoPointInput, PemilikInput, WilayahInput
 from sigma_graphql.umkm_validation import validate_create
 from tests.fin_support import actual_state, assert_exact
-from tests.healing_support import rounds_pass, until_healed
+from tests.healing_support import rounds_pass, until_closed, until_healed
 from tests.support import Api, Factory, LiveServer
 from tests.umkm_support import CREATE, insert_umkm, valid_input
 
@@ -159,6 +159,8 @@ async def test_killed_umkm_writes_heal_without_the_repair_command(
     have = await actual_state(dbs, [first], [sektor], [kota], [2022])
     assert have.sector == {(sektor, 2022, 5): (700, 1), (sektor, 2022, 6): (900, 1)}
     assert await _task_of(api, staff.token, "PENDING", str(second)) != []
+    await until_closed(healer, dbs, first)
+    await until_closed(healer, dbs, second)
     await rounds_pass(healer, 3)
     await healed()  # nothing counted twice by the rounds that followed
 
