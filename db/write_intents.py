@@ -14,7 +14,8 @@ right now (`touches_*`), and repairs only cells nobody is writing.
 
 Table `write_intents`: partition (slot, shard) = (unix minute of creation, stable hash of the
 UMKM mod SHARDS), bounded by the write rate of one minute; rows expire after two days.
-Costs per write: one insert before, one update after (about 2 round trips).
+Costs per write: one insert before (a revenue write sends it together with the year index, so
+it adds no round trip of its own) and one update after (one more round trip).
 """
 
 from __future__ import annotations
