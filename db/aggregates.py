@@ -13,11 +13,12 @@ Design (CONVENTIONS §5):
   refresh_summary).
 - A crash after (1) leaves the counters as they were before the write: a new month is missing
   (under-count); a re-submitted month still shows its previous omzet. A retry of the same write
-  finds counted == desired and applies nothing, so no delta is ever applied twice, and
-  `sigma-graphql rebuild-aggregates` (db/rebuild.py) recomputes everything exactly from the logs
-  and the profiles. Counters cannot be exact across a crash without that rebuild: an increment is
-  not idempotent, so nothing can tell afterwards whether step (2) ran; recording counted_* first
-  makes the damage one interrupted delta, found and repaired by the rebuild.
+  finds counted == desired and applies nothing, so no delta is ever applied twice. An increment
+  is not idempotent, so nothing can tell afterwards whether step (2) ran, or landed late: every
+  write therefore records an intent first (db/write_intents.py), and the reconciler recomputes
+  the cells of intents left open from the logs (db/intent_repair.py) within a minute;
+  `sigma-graphql rebuild-aggregates` (db/rebuild.py) recomputes everything, for writes that
+  bypassed the API.
 - Each write costs O(1) statements, independent of the number of UMKMs. `on_umkm_changed`
   costs O(months of that UMKM).
 
@@ -42,7 +43,7 @@ from typing import Any, NamedTuple
 from pymongo import ReturnDocument
 
 from db import financial_logs as fl
-from db import umkm_counts, umkm_profiles
+from db import umkm_counts, umkm_profiles, write_intents
 from db.cassandra import Cassandra, Row
 from db.handles import Databases
 from db.mongo import MongoDoc
@@ -278,7 +279,11 @@ async def recheck_month(
         row = await fl.get(dbs.cassandra, umkm_id, tahun, bulan)
         if row is None:  # deleted meanwhile: the delete withdrew its own contribution
             return
+        # Cells of neither the caller's intent nor (maybe) the racing write's: an intent of its own
+        moved = [counted(row), desired(fresh, row["omzet"])]
+        intent = await write_intents.open_log(dbs.cassandra, umkm_id, tahun, bulan, moved)
         await sync_row(dbs.cassandra, fresh, row)
+        await write_intents.finish(dbs.cassandra, [intent])
         done = fresh
     raise ConcurrentWriteError(f"UMKM {umkm_id} kept changing")
 

@@ -1,14 +1,18 @@
 """The ordered write flows of monthly logs across Cassandra and MongoDB.
 
 Order of every flow (see db/aggregates.py for the reasoning):
+  (0) an intent naming the month and the (sektor, kota) cells it may move (db/write_intents.py),
   (1) the log row, with its new counted_* (LWT on the version read; umkm_log_years first),
   (2) counter deltas (sector, region, quarter totals) and side rows (audit, flag index),
   (2b) submit only: the profile is re-read and the month re-synchronised if it moved meanwhile
        (aggregates.recheck_month: the hook of a racing profile write may have missed the row),
-  (3) MongoDB summary_terakhir.
+  (3) MongoDB summary_terakhir,
+  (4) the intent marked done.
 A crash after (1) under-counts, never double counts; retrying the same call applies nothing twice;
-`sigma-graphql rebuild-aggregates` repairs what a crash left. Tests kill the process right after
-step (1) through SIGMA_TEST_CRASH_AT=after_log_row (crash_point below).
+the reconciler repairs the cells of an intent left open (db/intent_repair.py) within a minute,
+and `sigma-graphql rebuild-aggregates` remains the full recomputation. Tests kill the process
+right after step (1) through SIGMA_TEST_CRASH_AT=after_log_row (fault_point below), or take
+Cassandra away there (db.crash.set_fault_hook).
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from db import aggregates, notifications
+from db import aggregates, notifications, write_intents
 from db import financial_logs as fl
 from db.cassandra import Row
 from db.crash import CRASH_ENV as CRASH_ENV  # re-exported: tests name it through this module
-from db.crash import crash_point
+from db.crash import fault_point
 from db.handles import Databases
 from db.mongo import MongoDoc
 from sigma_graphql.pubsub import PubSub
@@ -65,10 +69,13 @@ async def submit(
     """Creates or replaces one month. The caller has validated the input and the access."""
     cass = dbs.cassandra
     umkm_id: uuid.UUID = doc["_id"]
-    await fl.add_year(cass, umkm_id, tahun)  # before the row: readers find every partition
     want = aggregates.desired(doc, omzet)
+    intents = write_intents.LogIntents(cass, umkm_id, tahun, bulan)
+    # (0) the intent, and the year before the row: readers find every partition
+    await asyncio.gather(intents.cover([want]), fl.add_year(cass, umkm_id, tahun))
     for _ in range(aggregates.MAX_ATTEMPTS):
         old = await fl.get(cass, umkm_id, tahun, bulan)
+        await intents.cover([aggregates.counted(old)])  # a write only for another sektor/kota
         values: dict[str, Any] = {
             "omzet": omzet,
             "jumlah_karyawan": jumlah_karyawan,
@@ -87,7 +94,7 @@ async def submit(
             break
     else:
         raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{bulan} kept changing")
-    crash_point("after_log_row")
+    await fault_point("after_log_row")
     steps: list[Coroutine[Any, Any, object]] = [
         aggregates.apply_delta(cass, umkm_id, tahun, bulan, aggregates.counted(old), want)
     ]
@@ -97,6 +104,7 @@ async def submit(
     # `doc` may be older than the profile now: a racing sektor/kota/status change (step 2b)
     await aggregates.recheck_month(dbs, doc, umkm_id, tahun, bulan)
     await aggregates.refresh_summary(dbs, umkm_id)
+    await intents.finish()  # (4)
     if old is None:
         row = {**key, **values, "is_flagged": False}
         row.update(flag_reason=None, flagged_by=None, flagged_by_name=None, flagged_at=None)
@@ -112,16 +120,19 @@ async def delete(dbs: Databases, umkm_id: uuid.UUID, tahun: int, bulan: int) -> 
     then the row is deleted, so a crash in between leaves an uncounted row, never a counted ghost.
     """
     cass = dbs.cassandra
+    intents = write_intents.LogIntents(cass, umkm_id, tahun, bulan)
     for _ in range(aggregates.MAX_ATTEMPTS):
         row = await fl.get(cass, umkm_id, tahun, bulan)
         if row is None:
+            await intents.finish()
             return None
         have = aggregates.counted(row)
+        await intents.cover([have])  # (0), before anything changes
         if have is not None:
             cleared = aggregates.counted_columns(None)
             if not await fl.cas_update(cass, row, cleared, fl.version_of(row)):
                 continue
-            crash_point("after_log_row")
+            await fault_point("after_log_row")
             await aggregates.apply_delta(cass, umkm_id, tahun, bulan, have, None)
             row = {**row, **cleared}
         if await fl.cas_delete(cass, row, fl.version_of(row)):
@@ -131,6 +142,7 @@ async def delete(dbs: Databases, umkm_id: uuid.UUID, tahun: int, bulan: int) -> 
     if row.get("is_flagged") and row.get("flagged_at") is not None:
         await fl.unindex_flag(cass, tahun, row["flagged_at"], umkm_id, bulan)
     await aggregates.refresh_summary(dbs, umkm_id)
+    await intents.finish()
     return row
 
 

@@ -83,7 +83,7 @@ class _Totals:
 QuarterCell = tuple[uuid.UUID, int, int]  # (umkm_id, tahun, quarter)
 
 
-async def _quarter_rows(
+async def quarter_rows(
     cass: Cassandra, umkm_ids: list[uuid.UUID], years: list[int]
 ) -> dict[QuarterCell, tuple[int, int]]:
     """Current quarter totals of a batch of UMKMs: one multi-partition read."""
@@ -101,7 +101,7 @@ async def _quarter_rows(
     }
 
 
-async def _fix_quarters(
+async def fix_quarters(
     cass: Cassandra,
     umkm_id: uuid.UUID,
     rows: list[Row],
@@ -163,7 +163,7 @@ async def _one_umkm(
                 cell[0] += c.omzet
                 cell[1] += 1
     # Not `report.x += await ...`: that reads x before awaiting and loses concurrent updates.
-    fixed_quarters = await _fix_quarters(cass, umkm_id, rows, quarters)
+    fixed_quarters = await fix_quarters(cass, umkm_id, rows, quarters)
     report.quarter_cells_fixed += fixed_quarters
     newest = max(rows, key=lambda r: (r["tahun"], r["bulan"]), default=None)
     summary = aggregates.summary_of(newest)
@@ -198,7 +198,7 @@ async def _batch(
     report.counted_rows_fixed += len(stale)
     years = sorted({y for ys in years_by.values() for y in ys})
     logs, quarters = await asyncio.gather(
-        fl.logs_in(cass, ids, years), _quarter_rows(cass, ids, years)
+        fl.logs_in(cass, ids, years), quarter_rows(cass, ids, years)
     )
     await asyncio.gather(
         *(

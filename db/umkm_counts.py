@@ -98,8 +98,9 @@ def deltas(old: Counted, new: Counted) -> dict[tuple[str, str], int]:
     return {k: v for k, v in out.items() if v}
 
 
-async def sync(dbs: Databases, umkm_id: uuid.UUID) -> bool:
-    """Brings the counts in line with the UMKM's profile as it is now; True if they moved."""
+async def sync(dbs: Databases, umkm_id: uuid.UUID, *, apply: bool = True) -> bool:
+    """Brings the counts in line with the UMKM's profile as it is now; True if they moved.
+    apply=False records the contribution only (a repair that recomputes the counters)."""
     cass = dbs.cassandra
     profiles = dbs.mongo[umkm_profiles.COLLECTION]
     for _ in range(MAX_ATTEMPTS):
@@ -115,12 +116,13 @@ async def sync(dbs: Databases, umkm_id: uuid.UUID) -> bool:
         if not result[0]["[applied]"]:
             continue
         crash_point("after_counted_row")
-        await apply(cass, deltas(have, want))
+        if apply:
+            await add_deltas(cass, deltas(have, want))
         return have != want
     raise ConcurrentCountError(f"UMKM {umkm_id} kept changing")
 
 
-async def apply(cass: Cassandra, changes: dict[tuple[str, str], int]) -> None:
+async def add_deltas(cass: Cassandra, changes: dict[tuple[str, str], int]) -> None:
     await asyncio.gather(
         *(cass.execute(COUNT_ADD, (d, scope, name)) for (scope, name), d in changes.items())
     )
@@ -165,5 +167,5 @@ async def fix_counters(cass: Cassandra, exact: dict[tuple[str, str], int]) -> in
         for key in set(current) | set(exact)
         if exact.get(key, 0) != current.get(key, 0)
     }
-    await apply(cass, fixes)
+    await add_deltas(cass, fixes)
     return len(fixes)

@@ -9,13 +9,16 @@ submission (`verification_task_id`), so a process that died halfway leaves one o
 - a soft-deleted PENDING document whose task is still in the PENDING queue -> withdrawn; a
   restored one whose task is still withdrawn -> back in the queue (also finishing a move whose
   first step, the by_id row, was written but not the rest).
-Every step is idempotent, so the command can run at any time and as often as wanted.
+Every step is idempotent, so the command can run at any time and as often as wanted. The
+reconciler runs the same repairs for the UMKM of every UMKM write left open (`repair_umkm`,
+db/intent_repair.py), so the command is only needed after writes that bypassed the API.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -96,22 +99,47 @@ async def _finish_decisions(dbs: Databases, report: RepairReport) -> None:
             doc = await umkm_profiles.find_by_id(dbs.mongo, task.umkm_id)
             if doc is None:
                 continue
-            legal = doc["legalitas"]
             if doc.get("verification_task_id") != task.task_id:
                 report.superseded += 1
                 continue
-            status = legal["status_verifikasi"]
-            if status == "PENDING" or legal.get("verified_by") is None:
-                continue
-            await verification_tasks.decide(
-                cass,
-                task.task_id,
-                status=status,
-                decided_by=legal["verified_by"],
-                decided_at=legal.get("tanggal_verifikasi") or datetime.now(UTC),
-                reason=legal.get("rejection_reason") if status == "REJECTED" else None,
-            )
-            report.decisions_finished += 1
+            await _finish_decision(dbs, doc, task.task_id, report)
+
+
+async def _finish_decision(
+    dbs: Databases, doc: MongoDoc, task_id: uuid.UUID, report: RepairReport
+) -> None:
+    """Applies the decision recorded in the document to its still PENDING task."""
+    legal = doc["legalitas"]
+    status = legal["status_verifikasi"]
+    if status == "PENDING" or legal.get("verified_by") is None:
+        return
+    await verification_tasks.decide(
+        dbs.cassandra,
+        task_id,
+        status=status,
+        decided_by=legal["verified_by"],
+        decided_at=legal.get("tanggal_verifikasi") or datetime.now(UTC),
+        reason=legal.get("rejection_reason") if status == "REJECTED" else None,
+    )
+    report.decisions_finished += 1
+
+
+async def repair_umkm(dbs: Databases, umkm_id: uuid.UUID) -> RepairReport:
+    """The same repairs for one UMKM (the reconciler runs it for an UMKM write left open):
+    its PENDING task created and aligned with deletion, or its decision finished."""
+    report = RepairReport()
+    doc = await dbs.mongo[umkm_profiles.COLLECTION].find_one({"_id": umkm_id}, _PROJECTION)
+    if doc is None:
+        return report
+    if doc["legalitas"]["status_verifikasi"] == "PENDING":
+        await _ensure_task(dbs, doc, report)
+        return report
+    task_id = doc.get("verification_task_id")
+    if task_id is not None:
+        task = await verification_tasks.find(dbs.cassandra, task_id)
+        if task is not None and task.status == verification_tasks.PENDING:
+            await _finish_decision(dbs, doc, task_id, report)
+    return report
 
 
 async def repair_verification(dbs: Databases) -> RepairReport:

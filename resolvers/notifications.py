@@ -119,8 +119,11 @@ async def notification_umkm(info: Info, notification: Notification) -> UMKM | No
 
 
 async def subscribe(info: Info) -> AsyncGenerator[Notification, None]:
-    """The viewer's own topic only; authentication happened on connection (app.on_ws_connect)."""
+    """The viewer's own topic only; the session is checked on connection (app.on_ws_connect)
+    and again before each delivery (an ended session closes the socket)."""
     ctx = info.context
     async for row in ctx.services.pubsub.subscribe(topic(_owner(info))):
+        if not await ctx.services.sockets.admit(ctx):
+            continue  # withheld; an ended session has closed the socket, which ends this loop
         ctx.fresh_loaders()  # one context serves many events: no stale cached documents
         yield notification_from_row(row)

@@ -19,12 +19,14 @@ from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
 from resolvers.umkm_changes import (
     Change,
     after_write,
+    close_intent,
     failed,
     from_ms,
     get_path,
     invalid_state,
     not_found,
     now_ms,
+    open_intent,
     parse_id,
     to_ms,
     user_error,
@@ -376,8 +378,10 @@ async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
     )
     task_id = verification_tasks.new_task_id(now) if status == "PENDING" else None
     doc["verification_task_id"] = task_id
+    intent = await open_intent(ctx, None, doc, task_id)
     await umkm_profiles.insert(ctx.mongo, doc)
     await after_write(ctx, None, doc, task_id)
+    await close_intent(ctx, intent)
     return UMKMPayload(umkm=umkm_from_doc(doc, viewer), user_errors=[])
 
 

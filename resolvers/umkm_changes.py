@@ -1,20 +1,25 @@
 """The one write path of UMKM profiles, shared by the profile and verification resolvers.
 
-Order of every write (CONVENTIONS §5): MongoDB first (the source of truth, compare-and-set on
+Order of every write (CONVENTIONS §5): an intent (db/write_intents.py) when the write has
+Cassandra follow-ups, then MongoDB (the source of truth, compare-and-set on
 the document version, so concurrent writers cannot both win and `before` is exact), then the
 Cassandra verification task when the write opens a PENDING submission (its id is stored in the
-document first, so a repair can recreate a missing task), then the aggregate hook, then pubsub.
+document first, so a repair can recreate a missing task), then the aggregate hook, then pubsub,
+then the intent is marked done. An intent left open (the process died, Cassandra failed) is
+repaired by the reconciler (db/intent_repair.py): task, months, counts.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from db import aggregates, umkm_profiles, verification_tasks
+from db import aggregates, umkm_counts, umkm_profiles, verification_tasks, write_intents
+from db.crash import fault_point
 from db.mongo import MongoDoc
 from resolvers.views import umkm_from_doc
 from schema.common import UserError
@@ -125,9 +130,15 @@ class Written:
     after: MongoDoc
 
 
-async def write(ctx: Context, umkm_id: uuid.UUID, plan: Plan) -> Written | list[UserError]:
+async def write(
+    ctx: Context,
+    umkm_id: uuid.UUID,
+    plan: Plan,
+    then: Callable[[Written], Awaitable[None]] | None = None,
+) -> Written | list[UserError]:
     """Reads the document, lets `plan` decide, and writes with compare-and-set; a concurrent
-    write makes it read and decide again (so the loser of two approvals sees VERIFIED)."""
+    write makes it read and decide again (so the loser of two approvals sees VERIFIED).
+    `then` runs for the winner before the intent is closed (a decision's task move)."""
     for _ in range(_ATTEMPTS):
         before = await umkm_profiles.find_by_id(ctx.mongo, umkm_id)
         if before is None:
@@ -141,12 +152,60 @@ async def write(ctx: Context, umkm_id: uuid.UUID, plan: Plan) -> Written | list[
         task_id = verification_tasks.new_task_id(now) if decided.opens_task else None
         if decided.opens_task:
             decided.set["verification_task_id"] = task_id
+        intent = await open_intent(ctx, before, preview(before, decided.set), task_id)
         after = await umkm_profiles.compare_and_set(ctx.mongo, before, decided.set, now=now)
         if after is None:
+            await close_intent(ctx, intent)  # nothing was written
             continue
         await after_write(ctx, before, after, task_id)
-        return Written(before, after)
+        written = Written(before, after)
+        if then is not None:
+            await then(written)
+        await close_intent(ctx, intent)
+        return written
     return [user_error(["id"], UserErrorCode.INVALID_STATE, "umkm.conflict", ctx.lang)]
+
+
+def preview(before: MongoDoc, changes: dict[str, Any]) -> MongoDoc:
+    """The document as `changes` ($set of dotted paths) will leave it."""
+    doc = copy.deepcopy(before)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        target = doc
+        for part in parents:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        target[leaf] = value
+    return doc
+
+
+def has_followups(before: MongoDoc | None, after: MongoDoc, task_id: uuid.UUID | None) -> bool:
+    """Whether after_write has Cassandra work to do for this write (then it needs an intent)."""
+    if task_id is not None or aggregates_affected(before, after):
+        return True
+    assert before is not None  # a create always affects the aggregates
+    return bool(before.get("is_deleted")) != bool(after.get("is_deleted"))
+
+
+async def open_intent(
+    ctx: Context, before: MongoDoc | None, after: MongoDoc, task_id: uuid.UUID | None
+) -> write_intents.Intent | None:
+    """Step (0) of a write with Cassandra follow-ups, before MongoDB: names the UMKM, its
+    (sektor, kota) cells and count statuses before and after, so the reconciler finishes the
+    task, the months and the counts if the process dies after the MongoDB write."""
+    if not has_followups(before, after, task_id):
+        return None
+    docs = [before, after]
+    statuses = [umkm_counts.counted_of(d).status for d in docs]
+    return await write_intents.open_umkm(
+        ctx.cassandra, after["_id"], docs, [s for s in statuses if s is not None]
+    )
+
+
+async def close_intent(ctx: Context, intent: write_intents.Intent | None) -> None:
+    if intent is not None:
+        await write_intents.finish(ctx.cassandra, [intent])
 
 
 def aggregates_affected(before: MongoDoc | None, after: MongoDoc) -> bool:
@@ -161,6 +220,7 @@ async def after_write(
     ctx: Context, before: MongoDoc | None, after: MongoDoc, task_id: uuid.UUID | None
 ) -> None:
     """Cassandra and pubsub follow-ups of a Mongo write that succeeded."""
+    await fault_point("after_profile_write")
     if task_id is not None:
         await open_task(ctx, after, task_id)
     elif before is not None and bool(before.get("is_deleted")) != bool(after.get("is_deleted")):

@@ -180,10 +180,12 @@ async def _decide(
             }
         )
 
-    result = await write(ctx, umkm_id, plan)
+    async def record(written: Written) -> None:
+        await _record_decision(ctx, written, status, decided_at, reason)
+
+    result = await write(ctx, umkm_id, plan, then=record)
     if isinstance(result, list):
         return failed(result)
-    await _record_decision(ctx, result, status, decided_at, reason)
     return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
 
 
@@ -295,6 +297,8 @@ async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:
     permission is on the root field."""
     ctx = _ctx(info)
     async for row in ctx.services.pubsub.subscribe(TASK_TOPIC):
+        if not await ctx.services.sockets.admit(ctx):
+            continue  # withheld; an ended session has closed the socket, which ends this loop
         # One context serves the whole subscription: fresh loaders so nothing is stale.
         ctx.fresh_loaders()
         yield task_from_row(row)

@@ -37,6 +37,7 @@ from sigma_graphql.http_answers import (
     wants_graphql_response,
 )
 from sigma_graphql.i18n import negotiate
+from sigma_graphql.reconciler import Reconciler
 from sigma_graphql.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.security_headers import SecurityHeadersMiddleware, explorer_csp
 from sigma_graphql.settings import Settings, load_settings
@@ -127,6 +128,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
             if unavailable_database(exc) is None:
                 raise
             raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE"}) from exc
+        self.services.sockets.opened(context)
         return {"role": context.viewer.audience.value}
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
@@ -162,6 +164,8 @@ class SigmaGraphQL(GraphQL[Context, None]):
             )
         finally:
             roundtrips.stop(counter_token)
+            if isinstance(request, WebSocket):
+                self.services.sockets.closed(request)
 
 
 async def health(_: Request) -> Response:
@@ -191,9 +195,26 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
         app.state.event_bus = bus
         bus.start()
+        services.sockets.configure(
+            lambda ctx: resolve_viewer(ctx.request, dbs, ctx.connection_params or {}),
+            cache_s=settings.ws_session_cache_s,
+            sweep_s=settings.ws_session_sweep_s,
+        )
+        services.sockets.start()
+        reconciler = Reconciler(
+            dbs,
+            interval_s=settings.reconcile_interval_s,
+            repair_age_s=settings.intent_repair_age_s,
+            lease_s=settings.reconcile_lease_s,
+        )
+        app.state.reconciler = reconciler
+        if settings.reconcile_interval_s > 0:
+            reconciler.start()
         try:
             yield
         finally:
+            await reconciler.stop()
+            await services.sockets.stop()
             await bus.stop(timeout_s=settings.cassandra_timeout_s)
             await dbs.close()
 

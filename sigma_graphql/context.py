@@ -18,6 +18,7 @@ from sigma_graphql.i18n import Lang, negotiate
 from sigma_graphql.pubsub import PubSub
 from sigma_graphql.requestid import current_request_id
 from sigma_graphql.settings import Settings
+from sigma_graphql.socket_sessions import SocketSessions
 from sigma_graphql.viewer import PUBLIC, Audience, Viewer
 
 SESSION_COOKIE = "session_token"
@@ -28,6 +29,8 @@ class Services:
     """Process-wide collaborators shared by all requests (besides the databases)."""
 
     pubsub: PubSub = field(default_factory=PubSub)
+    # Open signed-in WebSockets, re-checked against their session (sigma_graphql/socket_sessions.py)
+    sockets: SocketSessions = field(default_factory=SocketSessions)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

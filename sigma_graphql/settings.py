@@ -84,6 +84,18 @@ class Settings:
     # Cross-process subscriptions (sigma_graphql/event_bus.py): seconds between reads of the
     # event log while this process has subscribers.
     event_poll_interval_s: float = 1.0
+    # Open subscription sockets (sigma_graphql/socket_sessions.py): how long one session lookup
+    # is trusted for deliveries (0: look up before every delivery), and how often every open
+    # socket's session is looked up again (idle sockets close too).
+    ws_session_cache_s: float = 5.0
+    ws_session_sweep_s: float = 5.0
+
+    # Self-healing after faults (sigma_graphql/reconciler.py): a write's intent still open after
+    # intent_repair_age_s is repaired; rounds every reconcile_interval_s (0: this process never
+    # reconciles); one process at a time, holding a lease of reconcile_lease_s.
+    intent_repair_age_s: float = 20.0
+    reconcile_interval_s: float = 5.0
+    reconcile_lease_s: int = 30
 
     graphiql: bool = True
     introspection: bool = True
@@ -233,6 +245,11 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_MAIL_WINDOW_S": ("mail_window_s", _parse_positive_int),
     "SIGMA_MAIL_MAX_PER_WINDOW": ("mail_max_per_window", _parse_positive_int),
     "SIGMA_EVENT_POLL_INTERVAL_S": ("event_poll_interval_s", _parse_positive_float),
+    "SIGMA_WS_SESSION_CACHE_S": ("ws_session_cache_s", _parse_seconds_or_zero),
+    "SIGMA_WS_SESSION_SWEEP_S": ("ws_session_sweep_s", _parse_positive_float),
+    "SIGMA_INTENT_REPAIR_AGE_S": ("intent_repair_age_s", _parse_positive_float),
+    "SIGMA_RECONCILE_INTERVAL_S": ("reconcile_interval_s", _parse_seconds_or_zero),
+    "SIGMA_RECONCILE_LEASE_S": ("reconcile_lease_s", _parse_positive_int),
     "SIGMA_GRAPHIQL": ("graphiql", _parse_bool),
     "SIGMA_INTROSPECTION": ("introspection", _parse_bool),
     "SIGMA_EXPOSE_ROUND_TRIPS": ("expose_round_trips", _parse_bool),

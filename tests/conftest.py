@@ -49,6 +49,9 @@ def base_settings(mailbox: Mailbox) -> Settings:
     # renews the lease), which would blur the exact round-trip counts many tests assert;
     # tests/test_shared_budget.py switches them on.
     env["SIGMA_BUDGET_SHARED"] = "false"
+    # The reconciler repairs writes left open by faults; tests/test_self_healing.py runs it.
+    # Elsewhere it would race tests that take the databases away or call the rebuild.
+    env["SIGMA_RECONCILE_INTERVAL_S"] = "0"
     env["SIGMA_SMTP_HOST"] = "127.0.0.1"
     env["SIGMA_SMTP_PORT"] = str(mailbox.port)
     return load_settings(env)
@@ -102,6 +105,17 @@ def server_factory(migrated: Settings) -> Iterator[Callable[..., LiveServer]]:
     yield make
     for live in started:
         live.stop()
+
+
+@pytest.fixture
+def healer(migrated: Settings) -> Iterator[LiveServer]:
+    """A server whose reconciler repairs open intents within a second (tests/healing_support):
+    started by the test that needs it and stopped after, so no other test races it."""
+    from tests.healing_support import HEALER_SETTINGS
+
+    live = LiveServer(migrated.with_overrides(**HEALER_SETTINGS)).start()
+    yield live
+    live.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,15 @@
-"""One financial write in a process of its own (the kill-between-writes test runs it).
+"""One write in a process of its own (the kill-between-writes tests run it).
 
 With SIGMA_TEST_CRASH_AT=after_log_row the write dies like a killed process right after its
 first step (the Cassandra log row), before the counters and MongoDB are touched.
 With SIGMA_TEST_CRASH_AT=after_counted_row, `count` (the profile counts' half of the UMKM hook)
 dies right after recording the UMKM's contribution, before the counters.
+With SIGMA_TEST_CRASH_AT=after_profile_write, `approve` / `resubmit` (the UMKM write path of the
+API, resolvers/umkm_changes.py) die right after the MongoDB write, before the verification task,
+the aggregate hook and the counts.
 Usage: python -m tests.fin_crash_writer submit|delete UMKM_ID TAHUN BULAN [OMZET]
        python -m tests.fin_crash_writer count UMKM_ID
+       python -m tests.fin_crash_writer approve|resubmit UMKM_ID VIEWER_ID
 """
 
 from __future__ import annotations
@@ -13,18 +17,49 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from types import SimpleNamespace
+
+import strawberry
+from starlette.requests import HTTPConnection
 
 from db import financial_writes, umkm_counts, umkm_profiles
 from db.handles import Databases
-from sigma_graphql.settings import load_settings
+from resolvers import verification
+from sigma_graphql.context import Context, Services
+from sigma_graphql.settings import Settings, load_settings
+from sigma_graphql.viewer import Audience, Viewer
+
+
+def _info(settings: Settings, dbs: Databases, audience: Audience, user_id: uuid.UUID) -> object:
+    """What a resolver reads of `info`: the request context of that viewer."""
+    request = HTTPConnection({"type": "http", "method": "POST", "path": "/", "headers": []})
+    ctx = Context(
+        request=request,
+        response=None,
+        settings=settings,
+        dbs=dbs,
+        services=Services(),
+        viewer=Viewer(audience=audience, user_id=user_id),
+    )
+    return SimpleNamespace(context=ctx)
 
 
 async def main(argv: list[str]) -> int:
     op, raw_id = argv[0], uuid.UUID(argv[1])
-    dbs = Databases.open(load_settings())
+    settings = load_settings()
+    dbs = Databases.open(settings)
     try:
         if op == "count":
             await umkm_counts.sync(dbs, raw_id)
+            return 0
+        if op in ("approve", "resubmit"):
+            gid = strawberry.ID(str(raw_id))
+            if op == "approve":
+                info = _info(settings, dbs, Audience.PEJABAT, uuid.UUID(argv[2]))
+                await verification.approve_umkm(info, gid, None)  # type: ignore[arg-type]
+            else:
+                info = _info(settings, dbs, Audience.UMKM_OWNER, uuid.UUID(argv[2]))
+                await verification.resubmit_umkm(info, gid)  # type: ignore[arg-type]
             return 0
         tahun, bulan = int(argv[2]), int(argv[3])
         if op == "submit":

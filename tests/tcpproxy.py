@@ -1,4 +1,5 @@
-"""A TCP proxy in its own thread: lets a test take a real database "down" and bring it back."""
+"""A TCP proxy in its own thread: lets a test take a real database "down" (or pause it) and bring
+it back."""
 
 from __future__ import annotations
 
@@ -17,11 +18,19 @@ class TcpProxy:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.flowing: asyncio.Event | None = None  # cleared: bytes are held, not forwarded
         self.thread.start()
+        self._run(self._init())
+
+    async def _init(self) -> None:
+        self.flowing = asyncio.Event()
+        self.flowing.set()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                assert self.flowing is not None
+                await self.flowing.wait()  # a paused database: nothing arrives, nothing is lost
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -63,6 +72,21 @@ class TcpProxy:
 
     def down(self) -> None:
         self._run(self._stop())
+
+    async def _set_flowing(self, on: bool) -> None:
+        assert self.flowing is not None
+        if on:
+            self.flowing.set()
+        else:
+            self.flowing.clear()
+
+    def pause(self) -> None:
+        """Like SIGSTOP of the database: connections stay open, bytes wait in the proxy."""
+        self._run(self._set_flowing(False))
+
+    def resume(self) -> None:
+        """Like SIGCONT: everything held is delivered, in order."""
+        self._run(self._set_flowing(True))
 
     def close(self) -> None:
         self.down()

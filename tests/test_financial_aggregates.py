@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from tests.fin_support import (
     status_counts,
     submit,
 )
-from tests.support import Api, Factory
+from tests.healing_support import reconciler_of, rounds_pass, until_closed, until_healed
+from tests.support import Api, Factory, LiveServer
 
 YEARS = [2020, 2021]
 MONTHS = [(2020, 3), (2020, 4), (2020, 12), (2021, 1), (2021, 2)]
@@ -241,6 +243,51 @@ async def test_killed_between_writes_then_rebuild_restores_exactness(
     assert have.pair == {(sektor, 2020, kota, 3): (400, 1), (sektor, 2021, kota, 1): (250, 1)}
     again = await rebuild_aggregates(dbs)
     assert again.fixed == 0, again
+
+
+async def test_killed_between_writes_heals_without_the_rebuild(
+    dbs: Databases, factory: Factory, healer: LiveServer
+) -> None:
+    """The same three killed writes, and no operator: the reconciler of a running API process
+    finds their open intents and makes every aggregate exact again, counting nothing twice."""
+    tag = uuid.uuid4().hex[:8]
+    sektor, kota = f"S{tag}", f"K{tag}"
+    doc = await fin_umkm(factory, None, sektor=sektor, kota=kota)
+    u = doc["_id"]
+    cells = ([u], [sektor], [kota], YEARS)
+    for bulan, omzet in ((3, 100), (4, 40)):
+        await financial_writes.submit(
+            dbs, doc, tahun=2020, bulan=bulan, omzet=omzet, jumlah_karyawan=1, catatan=None, by=None
+        )
+    await assert_exact(dbs, *cells)
+    reconciler = reconciler_of(healer)
+    fault = time.monotonic()
+    assert await asyncio.to_thread(_crash, dbs, "submit", u, 2021, 1, 250) == 1
+    assert await asyncio.to_thread(_crash, dbs, "submit", u, 2020, 3, 400) == 1
+    assert await asyncio.to_thread(_crash, dbs, "delete", u, 2020, 4) == 1
+    took = await until_healed(lambda: assert_exact(dbs, *cells), fault)
+    print(f"\nhealed {took:.1f} s after three API kills between the writes")
+    have = await actual_state(dbs, *cells)
+    assert have.sector == {
+        (sektor, 2020, 3): (400, 1),
+        (sektor, 2020, 4): (40, 1),  # the killed delete had withdrawn nothing yet
+        (sektor, 2021, 1): (250, 1),
+    }
+    assert have.summaries[u] == {"tahun": 2021, "bulan": 1, "omzet": 250}
+    assert reconciler.rounds > 0
+    # The repaired intents are closed after a round that found nothing more to fix; further
+    # rounds and the clients' retries count nothing twice.
+    await until_closed(healer, dbs, u)
+    await financial_writes.submit(
+        dbs, doc, tahun=2021, bulan=1, omzet=250, jumlah_karyawan=1, catatan=None, by=None
+    )
+    await financial_writes.delete(dbs, u, 2020, 4)
+    await rounds_pass(healer, 3)
+    await assert_exact(dbs, *cells)
+    have = await actual_state(dbs, *cells)
+    assert have.sector == {(sektor, 2020, 3): (400, 1), (sektor, 2021, 1): (250, 1)}
+    assert have.region == {(kota, 2020, 3): (400, 1), (kota, 2021, 1): (250, 1)}
+    assert have.pair == {(sektor, 2020, kota, 3): (400, 1), (sektor, 2021, kota, 1): (250, 1)}
 
 
 async def test_killed_between_profile_count_writes_then_rebuild_restores_exactness(

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import subprocess
+import sys
+import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db import umkm_profiles, verification_tasks
+from db import financial_writes, umkm_counts, umkm_profiles, verification_tasks
+from db.crash import CRASH_ENV
 from db.handles import Databases
 from db.verification_repair import repair_verification
 from schema.umkm import CreateUMKMInput, GeoPointInput, PemilikInput, WilayahInput
 from sigma_graphql.umkm_validation import validate_create
-from tests.support import Api, Factory
+from tests.fin_support import actual_state, assert_exact
+from tests.healing_support import rounds_pass, until_closed, until_healed
+from tests.support import Api, Factory, LiveServer
 from tests.umkm_support import CREATE, insert_umkm, valid_input
 
 TASKS = """query($status: VerificationStatus) { verificationTasks(status: $status, first: 100) {
@@ -70,6 +79,90 @@ async def test_repair_finishes_what_a_crash_left(
     # idempotent: a second run changes nothing
     again = await repair_verification(dbs)
     assert (again.tasks_created, again.tasks_assigned, again.decisions_finished) == (0, 0, 0)
+
+
+REJECT = """mutation($id: ID!, $reason: String!) { rejectUmkm(id: $id, reason: $reason) {
+  userErrors { code } } }"""
+
+
+def _crash(dbs: Databases, *args: object) -> int:
+    """An UMKM mutation in its own process, killed right after its MongoDB write."""
+    env = {
+        **os.environ,
+        "SIGMA_ENV": "test",
+        "SIGMA_MONGO_URI": dbs.settings.mongo_uri,
+        "SIGMA_MONGO_DB": dbs.settings.mongo_db,
+        "SIGMA_CASSANDRA_KEYSPACE": dbs.settings.cassandra_keyspace,
+        "SIGMA_CASSANDRA_CONTACT_POINTS": ",".join(dbs.settings.cassandra_contact_points),
+        "SIGMA_CASSANDRA_PORT": str(dbs.settings.cassandra_port),
+        CRASH_ENV: "after_profile_write",
+    }
+    argv = [sys.executable, "-m", "tests.fin_crash_writer", *map(str, args)]
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run(argv, env=env, cwd=root, capture_output=True, timeout=300).returncode
+
+
+async def test_killed_umkm_writes_heal_without_the_repair_command(
+    api: Api, factory: Factory, dbs: Databases, healer: LiveServer
+) -> None:
+    """An approval and a resubmission, each killed right after MongoDB: the reconciler of a
+    running API process finishes the task, the months and the counts without
+    `repair-verification` or `rebuild-aggregates`."""
+    owner, staff = await factory.account("UMKM_OWNER"), await factory.account("PEJABAT")
+    tag = uuid.uuid4().hex[:8]
+    sektor, kota = f"S{tag}", f"K{tag}"
+    coll = dbs.mongo[umkm_profiles.COLLECTION]
+    # 1. PENDING with two reported months (not counted while PENDING); the approval dies.
+    made = (await api.as_(owner.token)(CREATE, {"input": valid_input()})).ok()["createUmkm"]
+    first = uuid.UUID(made["umkm"]["id"])
+    # Names of its own, so the cells compared below hold this UMKM only (PENDING: not counted).
+    await coll.update_one({"_id": first}, {"$set": {"sektor": sektor, "wilayah.kota": kota}})
+    doc = await umkm_profiles.find_by_id(dbs.mongo, first)
+    assert doc is not None
+    for bulan, omzet in ((5, 700), (6, 900)):
+        await financial_writes.submit(
+            dbs, doc, tahun=2022, bulan=bulan, omzet=omzet, jumlah_karyawan=1, catatan=None, by=None
+        )
+    # 2. REJECTED; the resubmission (a new PENDING task) dies.
+    other = (await api.as_(owner.token)(CREATE, {"input": valid_input()})).ok()["createUmkm"]
+    second = uuid.UUID(other["umkm"]["id"])
+    reason = {"id": str(second), "reason": "Dokumen NIB tidak terbaca"}
+    assert (await api.as_(staff.token)(REJECT, reason)).ok()["rejectUmkm"]["userErrors"] == []
+
+    fault = time.monotonic()
+    assert await asyncio.to_thread(_crash, dbs, "approve", first, staff.id) == 1
+    assert await asyncio.to_thread(_crash, dbs, "resubmit", second, owner.id) == 1
+    approved = await umkm_profiles.find_by_id(dbs.mongo, first)
+    resubmitted = await umkm_profiles.find_by_id(dbs.mongo, second)
+    assert approved is not None and resubmitted is not None
+    assert approved["legalitas"]["status_verifikasi"] == "VERIFIED"  # MongoDB was written
+    assert resubmitted["legalitas"]["status_verifikasi"] == "PENDING"
+    new_task = resubmitted["verification_task_id"]
+
+    async def healed() -> None:
+        task = await verification_tasks.find(dbs.cassandra, approved["verification_task_id"])
+        assert task is not None and task.status == "VERIFIED"
+        again = await verification_tasks.find(dbs.cassandra, new_task)
+        assert again is not None and again.status == "PENDING"
+        await assert_exact(dbs, [first], [sektor], [kota], [2022])
+        docs = [approved, resubmitted]
+        recorded = await umkm_counts.counted_rows(dbs.cassandra, [first, second])
+        assert recorded == {d["_id"]: umkm_counts.counted_of(d) for d in docs}
+        have = await umkm_counts.read(dbs.cassandra, umkm_counts.SCOPES)
+        assert (have["sektor"].get(sektor), have["kota"].get(kota)) == (1, 1)
+        for status in ("PENDING", "VERIFIED", "REJECTED"):
+            live = {"is_deleted": {"$ne": True}, "legalitas.status_verifikasi": status}
+            assert have["status"].get(status, 0) == await coll.count_documents(live)
+
+    took = await until_healed(healed, fault)
+    print(f"\nhealed {took:.1f} s after two UMKM writes killed after MongoDB")
+    have = await actual_state(dbs, [first], [sektor], [kota], [2022])
+    assert have.sector == {(sektor, 2022, 5): (700, 1), (sektor, 2022, 6): (900, 1)}
+    assert await _task_of(api, staff.token, "PENDING", str(second)) != []
+    await until_closed(healer, dbs, first)
+    await until_closed(healer, dbs, second)
+    await rounds_pass(healer, 3)
+    await healed()  # nothing counted twice by the rounds that followed
 
 
 def _input(telepon: str, nik: str | None, nama: str) -> CreateUMKMInput:
