@@ -1,8 +1,9 @@
 """Schema extensions that run once per operation (never per field, see bench notes §2.3).
 
 - ErrorPolicy: keeps client errors (AppError) as they are, turns database outages into
-  SERVICE_UNAVAILABLE, limit violations into QUERY_TOO_COMPLEX, other validation errors into
-  BAD_USER_INPUT, and masks everything else as "Internal server error" with the request id.
+  SERVICE_UNAVAILABLE (with the database and `retryAfter` seconds), limit violations into
+  QUERY_TOO_COMPLEX, other validation errors into BAD_USER_INPUT, and masks everything else
+  as "Internal server error" with the request id.
 - RoundTripReporter: adds extensions.dbRoundTrips (tests and benchmarks only).
 """
 
@@ -54,6 +55,7 @@ def classify(error: GraphQLError, lang: str, request_id: str) -> GraphQLError:
             extensions={
                 "code": errors.SERVICE_UNAVAILABLE,
                 "database": down,
+                "retryAfter": errors.retry_after(original),
                 "requestId": request_id,
             },
         )
