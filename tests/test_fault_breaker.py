@@ -28,6 +28,15 @@ async def _until_open(http: httpx.AsyncClient, query: str, database: str) -> lis
     return seen
 
 
+def _report(name: str, slow: list[Answer], refused: list[Answer], recovered: float) -> None:
+    print(
+        f"paused {name}: {len(slow)} requests until the breaker opened "
+        f"({sum(a.seconds for a in slow):.1f} s), then refusals in "
+        f"{max(a.seconds for a in refused) * 1000:.0f} ms at most; "
+        f"answers {recovered:.1f} s after resuming"
+    )
+
+
 def _assert_fast_refusals(answers: list[Answer], database: str) -> None:
     for answer in answers:
         assert answer.codes == ["SERVICE_UNAVAILABLE"], answer.body
@@ -56,14 +65,15 @@ async def test_paused_cassandra_fails_fast_behind_an_open_breaker_then_recovers(
             slow = await _until_open(http, CASSANDRA_QUERY, "cassandra")
             # Only the first few requests waited for the driver's timeout.
             assert len([a for a in slow if a.round_trips("cassandra") > 0]) <= 3
-            _assert_fast_refusals(
-                [await ask(http, CASSANDRA_QUERY) for _ in range(10)], "cassandra"
-            )
+            refused = [await ask(http, CASSANDRA_QUERY) for _ in range(10)]
+            _assert_fast_refusals(refused, "cassandra")
             # MongoDB-only requests are not refused by Cassandra's breaker.
             assert (await ask(http, MONGO_QUERY)).ok
             proxy.resume()
             # The background probe closes the breaker once Cassandra answers again.
-            assert await seconds_until_ok(http, CASSANDRA_QUERY, limit_s=30) < 10
+            recovered = await seconds_until_ok(http, CASSANDRA_QUERY, limit_s=30)
+            _report("Cassandra", slow, refused, recovered)
+            assert recovered < 10
     finally:
         live.stop()
         proxy.close()
@@ -85,13 +95,16 @@ async def test_paused_mongodb_fails_fast_behind_an_open_breaker_then_recovers(
         async with httpx.AsyncClient(base_url=live.base, timeout=60) as http:
             await seconds_until_ok(http, MONGO_QUERY)
             proxy.pause()
-            await _until_open(http, MONGO_QUERY, "mongodb")
-            _assert_fast_refusals([await ask(http, MONGO_QUERY) for _ in range(10)], "mongodb")
+            slow = await _until_open(http, MONGO_QUERY, "mongodb")
+            refused = [await ask(http, MONGO_QUERY) for _ in range(10)]
+            _assert_fast_refusals(refused, "mongodb")
             assert (await ask(http, CASSANDRA_QUERY)).ok
             ready = await http.get("/ready")
             assert ready.status_code == 503 and "circuit open" in ready.json()["checks"]["mongodb"]
             proxy.resume()
-            assert await seconds_until_ok(http, MONGO_QUERY, limit_s=30) < 10
+            recovered = await seconds_until_ok(http, MONGO_QUERY, limit_s=30)
+            _report("MongoDB", slow, refused, recovered)
+            assert recovered < 10
     finally:
         live.stop()
         proxy.close()
