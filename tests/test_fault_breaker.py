@@ -9,6 +9,7 @@ The servers themselves are never paused.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 
 import httpx
@@ -45,8 +46,9 @@ def _assert_fast_refusals(answers: list[Answer], database: str) -> None:
         assert extensions["retryAfter"] >= 1
         # Refused by the breaker: the database was not asked at all.
         assert answer.round_trips(database) == 0
-        # Generous: the point is "not the driver's timeout" (1 s here, 5 s by default).
-        assert answer.seconds < 0.5, answer.seconds
+    # Generous, and the median: the point is "not the driver's timeout" (1 s here, 5 s by
+    # default), and a loaded machine can stall any single request.
+    assert statistics.median(a.seconds for a in answers) < 0.25, [a.seconds for a in answers]
 
 
 async def test_paused_cassandra_fails_fast_behind_an_open_breaker_then_recovers(
