@@ -3,7 +3,7 @@
 #   Apache Cassandra 5.0.8 (cassandra-all jars from Maven Central) on OpenJDK 17, and
 #   MongoDB: mongo:7 through compose.yml when a Docker engine answers, otherwise the wire-compatible
 #   de.bwaldvogel:mongo-java-server 1.47.0 through .ci/mongo/MongoLauncher.java.
-# Usage: .ci/services.sh up|down|status
+# Usage: .ci/services.sh up|down|status [cassandra|mongo]   (both when not named)
 # Settings (environment):
 #   SIGMA_SERVICES_DIR     data, logs and pid files            (default .ci/tmp/services)
 #   SIGMA_CASSANDRA_PORT   CQL port                             (default 9042)
@@ -12,6 +12,12 @@
 #   SIGMA_MONGO_PORT       MongoDB port                         (default 27017)
 #   SIGMA_MONGO_PERSIST    1 keeps Mongo data on disk (H2 file) (default 0: in memory)
 #   SIGMA_SERVICES_TIMEOUT seconds to wait for readiness        (default 180)
+#   SIGMA_CASSANDRA_UNSAFE 1 adds -Dcassandra.unsafesystem=true (default 0): schema changes then
+#                          skip the commit log, so a kill -9 loses every keyspace; only for
+#                          throw-away test servers (README: measured gain)
+# Durability: both servers survive kill -9 of their process with every acknowledged write
+# (Cassandra's periodic commit log and the H2 file are written before the answer, into the OS
+# page cache); an OS crash or power loss can lose the last seconds (no fsync per write).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${SIGMA_SERVICES_DIR:-$ROOT/.ci/tmp/services}"
@@ -21,6 +27,8 @@ HEAP="${SIGMA_CASSANDRA_HEAP:-1G}"
 MONGO_PORT="${SIGMA_MONGO_PORT:-27017}"
 PERSIST="${SIGMA_MONGO_PERSIST:-0}"
 TIMEOUT="${SIGMA_SERVICES_TIMEOUT:-180}"
+UNSAFE="${SIGMA_CASSANDRA_UNSAFE:-0}"
+ONLY="${2:-}"
 C="$ROOT/.ci/cassandra"
 M="$ROOT/.ci/mongo"
 JAVA="${SIGMA_JAVA:-java}"
@@ -39,7 +47,11 @@ fetch_jars() {  # $1 = folder with pom.xml; jars are cached in $1/lib (git-ignor
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A killed server whose parent is gone stays a zombie where PID 1 does not reap (containers):
+# kill -0 still succeeds for it, so its state decides.
+running() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]; }
+
+alive() { [ -f "$1" ] && running "$(cat "$1")"; }
 
 check_java() {
   local v
@@ -59,8 +71,9 @@ start_cassandra() {
   mkdir -p "$data/logs"
   # Ports are settings: write a copy of the committed yaml with them appended.
   { cat "$C/cassandra.yaml"; echo "native_transport_port: $CQL_PORT"; echo "storage_port: $STORAGE_PORT"; } > "$data/cassandra.yaml"
-  local jpms
+  local jpms unsafe=""
   jpms=$(grep -E '^(--add-|-D)' "$C/jvm17.flags" | tr '\n' ' ')
+  [ "$UNSAFE" = "1" ] && unsafe="-Dcassandra.unsafesystem=true"
   # shellcheck disable=SC2086
   nohup "$JAVA" -Xms"$HEAP" -Xmx"$HEAP" -Xss256k -ea -da:net.openhft... -XX:+UseG1GC \
     -XX:+UseThreadPriorities -XX:+PerfDisableSharedMem $jpms \
@@ -70,7 +83,7 @@ start_cassandra() {
     -Dlogback.configurationFile="$C/logback.xml" \
     -Dcassandra-foreground=yes \
     -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.load_ring_state=false \
-    -Dcassandra.initial_token=0 -Dcassandra.unsafesystem=true \
+    -Dcassandra.initial_token=0 $unsafe \
     -cp "$C/lib/*" org.apache.cassandra.service.CassandraDaemon \
     > "$data/logs/stdout.log" 2>&1 < /dev/null &
   echo $! > "$data/cassandra.pid"
@@ -97,8 +110,12 @@ start_mongo() {
   log "mongo-java-server starting (pid $(cat "$data/mongo.pid"), port $MONGO_PORT${store:+, data $store})"
 }
 
+wants() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
 wait_ready() {
   local start=$SECONDS cass_ok=0 mongo_ok=0
+  wants cassandra || cass_ok=1
+  wants mongo || mongo_ok=1
   while [ $((SECONDS - start)) -lt "$TIMEOUT" ]; do
     if [ $cass_ok = 0 ] && grep -q 'Startup complete' "$DIR/cassandra/logs/stdout.log" 2>/dev/null && port_open "$CQL_PORT"; then
       cass_ok=1; log "cassandra ready after $((SECONDS - start)) s"
@@ -125,30 +142,37 @@ stop_pid() {  # $1 pid file, $2 name
   if alive "$1"; then
     local pid; pid=$(cat "$1")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    for _ in $(seq 1 30); do running "$pid" || break; sleep 1; done
     kill -9 "$pid" 2>/dev/null || true
     log "$2 stopped"
   fi
   rm -f "$1"
 }
 
+case "$ONLY" in
+  ""|cassandra|mongo) ;;
+  *) echo "usage: $0 up|down|status [cassandra|mongo]" >&2; exit 2 ;;
+esac
+
 case "${1:-}" in
   up)
     mkdir -p "$DIR"
-    start_cassandra
-    start_mongo
+    if wants cassandra; then start_cassandra; fi
+    if wants mongo; then start_mongo; fi
     wait_ready
     ;;
   down)
-    stop_pid "$DIR/cassandra/cassandra.pid" cassandra
-    if [ "$(cat "$DIR/mongo/mode" 2>/dev/null)" = docker ]; then
-      docker compose -f "$ROOT/compose.yml" stop mongo || true
+    if wants cassandra; then stop_pid "$DIR/cassandra/cassandra.pid" cassandra; fi
+    if wants mongo; then
+      if [ "$(cat "$DIR/mongo/mode" 2>/dev/null)" = docker ]; then
+        docker compose -f "$ROOT/compose.yml" stop mongo || true
+      fi
+      stop_pid "$DIR/mongo/mongo.pid" mongo
     fi
-    stop_pid "$DIR/mongo/mongo.pid" mongo
     ;;
   status)
     alive "$DIR/cassandra/cassandra.pid" && echo "cassandra: running" || echo "cassandra: stopped"
     port_open "$MONGO_PORT" && echo "mongo: listening on $MONGO_PORT" || echo "mongo: stopped"
     ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [cassandra|mongo]" >&2; exit 2 ;;
 esac

@@ -276,7 +276,10 @@ async def heatmap(info: Info, precision: int | None, filter: UMKMFilter | None) 
     p = 5 if precision is None else precision
     if p not in HEATMAP_PRECISION:
         raise errors.bad_input(t("umkm.precision", ctx.lang), argument="precision")
-    groups = await umkm_profiles.heat_cells(ctx.mongo, _public_query(filter, ctx.lang), p)
+    query = _public_query(filter, ctx.lang)
+    groups = await ctx.services.last_good.read(
+        ("heatmap", p, repr(query)), lambda: umkm_profiles.heat_cells(ctx.mongo, query, p)
+    )
     cells = []
     for g in groups:
         lat, lng = geohash.center(g["_id"])
@@ -287,7 +290,10 @@ async def heatmap(info: Info, precision: int | None, filter: UMKMFilter | None) 
 
 async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityCluster]:
     ctx = _ctx(info)
-    groups = await umkm_profiles.city_groups(ctx.mongo, _public_query(filter, ctx.lang))
+    query = _public_query(filter, ctx.lang)
+    groups = await ctx.services.last_good.read(
+        ("cityClusters", repr(query)), lambda: umkm_profiles.city_groups(ctx.mongo, query)
+    )
     clusters = [
         CityCluster(
             kota=g["_id"]["kota"],

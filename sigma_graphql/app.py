@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -27,7 +28,7 @@ from db.handles import Databases
 from schema.build import build_schema
 from sigma_graphql.bodylimit import BodyLimitMiddleware
 from sigma_graphql.context import Context, Services, build_context, resolve_viewer
-from sigma_graphql.errors import unavailable_database
+from sigma_graphql.errors import retry_after, unavailable_database
 from sigma_graphql.event_bus import EventBus
 from sigma_graphql.extensions import classify
 from sigma_graphql.http_answers import (
@@ -151,16 +152,22 @@ class SigmaGraphQL(GraphQL[Context, None]):
             if down is None:
                 raise
             # The viewer lookup needs MongoDB; say so instead of failing with a 500.
+            wait = retry_after(exc)
             return JSONResponse(
                 {
                     "errors": [
                         {
                             "message": f"Database {down} is unavailable",
-                            "extensions": {"code": "SERVICE_UNAVAILABLE", "database": down},
+                            "extensions": {
+                                "code": "SERVICE_UNAVAILABLE",
+                                "database": down,
+                                "retryAfter": wait,
+                            },
                         }
                     ]
                 },
                 status_code=503,
+                headers={"Retry-After": str(wait)},
             )
         finally:
             roundtrips.stop(counter_token)
@@ -210,9 +217,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.reconciler = reconciler
         if settings.reconcile_interval_s > 0:
             reconciler.start()
+        # Circuit breakers and their probe (db/handles.py, issue #12).
+        probe = asyncio.get_running_loop().create_task(dbs.probe_forever())
         try:
             yield
         finally:
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe
             await reconciler.stop()
             await services.sockets.stop()
             await bus.stop(timeout_s=settings.cassandra_timeout_s)

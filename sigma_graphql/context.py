@@ -14,7 +14,9 @@ from db.cassandra import Cassandra
 from db.handles import Databases
 from db.mongo import MongoDoc
 from loaders import Loaders
+from sigma_graphql.errors import MONGO_DOWN
 from sigma_graphql.i18n import Lang, negotiate
+from sigma_graphql.last_good import LastGood
 from sigma_graphql.pubsub import PubSub
 from sigma_graphql.requestid import current_request_id
 from sigma_graphql.settings import Settings
@@ -31,6 +33,8 @@ class Services:
     pubsub: PubSub = field(default_factory=PubSub)
     # Open signed-in WebSockets, re-checked against their session (sigma_graphql/socket_sessions.py)
     sockets: SocketSessions = field(default_factory=SocketSessions)
+    # Public map reads answered during a MongoDB outage (sigma_graphql/last_good.py).
+    last_good: LastGood = field(default_factory=LastGood)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -114,7 +118,14 @@ async def resolve_viewer(
             return PUBLIC
     if not token:
         return PUBLIC
-    found = await sessions.find_with_user(dbs.mongo, token)
+    try:
+        found = await sessions.find_with_user(dbs.mongo, token)
+    except MONGO_DOWN:
+        # MongoDB does not answer: a session validated within SIGMA_SESSION_CACHE_S keeps
+        # working for what needs no MongoDB (db/sessions.py); any other one cannot be checked.
+        found = sessions.RECENT.get(token, dbs.settings.session_cache_s)
+        if found is None:
+            raise
     if found is None:
         return PUBLIC
     session, user = found

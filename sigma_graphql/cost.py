@@ -411,7 +411,11 @@ class CostLimiter(SchemaExtension):
 
     async def _spend(self, ctx: Any, audience: str, identity: str, cost: int) -> Decision:
         if isinstance(self.store, SharedBudget):
-            return await self.store.spend(ctx.mongo, audience, identity, cost)
+            try:
+                mongo = ctx.mongo
+            except errors.MONGO_DOWN:  # circuit open: this process's buckets, as on a timeout
+                return self.store.local.spend(audience, identity, cost)
+            return await self.store.spend(mongo, audience, identity, cost)
         return self.store.spend(audience, identity, cost)
 
     async def on_execute(self) -> AsyncIterator[None]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
-from cassandra.cluster import NoHostAvailable
 from graphql import GraphQLError, Node
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 
-from db.cassandra import CassandraUnavailable
+from db import cassandra
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
@@ -66,24 +64,34 @@ MONGO_DOWN: tuple[type[BaseException], ...] = (
     AutoReconnect,
     ConnectionFailure,
 )
-CASSANDRA_DOWN: tuple[type[BaseException], ...] = (
-    CassandraUnavailable,
-    NoHostAvailable,
-    OperationTimedOut,
-    Unavailable,
-    ReadTimeout,
-    WriteTimeout,
-)
+CASSANDRA_DOWN: tuple[type[BaseException], ...] = cassandra.OUTAGES
+
+
+def _outage(exc: BaseException | None) -> tuple[str, BaseException] | None:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, MONGO_DOWN):
+            return "mongodb", exc
+        if isinstance(exc, CASSANDRA_DOWN):
+            return "cassandra", exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
 
 
 def unavailable_database(exc: BaseException | None) -> str | None:
     """'mongodb' or 'cassandra' when exc (or its cause chain) is a database outage."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, MONGO_DOWN):
-            return "mongodb"
-        if isinstance(exc, CASSANDRA_DOWN):
-            return "cassandra"
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return None
+    found = _outage(exc)
+    return found[0] if found is not None else None
+
+
+# A client told nothing better retries after this many seconds (the probe's usual interval).
+DEFAULT_RETRY_AFTER_S = 1
+
+
+def retry_after(exc: BaseException | None) -> int:
+    """Seconds before a retry of an operation that failed on an outage can succeed: what an
+    open circuit says (db/breaker.py), else DEFAULT_RETRY_AFTER_S."""
+    found = _outage(exc)
+    seconds = getattr(found[1], "retry_after", None) if found is not None else None
+    return seconds if isinstance(seconds, int) and seconds > 0 else DEFAULT_RETRY_AFTER_S

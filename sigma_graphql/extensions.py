@@ -1,10 +1,11 @@
 """Schema extensions that run once per operation (never per field, see bench notes §2.3).
 
 - ErrorPolicy: keeps client errors (AppError) as they are, turns database outages into
-  SERVICE_UNAVAILABLE, and request errors (syntax, validation, variable coercion: see
-  is_request_error) into QUERY_TOO_COMPLEX for limit violations and BAD_USER_INPUT otherwise,
-  without logging them; masks everything else as "Internal server error" with the request id.
-  HTTP answers and WebSocket messages alike (on_stream_result).
+  SERVICE_UNAVAILABLE (with the database and `retryAfter` seconds), and request errors (syntax,
+  validation, variable coercion: see is_request_error) into QUERY_TOO_COMPLEX for limit
+  violations and BAD_USER_INPUT otherwise, without logging them; masks everything else as
+  "Internal server error" with the request id. HTTP answers and WebSocket messages alike
+  (on_stream_result).
 - SafeParserCache: Strawberry's ParserCache, except that a syntax error (or the token limit)
   becomes a request error like a validation error instead of escaping the extension hooks.
 - RoundTripReporter: adds extensions.dbRoundTrips (tests and benchmarks only).
@@ -125,6 +126,7 @@ def classify(error: GraphQLError, lang: str, request_id: str) -> GraphQLError:
             extensions={
                 "code": errors.SERVICE_UNAVAILABLE,
                 "database": down,
+                "retryAfter": errors.retry_after(original),
                 "requestId": request_id,
             },
         )

@@ -31,13 +31,28 @@ class Settings:
 
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     mongo_db: str = "sigma"
+    # Server selection and connecting.
     mongo_timeout_ms: int = 2000
+    # Longest wait for one answer, and for a free pooled connection: nothing waits forever on a
+    # connection that went silent (issue #12).
+    mongo_socket_timeout_ms: int = 5000
 
     cassandra_contact_points: tuple[str, ...] = ("127.0.0.1",)
     cassandra_port: int = 9042
     cassandra_keyspace: str = "sigma"
     cassandra_local_dc: str = "datacenter1"
     cassandra_timeout_s: float = 5.0
+    # Cap of the driver's reconnection backoff (its default grows to 10 minutes).
+    cassandra_reconnect_max_s: float = 2.0
+
+    # Circuit breakers (db/breaker.py): consecutive failures that open one, and how often the
+    # background probe asks a database (and how long it waits for the answer).
+    breaker_failures: int = 3
+    probe_interval_s: float = 1.0
+    probe_timeout_s: float = 2.0
+    # Seconds a validated session keeps working from memory while MongoDB does not answer
+    # (db/sessions.py); 0 = off.
+    session_cache_s: float = 60.0
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -222,10 +237,17 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_MONGO_URI": ("mongo_uri", _parse_mongo_uri),
     "SIGMA_MONGO_DB": ("mongo_db", _parse_name),
     "SIGMA_MONGO_TIMEOUT_MS": ("mongo_timeout_ms", _parse_positive_int),
+    "SIGMA_MONGO_SOCKET_TIMEOUT_MS": ("mongo_socket_timeout_ms", _parse_positive_int),
     "SIGMA_CASSANDRA_CONTACT_POINTS": ("cassandra_contact_points", _parse_contact_points),
     "SIGMA_CASSANDRA_PORT": ("cassandra_port", _parse_port),
     "SIGMA_CASSANDRA_KEYSPACE": ("cassandra_keyspace", _parse_name),
     "SIGMA_CASSANDRA_LOCAL_DC": ("cassandra_local_dc", str),
+    "SIGMA_CASSANDRA_TIMEOUT_S": ("cassandra_timeout_s", _parse_positive_float),
+    "SIGMA_CASSANDRA_RECONNECT_MAX_S": ("cassandra_reconnect_max_s", _parse_positive_float),
+    "SIGMA_BREAKER_FAILURES": ("breaker_failures", _parse_positive_int),
+    "SIGMA_PROBE_INTERVAL_S": ("probe_interval_s", _parse_positive_float),
+    "SIGMA_PROBE_TIMEOUT_S": ("probe_timeout_s", _parse_positive_float),
+    "SIGMA_SESSION_CACHE_S": ("session_cache_s", _parse_seconds_or_zero),
     "SIGMA_SMTP_HOST": ("smtp_host", str),
     "SIGMA_SMTP_PORT": ("smtp_port", _parse_port),
     "SIGMA_MAIL_FROM": ("mail_from", str),

@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from db.handles import Databases
 from db.migrations import migrate_all
 from sigma_graphql.settings import Settings, load_settings
+from tests.fault_services import DedicatedServices
 from tests.mailbox import Mailbox
 from tests.support import Api, Factory, LiveServer, drop_keyspace, free_port
 
@@ -133,3 +134,24 @@ async def dbs(migrated: Settings) -> AsyncIterator[Databases]:
 @pytest.fixture(scope="session")
 def factory(dbs: Databases) -> Factory:
     return Factory(dbs)
+
+
+@pytest.fixture(scope="session")
+def fault_services() -> Iterator[DedicatedServices]:
+    """A database pair of its own for tests that kill, pause and restart databases (started on
+    first use, shared by those tests)."""
+    pair = DedicatedServices()
+    try:
+        yield pair.up()
+    finally:
+        pair.remove()
+
+
+@pytest.fixture(scope="session")
+async def fault_settings(
+    fault_services: DedicatedServices, base_settings: Settings
+) -> AsyncIterator[Settings]:
+    """base_settings pointed at the dedicated pair, migrated."""
+    settings = fault_services.settings(base_settings)
+    await migrate_all(settings)
+    yield settings

@@ -1,5 +1,10 @@
-"""A TCP proxy in its own thread: lets a test take a real database "down" (or pause it) and bring
-it back."""
+"""A TCP proxy in its own thread: lets a test take a real database "down" and bring it back.
+
+Faults it can play: `down()` refuses connections (a stopped server), `pause()` keeps every
+connection open but forwards nothing until `resume()` (a hung server: SIGSTOP, a full disk, a
+long GC pause), `sever()` leaves the current connections open and silent for good while new ones
+work (peers that vanished without a reset: a restarted host behind NAT, a dropped VPN).
+"""
 
 from __future__ import annotations
 
@@ -18,19 +23,18 @@ class TcpProxy:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
-        self.flowing: asyncio.Event | None = None  # cleared: bytes are held, not forwarded
-        self.thread.start()
-        self._run(self._init())
-
-    async def _init(self) -> None:
         self.flowing = asyncio.Event()
-        self.flowing.set()
+        self.links: list[asyncio.Event] = []
+        self.thread.start()
+        self.loop.call_soon_threadsafe(self.flowing.set)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, alive: asyncio.Event
+    ) -> None:
         try:
             while data := await reader.read(65536):
-                assert self.flowing is not None
-                await self.flowing.wait()  # a paused database: nothing arrives, nothing is lost
+                await self.flowing.wait()
+                await alive.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -45,8 +49,15 @@ class TcpProxy:
             writer.close()
             return
         self.writers.update({writer, up_writer})
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        alive = asyncio.Event()
+        alive.set()
+        self.links.append(alive)
+        await asyncio.gather(
+            self._pipe(reader, up_writer, alive), self._pipe(up_reader, writer, alive)
+        )
         self.writers.difference_update({writer, up_writer})
+        if alive in self.links:
+            self.links.remove(alive)
 
     async def _start(self) -> None:
         self.server = await asyncio.start_server(
@@ -63,6 +74,11 @@ class TcpProxy:
                 w.transport.abort()
         self.writers.clear()
 
+    async def _sever(self) -> None:
+        for alive in self.links:
+            alive.clear()
+        self.links.clear()
+
     def _run(self, coro: object) -> None:
         asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)  # type: ignore[arg-type]
 
@@ -73,20 +89,14 @@ class TcpProxy:
     def down(self) -> None:
         self._run(self._stop())
 
-    async def _set_flowing(self, on: bool) -> None:
-        assert self.flowing is not None
-        if on:
-            self.flowing.set()
-        else:
-            self.flowing.clear()
-
     def pause(self) -> None:
-        """Like SIGSTOP of the database: connections stay open, bytes wait in the proxy."""
-        self._run(self._set_flowing(False))
+        self.loop.call_soon_threadsafe(self.flowing.clear)
 
     def resume(self) -> None:
-        """Like SIGCONT: everything held is delivered, in order."""
-        self._run(self._set_flowing(True))
+        self.loop.call_soon_threadsafe(self.flowing.set)
+
+    def sever(self) -> None:
+        self._run(self._sever())
 
     def close(self) -> None:
         self.down()

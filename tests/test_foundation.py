@@ -182,7 +182,12 @@ async def test_database_outage_and_recovery(migrated: Settings) -> None:
             )
             assert down.status_code == 503
             error = down.json()["errors"][0]
-            assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE", "database": "mongodb"}
+            assert error["extensions"] == {
+                "code": "SERVICE_UNAVAILABLE",
+                "database": "mongodb",
+                "retryAfter": 1,
+            }
+            assert down.headers["retry-after"] == "1"
 
             cass.up()
             mongo.up()
