@@ -71,10 +71,11 @@ test-services-down:
 test-fast:
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install  # ruff, ruff format, mypy strict, the import-linter layers contract (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 bench: install services
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -3,15 +3,16 @@ address) is never rate limited. The cost is still computed and spent on every re
 
 BENCH_VARIANT picks the configuration: b3 as deployed (inline leaves, public answer cache),
 b3x without the public answer cache, b3s with Strawberry's stock execution and no cache (what
-B3 measured before sigma_graphql/fast_execution.py and sigma_graphql/response_cache.py)."""
+B3 measured before sigma_graphql/execution/fast_execution.py and
+sigma_graphql/limits/response_cache.py)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from sigma_graphql.app import create_app
-from sigma_graphql.settings import load_settings
+from sigma_graphql.core.settings import load_settings
+from sigma_graphql.server.app import create_app
 
 _UNLIMITED = ("PUBLIC", "UMKM_OWNER", "PEJABAT", "ADMIN")
 

@@ -19,15 +19,16 @@ from typing import Any
 
 from cassandra.util import datetime_from_uuid1
 
-from db import analytics, financial_writes, umkm_counts, umkm_profiles, users
+from db import analytics, umkm_profiles, users
 from db import notification_inbox as inbox
-from db.cassandra import Cassandra
-from db.handles import Databases
-from db.mongo import MongoDoc
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.writes import financial as financial_writes
+from db.writes import umkm_counts
 from loaders.financial import PageKey, load_pages
-from sigma_graphql.clock import current_month
+from sigma_graphql.core.clock import current_month
+from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.permissions import umkm_row_filter
-from sigma_graphql.viewer import Viewer
 
 Json = dict[str, Any]
 Builder = Callable[["Request"], Awaitable[Any]]
@@ -141,15 +142,8 @@ async def official_dashboard(req: Request) -> Json:
 # ------------------------------------------------------------------ (c) owner
 
 
-@dataclass
-class _CassandraOnly:
-    """What loaders.financial.load_pages needs from a context."""
-
-    cassandra: Cassandra
-
-
 async def _log_pages(req: Request, keys: list[PageKey]) -> list[list[Json]]:
-    pages = await load_pages(_CassandraOnly(req.dbs.cassandra), keys)  # type: ignore[arg-type]
+    pages = await load_pages(req.dbs, keys)
     return [
         [
             {

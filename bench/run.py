@@ -85,11 +85,11 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
 async def prepare_data(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     """Migrates, seeds `--synthetic N` if the database holds fewer, creates sessions."""
     from db import sessions, users
-    from db.handles import Databases
-    from db.migrations import migrate_all
-    from db.seed import META, last_complete_months, run_seed, stable_id
-    from sigma_graphql.passwords import hash_password
-    from sigma_graphql.settings import load_settings
+    from db.drivers.handles import Databases
+    from db.maintenance.migrations import migrate_all
+    from db.maintenance.seed import META, last_complete_months, run_seed, stable_id
+    from sigma_graphql.core.passwords import hash_password
+    from sigma_graphql.core.settings import load_settings
 
     settings = load_settings(env)
     await migrate_all(settings)
@@ -108,7 +108,7 @@ async def prepare_data(args: argparse.Namespace, env: dict[str, str]) -> dict[st
             print(f"# seeding --synthetic {args.synthetic} into {args.database} (slow)", flush=True)
             await run_seed(settings, demo=False, synthetic=args.synthetic, if_empty=False)
         elif args.rebuild:
-            from db.rebuild import rebuild_aggregates
+            from db.maintenance.rebuild import rebuild_aggregates
 
             print(f"# {await rebuild_aggregates(dbs)}")
         staff_id = stable_id("user", STAFF_EMAIL)

@@ -4,7 +4,7 @@
 - b1: bench/raw.py builders, no GraphQL: the physical limit of our stack.
 - b2: graphql-core executing the document (bench/core.py).
 All three authenticate like the real server (session lookup for a Bearer token), count database
-round trips the same way and encode with orjson. B3 is the real app (sigma_graphql.asgi:app).
+round trips the same way and encode with orjson. B3 is the real app (sigma_graphql.server.asgi:app).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench import core, raw
-from db import roundtrips
-from db.handles import Databases
-from sigma_graphql.context import resolve_viewer
-from sigma_graphql.settings import load_settings
-from sigma_graphql.viewer import Viewer
+from db.drivers import roundtrips
+from db.drivers.handles import Databases
+from sigma_graphql.core.settings import load_settings
+from sigma_graphql.core.viewer import Viewer
+from sigma_graphql.request.context import resolve_viewer
 
 
 @dataclass

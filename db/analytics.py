@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 
 from db import financial_logs
-from db.cassandra import Cassandra, Row
-from db.mongo import MongoDoc
+from db.drivers.cassandra import Cassandra, Row
+from db.drivers.mongo import MongoDoc
 from db.umkm_profiles import COLLECTION, FULL_PROJECTION
 
 CHUNK = 100

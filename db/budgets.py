@@ -1,5 +1,5 @@
 """Shared query-cost buckets (MongoDB `budgets`): one token bucket per identity for all API
-processes together (sigma_graphql/budget.py leases points from them).
+processes together (sigma_graphql/limits/budget.py leases points from them).
 
 A document holds the bucket as of its last change: {_id: "<audience>|<identity>", tokens, at
 (epoch seconds), v (version), expires_at}. Refill is computed on read (`tokens + elapsed *
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 
 COLLECTION = "budgets"
 _ATTEMPTS = 50  # compare-and-set retries under contention before giving up

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cassandra.util import min_uuid_from_time, unix_time_from_uuid1, uuid_from_time
 
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 
 # Seconds per partition: small partitions, and a reader needs at most two of them.
 BUCKET_S = 10

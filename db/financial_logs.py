@@ -1,7 +1,7 @@
 """Repository of monthly revenue logs (Cassandra `umkm_financial_log` and its side tables).
 
-Only statements live here; the ordered two-database write flows are in db/financial_writes.py and
-the aggregate arithmetic in db/aggregates.py.
+Only statements live here; the ordered two-database write flows are in db/writes/financial.py and
+the aggregate arithmetic in db/writes/aggregates.py.
 
 Concurrency: every write to a log row is a lightweight transaction (LWT) that names the version
 it read, `tanggal_input` plus the `counted_*` columns. Two writers of one month can therefore
@@ -18,7 +18,7 @@ from typing import Any
 
 from cassandra.util import uuid_from_time
 
-from db.cassandra import Cassandra, Row
+from db.drivers.cassandra import Cassandra, Row
 
 TABLE = "umkm_financial_log"
 KEY = ("umkm_id", "tahun", "bulan")

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from db import rolling_window
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 
 ACCOUNT = "account"
 ADDRESS = "address"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 
 DEVICE_INFO_MAX = 300
 EMAIL_MAX = 320

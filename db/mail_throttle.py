@@ -13,7 +13,7 @@ refused request writes nothing.
 from __future__ import annotations
 
 from db import rolling_window
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 
 TABLE = "mail_sends"
 RECIPIENT = "recipient"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from db.cassandra import Cassandra, Row
+from db.drivers.cassandra import Cassandra, Row
 
 COLUMNS = (
     "owner_id, notification_id, type, title, message, umkm_id, tahun, bulan, flag_reason, "

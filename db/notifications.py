@@ -11,9 +11,9 @@ from typing import Any
 
 from cassandra.util import uuid_from_time
 
-from db.handles import Databases
-from sigma_graphql.clock import now_utc
-from sigma_graphql.pubsub import PubSub
+from db.drivers.handles import Databases
+from sigma_graphql.core.clock import now_utc
+from sigma_graphql.core.pubsub import PubSub
 
 INSERT = (
     "INSERT INTO flag_notifications (owner_id, notification_id, type, title, message, umkm_id, "

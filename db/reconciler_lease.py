@@ -1,6 +1,6 @@
 """The reconciler's lease and scan watermark (Cassandra table `reconciler`, db/cql).
 
-One API process at a time repairs open intents (sigma_graphql/reconciler.py): the lease row
+One API process at a time repairs open intents (sigma_graphql/server/reconciler.py): the lease row
 names its holder and is written by lightweight transactions with a TTL, so taking it is decided
 once among racing processes, renewing it proves it is still ours, and a holder that died loses it
 when the TTL runs out. The watermark row says from which minute the intent table must be read:
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 
 LEASE = "lease"
 WATERMARK = "watermark"

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from cassandra.util import uuid_from_time
 
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 
 Key = tuple[str, str]  # (scope, subject)
 # Subjects come from requests (an e-mail as typed); Cassandra refuses partition keys over 64 KiB.

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 
 COLLECTION = "sessions"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"

@@ -17,7 +17,8 @@ Document shape (one type for every id: BSON UUID, standard representation):
    writes only if no larger ticket was written, so concurrent log writers converge on the
    newest reading. Absent until the first summary),
  version: int (optimistic concurrency: every write of this repository compares and increments it;
-   the summary writes of db/aggregates.py and db/rebuild.py do not, since they touch only
+   the summary writes of db/writes/aggregates.py and db/maintenance/rebuild.py do not, since they
+   touch only
    summary_terakhir and its tickets, which no compare-and-set of the profile reads),
  verification_task_id: UUID | None (the Cassandra task of the latest submission for review;
    kept after the decision so `repair-verification` can finish a half-done one)}
@@ -34,7 +35,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from db import geohash
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 
 COLLECTION = "umkm_profiles"
 

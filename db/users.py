@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 
 COLLECTION = "users"
 

@@ -27,8 +27,8 @@ from typing import Any
 
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
-from db.cassandra import Cassandra, Row
-from sigma_graphql.event_codec import message_type
+from db.drivers.cassandra import Cassandra, Row
+from sigma_graphql.core.event_codec import message_type
 
 # No task predates the service; listing never looks at months before this year.
 FIRST_YEAR = 2024

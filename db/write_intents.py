@@ -1,12 +1,12 @@
 """Intents of the two-database writes: what a write may leave half-done if it dies.
 
-Every revenue write (db/financial_writes.py) and every UMKM write with Cassandra follow-ups
+Every revenue write (db/writes/financial.py) and every UMKM write with Cassandra follow-ups
 (resolvers/umkm_changes.py) records an intent BEFORE its first step and marks it done AFTER its
 last. An intent still open after `SIGMA_INTENT_REPAIR_AGE_S` belongs to a write that died or
 failed halfway (API killed, Cassandra killed or paused, a timeout); the reconciler repairs it
-(db/intent_repair.py). An intent names what the write may have moved:
+(db/maintenance/intent_repair.py). An intent names what the write may have moved:
 - kind LOG: one month (umkm_id, tahun, bulan) and the (sektor, kota) pairs of its old and new
-  contribution (db/aggregates.py);
+  contribution (db/writes/aggregates.py);
 - kind UMKM: an UMKM whose profile changed; the (sektor, kota) pairs and count statuses of the
   profile before and after (all its months may move, its verification task may lag).
 The reconciler also uses open and recent intents to know which aggregate cells are being written
@@ -29,8 +29,8 @@ from typing import Protocol
 
 from cassandra.util import unix_time_from_uuid1, uuid_from_time
 
-from db.cassandra import Cassandra, Row
-from db.mongo import MongoDoc
+from db.drivers.cassandra import Cassandra, Row
+from db.drivers.mongo import MongoDoc
 
 SLOT_S = 60
 SHARDS = 16

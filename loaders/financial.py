@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from strawberry.dataloader import DataLoader
 
 from db import financial_logs as fl
-from db.cassandra import Row
+from db.drivers.cassandra import Row
 
 if TYPE_CHECKING:
-    from sigma_graphql.context import Context
+    from db.drivers.handles import Databases
 
 MONTHS_PER_YEAR = 12
 
@@ -52,8 +52,8 @@ class _Progress:
         return self.wanted <= 0 or not self.years
 
 
-async def load_pages(ctx: Context, keys: Sequence[PageKey]) -> list[Page]:
-    cass = ctx.cassandra
+async def load_pages(dbs: Databases, keys: Sequence[PageKey]) -> list[Page]:
+    cass = dbs.cassandra
     open_ids = list(dict.fromkeys(k.umkm_id for k in keys if k.tahun is None))
     years_by = await fl.years_of(cass, open_ids) if open_ids else {}
     progress = []
@@ -88,9 +88,9 @@ async def load_pages(ctx: Context, keys: Sequence[PageKey]) -> list[Page]:
     ]
 
 
-def log_pages(ctx: Context) -> DataLoader[PageKey, Page]:
+def log_pages(dbs: Databases) -> DataLoader[PageKey, Page]:
     async def load(keys: Sequence[PageKey]) -> list[Page]:
-        return await load_pages(ctx, keys)
+        return await load_pages(dbs, keys)
 
     return DataLoader(load_fn=load)
 
@@ -98,11 +98,11 @@ def log_pages(ctx: Context) -> DataLoader[PageKey, Page]:
 LogKey = tuple[uuid.UUID, int, int]
 
 
-def log_by_key(ctx: Context) -> DataLoader[LogKey, Row | None]:
+def log_by_key(dbs: Databases) -> DataLoader[LogKey, Row | None]:
     """Single months by (umkm_id, tahun, bulan): one multi-partition read per batch."""
 
     async def load(keys: Sequence[LogKey]) -> list[Row | None]:
-        found = await fl.logs_in(ctx.cassandra, [k[0] for k in keys], {k[1] for k in keys})
+        found = await fl.logs_in(dbs.cassandra, [k[0] for k in keys], {k[1] for k in keys})
         by_key = {
             (r["umkm_id"], r["tahun"], r["bulan"]): r for rows in found.values() for r in rows
         }

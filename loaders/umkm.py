@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING
 from strawberry.dataloader import DataLoader
 
 from db import umkm_profiles, users
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 
 if TYPE_CHECKING:
-    from sigma_graphql.context import Context
+    from db.drivers.handles import Databases
 
 
-def umkm_by_id(ctx: Context) -> DataLoader[uuid.UUID, MongoDoc | None]:
+def umkm_by_id(dbs: Databases) -> DataLoader[uuid.UUID, MongoDoc | None]:
     """UMKM documents by id (any status; callers apply the row rule): one `$in` per batch."""
 
     async def load(ids: Sequence[uuid.UUID]) -> list[MongoDoc | None]:
-        return users.order_by_ids(ids, await umkm_profiles.find_by_ids(ctx.mongo, ids))
+        return users.order_by_ids(ids, await umkm_profiles.find_by_ids(dbs.mongo, ids))
 
     return DataLoader(load_fn=load)
 
@@ -36,7 +36,7 @@ class OwnerPage:
     after: tuple[datetime, uuid.UUID] | None
 
 
-def umkms_by_owner(ctx: Context) -> DataLoader[OwnerPage, tuple[int, list[MongoDoc]]]:
+def umkms_by_owner(dbs: Databases) -> DataLoader[OwnerPage, tuple[int, list[MongoDoc]]]:
     """(count, page) of each owner's not deleted UMKMs, newest first. Listed users share the
     field's arguments, so a batch is one aggregation fetching at most `limit` rows per owner
     (a batch mixing arguments, e.g. aliases, costs one per distinct (limit, after))."""
@@ -49,7 +49,7 @@ def umkms_by_owner(ctx: Context) -> DataLoader[OwnerPage, tuple[int, list[MongoD
         answers = await asyncio.gather(
             *(
                 umkm_profiles.first_by_owners(
-                    ctx.mongo, owners, limit, after, umkm_profiles.FULL_PROJECTION
+                    dbs.mongo, owners, limit, after, umkm_profiles.FULL_PROJECTION
                 )
                 for (limit, after), owners in args
             )

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 from strawberry.dataloader import DataLoader
 
 from db import users
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 
 if TYPE_CHECKING:
-    from sigma_graphql.context import Context
+    from db.drivers.handles import Databases
 
 
-def user_by_id(ctx: Context) -> DataLoader[uuid.UUID, MongoDoc | None]:
+def user_by_id(dbs: Databases) -> DataLoader[uuid.UUID, MongoDoc | None]:
     """User documents (without password hash) by id: one `$in` query per batch."""
 
     async def load(ids: Sequence[uuid.UUID]) -> list[MongoDoc | None]:
-        return users.order_by_ids(ids, await users.find_by_ids(ctx.mongo, ids))
+        return users.order_by_ids(ids, await users.find_by_ids(dbs.mongo, ids))
 
     return DataLoader(load_fn=load)

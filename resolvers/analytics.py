@@ -24,14 +24,15 @@ from typing import Any
 from strawberry.types import Info
 
 from db import analytics as repo
-from db import notification_inbox, umkm_counts
-from db.cassandra import Row
+from db import notification_inbox
+from db.drivers.cassandra import Row
 from db.reference import canonical_sector
+from db.writes import umkm_counts
 from loaders.analytics import dimension_rows, logs_by_umkm
 from loaders.umkm import umkm_by_id
 from resolvers.financial import log_from_row
 from resolvers.views import umkm_from_doc
-from schema.analytics import (
+from schema.types.analytics import (
     Anomaly,
     Forecast,
     ForecastPoint,
@@ -46,15 +47,15 @@ from schema.analytics import (
     RevenueTrend,
     SectorStats,
 )
-from schema.enums import HealthStatus
-from schema.scalars import Rupiah
-from schema.umkm import UMKM, UMKMConnection, UMKMEdge
-from sigma_graphql import errors
+from schema.types.enums import HealthStatus
+from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.scalars import Rupiah
+from schema.types.umkm import UMKM, UMKMConnection, UMKMEdge
 from sigma_graphql.analytics import anomalies, forecast, growth, periods
-from sigma_graphql.clock import current_month
-from sigma_graphql.context import Context
-from sigma_graphql.i18n import register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
+from sigma_graphql.core import errors
+from sigma_graphql.core.clock import current_month
+from sigma_graphql.core.i18n import register, t
+from sigma_graphql.request.context import Context
 
 FIRST_YEAR = 2000  # the contract's earliest reportable year
 NOT_REPORTING_MONTHS = 3
@@ -515,7 +516,7 @@ async def not_reporting(info: Info, first: int | None, after: str | None) -> UMK
 
 
 async def official_dashboard(info: Info) -> OfficialDashboard:
-    """Counts from umkm_counts (maintained on every profile write, db/umkm_counts.py): one
+    """Counts from umkm_counts (maintained on every profile write, db/writes/umkm_counts.py): one
     statement over one small partition instead of counting the profiles."""
     ctx = _ctx(info)
     this_year, this_month = current_month()

@@ -12,9 +12,9 @@ from pymongo.errors import DuplicateKeyError
 from strawberry.types import Info
 
 from db import login_guard, login_logs, mail_throttle, sessions, temp_tokens, users
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 from loaders.users import user_by_id
-from resolvers.account_rules import (
+from resolvers.rules.account import (
     PASSWORD_MAX,
     email_errors,
     email_usable,
@@ -28,9 +28,10 @@ from resolvers.account_rules import (
     user_error,
 )
 from resolvers.views import load_user, user_from_doc
-from schema.common import OkPayload, UserError
-from schema.enums import UserErrorCode
-from schema.users import (
+from schema.types.common import OkPayload, UserError
+from schema.types.enums import UserErrorCode
+from schema.types.pagination import check_first
+from schema.types.users import (
     ChangePasswordInput,
     LoginEvent,
     LoginInput,
@@ -40,20 +41,20 @@ from schema.users import (
     ResetPasswordInput,
     User,
 )
-from sigma_graphql import errors, mailer
-from sigma_graphql import input_limits as limits
-from sigma_graphql.clock import now_utc
-from sigma_graphql.context import Context
-from sigma_graphql.i18n import Lang, t
-from sigma_graphql.pagination import check_first
-from sigma_graphql.passwords import (
+from sigma_graphql.core import errors
+from sigma_graphql.core import input_limits as limits
+from sigma_graphql.core.clock import now_utc
+from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.core.passwords import (
     burn_verify_time,
     hash_password_async,
     needs_rehash,
     verify_password_async,
 )
-from sigma_graphql.session_cookie import clear_session_cookie, set_session_cookie
-from sigma_graphql.viewer import Audience, Viewer
+from sigma_graphql.core.viewer import Audience, Viewer
+from sigma_graphql.request import mailer
+from sigma_graphql.request.context import Context
+from sigma_graphql.request.session_cookie import clear_session_cookie, set_session_cookie
 
 log = logging.getLogger(__name__)
 

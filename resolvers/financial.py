@@ -1,6 +1,6 @@
 """Monthly revenue logs: submit, delete, flag/unflag, lists, nested fields.
 
-Writes go through db/financial_writes.py, which states and follows the cross-database order;
+Writes go through db/writes/financial.py, which states and follows the cross-database order;
 reads of many UMKMs' months go through loaders/financial.py.
 """
 
@@ -14,16 +14,17 @@ import strawberry
 from strawberry.types import Info
 
 from db import financial_logs as fl
-from db import financial_writes, umkm_profiles
-from db.cassandra import Row
-from db.mongo import MongoDoc
+from db import umkm_profiles
+from db.drivers.cassandra import Row
+from db.drivers.mongo import MongoDoc
+from db.writes import financial as financial_writes
 from loaders.financial import Page, PageKey, log_by_key, log_pages
 from loaders.umkm import umkm_by_id
-from resolvers.account_rules import text_errors
+from resolvers.rules.account import text_errors
 from resolvers.views import load_user, umkm_from_doc
-from schema.common import EMPTY_PAGE, OkPayload, UserError
-from schema.enums import UserErrorCode
-from schema.financial import (
+from schema.types.common import EMPTY_PAGE, OkPayload, UserError
+from schema.types.enums import UserErrorCode
+from schema.types.financial import (
     FinancialLog,
     FinancialLogConnection,
     FinancialLogEdge,
@@ -31,24 +32,24 @@ from schema.financial import (
     FlagInput,
     SubmitFinancialLogInput,
 )
-from schema.scalars import Rupiah
-from schema.umkm import UMKM
-from schema.users import User
-from sigma_graphql import errors
-from sigma_graphql import input_limits as limits
-from sigma_graphql.clock import current_month
-from sigma_graphql.context import Context
-from sigma_graphql.i18n import register, t
-from sigma_graphql.pagination import (
+from schema.types.pagination import (
     check_first,
     cursor_int,
     decode_cursor,
     encode_cursor,
     page_info,
 )
+from schema.types.scalars import Rupiah
+from schema.types.umkm import UMKM
+from schema.types.users import User
+from sigma_graphql.core import errors
+from sigma_graphql.core import input_limits as limits
+from sigma_graphql.core.clock import current_month
+from sigma_graphql.core.i18n import register, t
+from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.permissions import can_read, can_see_umkm
-from sigma_graphql.selection import selects
-from sigma_graphql.viewer import Viewer
+from sigma_graphql.request.context import Context
+from sigma_graphql.request.selection import selects
 
 MIN_TAHUN = 2000
 MAX_OMZET = 10**15

@@ -18,18 +18,18 @@ from db import notification_inbox as inbox
 from db.notifications import topic
 from loaders.umkm import umkm_by_id
 from resolvers.views import umkm_from_doc
-from schema.common import CountPayload, UserError
-from schema.enums import NotificationType, UserErrorCode
-from schema.financial import (
+from schema.types.common import CountPayload, UserError
+from schema.types.enums import NotificationType, UserErrorCode
+from schema.types.financial import (
     Notification,
     NotificationConnection,
     NotificationEdge,
     NotificationPayload,
 )
-from schema.umkm import UMKM
-from sigma_graphql import errors
-from sigma_graphql.i18n import t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.umkm import UMKM
+from sigma_graphql.core import errors
+from sigma_graphql.core.i18n import t
 from sigma_graphql.permissions import can_see_umkm
 
 

@@ -13,9 +13,10 @@ import strawberry
 from strawberry.types import Info
 
 from db import geohash, geosearch, umkm_profiles, users, verification_tasks
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 from db.reference import canonical_province, canonical_sector
 from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
+from resolvers.rules.umkm import validate_create, validate_update
 from resolvers.umkm_changes import (
     Change,
     after_write,
@@ -34,9 +35,10 @@ from resolvers.umkm_changes import (
 )
 from resolvers.umkm_prefetch import prefetch
 from resolvers.views import load_user, umkm_from_doc
-from schema.common import EMPTY_PAGE, UserError
-from schema.enums import UserErrorCode
-from schema.umkm import (
+from schema.types.common import EMPTY_PAGE, UserError
+from schema.types.enums import UserErrorCode
+from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.umkm import (
     UMKM,
     BoundingBoxInput,
     CityCluster,
@@ -50,15 +52,13 @@ from schema.umkm import (
     UMKMPayload,
     UpdateUMKMInput,
 )
-from schema.users import User
-from sigma_graphql import errors
-from sigma_graphql.context import Context
-from sigma_graphql.i18n import Lang, register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.users import User
+from sigma_graphql.core import errors
+from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.core.viewer import PUBLIC, Viewer
 from sigma_graphql.permissions import can_read, can_see_umkm, umkm_row_filter
-from sigma_graphql.selection import selects
-from sigma_graphql.umkm_validation import validate_create, validate_update
-from sigma_graphql.viewer import PUBLIC, Viewer
+from sigma_graphql.request.context import Context
+from sigma_graphql.request.selection import selects
 
 register(
     {

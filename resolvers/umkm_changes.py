@@ -6,7 +6,7 @@ the document version, so concurrent writers cannot both win and `before` is exac
 Cassandra verification task when the write opens a PENDING submission (its id is stored in the
 document first, so a repair can recreate a missing task), then the aggregate hook, then pubsub,
 then the intent is marked done. An intent left open (the process died, Cassandra failed) is
-repaired by the reconciler (db/intent_repair.py): task, months, counts.
+repaired by the reconciler (db/maintenance/intent_repair.py): task, months, counts.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from db import aggregates, umkm_counts, umkm_profiles, verification_tasks, write_intents
-from db.crash import fault_point
-from db.mongo import MongoDoc
+from db import umkm_profiles, verification_tasks, write_intents
+from db.drivers.mongo import MongoDoc
+from db.writes import aggregates, umkm_counts
+from db.writes.crash import fault_point
 from resolvers.views import umkm_from_doc
-from schema.common import UserError
-from schema.enums import UserErrorCode
-from schema.umkm import UMKMPayload
-from sigma_graphql.context import Context
-from sigma_graphql.i18n import Lang, register, t
+from schema.types.common import UserError
+from schema.types.enums import UserErrorCode
+from schema.types.umkm import UMKMPayload
+from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.request.context import Context
 
 register(
     {
@@ -40,7 +41,7 @@ register(
 
 TASK_TOPIC = "verification_tasks"
 _ATTEMPTS = 5
-# Fields whose change moves the UMKM in or out of the aggregates (db/aggregates.py).
+# Fields whose change moves the UMKM in or out of the aggregates (db/writes/aggregates.py).
 _AGGREGATE_PATHS = (
     ("legalitas", "status_verifikasi"),
     ("is_deleted",),

@@ -4,7 +4,7 @@ A per-item async field costs a coroutine, a future and graphql-core's async comp
 UMKM (about 200 per 100-item page with both fields). When the list resolver sees these fields
 selected on its nodes, it loads them here through the same DataLoaders (so round trips are
 the same batches as before) and attaches the results to the UMKM objects; the fields then
-return them synchronously (schema/umkm.py). Anything not prefetched (aliases with different
+return them synchronously (schema/types/umkm.py). Anything not prefetched (aliases with different
 arguments, bad arguments) falls back to the per-item load, which finds the loader's cache.
 """
 
@@ -21,11 +21,11 @@ from loaders.financial import log_pages
 from loaders.users import user_by_id
 from resolvers.financial import LogArgs, empty_logs, log_page_key, page_connection
 from resolvers.views import user_from_doc
-from schema.umkm import UMKM
-from sigma_graphql.context import Context
-from sigma_graphql.errors import AppError
+from schema.types.umkm import UMKM
+from sigma_graphql.core.errors import AppError
 from sigma_graphql.permissions import can_read
-from sigma_graphql.selection import below, selected
+from sigma_graphql.request.context import Context
+from sigma_graphql.request.selection import below, selected
 
 DEFAULT_LOGS_FIRST = 24  # UMKM.financialLogs(first: Int = 24)
 

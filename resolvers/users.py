@@ -11,8 +11,8 @@ from pymongo.errors import DuplicateKeyError
 from strawberry.types import Info
 
 from db import sessions, umkm_profiles, users
-from db.mongo import MongoDoc
-from resolvers.account_rules import (
+from db.drivers.mongo import MongoDoc
+from resolvers.rules.account import (
     email_errors,
     nama_errors,
     normalize_email,
@@ -22,23 +22,23 @@ from resolvers.account_rules import (
     user_error,
 )
 from resolvers.views import user_from_doc
-from schema.common import OkPayload, UserError
-from schema.enums import AccountStatus, Role, UserErrorCode
-from schema.users import (
+from schema.types.common import OkPayload, UserError
+from schema.types.enums import AccountStatus, Role, UserErrorCode
+from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.users import (
     CreateUserInput,
     UpdateUserInput,
     UserConnection,
     UserEdge,
     UserPayload,
 )
-from sigma_graphql import errors
-from sigma_graphql import input_limits as limits
-from sigma_graphql.clock import now_utc
-from sigma_graphql.context import Context
-from sigma_graphql.i18n import Lang, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
-from sigma_graphql.passwords import hash_password_async
-from sigma_graphql.selection import selects
+from sigma_graphql.core import errors
+from sigma_graphql.core import input_limits as limits
+from sigma_graphql.core.clock import now_utc
+from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.core.passwords import hash_password_async
+from sigma_graphql.request.context import Context
+from sigma_graphql.request.selection import selects
 
 STAFF_ROLES = frozenset({Role.PEJABAT, Role.ADMIN})
 

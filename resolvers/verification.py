@@ -17,10 +17,10 @@ import strawberry
 from strawberry.types import Info
 
 from db import notifications, verification_tasks
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 from db.verification_tasks import TaskRow
 from loaders.umkm import umkm_by_id
-from resolvers.account_rules import text_errors
+from resolvers.rules.account import text_errors
 from resolvers.umkm_changes import (
     TASK_TOPIC,
     Change,
@@ -34,22 +34,22 @@ from resolvers.umkm_changes import (
     write_payload,
 )
 from resolvers.views import load_user, umkm_from_doc
-from schema.common import UserError
-from schema.enums import UserErrorCode, VerificationStatus
-from schema.umkm import (
+from schema.types.common import UserError
+from schema.types.enums import UserErrorCode, VerificationStatus
+from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.umkm import (
     UMKM,
     UMKMPayload,
     VerificationTask,
     VerificationTaskConnection,
     VerificationTaskEdge,
 )
-from schema.users import User
-from sigma_graphql import errors
-from sigma_graphql import input_limits as limits
-from sigma_graphql.context import Context
-from sigma_graphql.i18n import register, t
-from sigma_graphql.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.users import User
+from sigma_graphql.core import errors
+from sigma_graphql.core import input_limits as limits
+from sigma_graphql.core.i18n import register, t
 from sigma_graphql.permissions import can_see_umkm
+from sigma_graphql.request.context import Context
 
 register(
     {

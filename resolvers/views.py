@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from db.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc
 from loaders.users import user_by_id
-from schema.enums import AccountStatus, Role, VerificationStatus
-from schema.scalars import Rupiah
-from schema.umkm import UMKM, FinancialSummary, GeoPoint, Legalitas, Pemilik, Wilayah
-from schema.users import User
+from schema.types.enums import AccountStatus, Role, VerificationStatus
+from schema.types.scalars import Rupiah
+from schema.types.umkm import UMKM, FinancialSummary, GeoPoint, Legalitas, Pemilik, Wilayah
+from schema.types.users import User
+from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.permissions import can_read, read_nik
-from sigma_graphql.viewer import Viewer
 
 if TYPE_CHECKING:
-    from sigma_graphql.context import Context
+    from sigma_graphql.request.context import Context
 
 
 def user_from_doc(doc: MongoDoc, viewer: Viewer) -> User:

@@ -20,21 +20,21 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.root import Mutation, Query, Subscription
-from schema.scalars import SCALAR_MAP
-from sigma_graphql.argument_guard import argument_guard_factory
-from sigma_graphql.cost import cost_limiter_factory
-from sigma_graphql.document_limits import limit_rule
-from sigma_graphql.extensions import (
+from schema.types.scalars import SCALAR_MAP
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.execution.extensions import (
     ErrorPolicy,
     RoundTripReporter,
     SafeParserCache,
     log_unexpected,
 )
-from sigma_graphql.fast_execution import FastExecutor, streamline
-from sigma_graphql.response_cache import response_cache_factory
-from sigma_graphql.settings import Settings
-from sigma_graphql.subscription_transport import SubscriptionsOverWebSocket
-from sigma_graphql.suggestions import QuietValidationCache, quiet_execute
+from sigma_graphql.execution.fast_execution import FastExecutor, streamline
+from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
+from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_execute
+from sigma_graphql.limits.argument_guard import argument_guard_factory
+from sigma_graphql.limits.cost import cost_limiter_factory
+from sigma_graphql.limits.document_limits import limit_rule
+from sigma_graphql.limits.response_cache import response_cache_factory
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,6 @@ def build_schema(
 
 def export_sdl() -> str:
     """The served schema as SDL (schema/schema.graphql is kept equal to it by a test)."""
-    from sigma_graphql.settings import Settings as _S
+    from sigma_graphql.core.settings import Settings as _S
 
     return build_schema(_S()).as_str() + "\n"

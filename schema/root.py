@@ -13,7 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import analytics, auth, financial, notifications, umkm, users, verification
-from schema.analytics import (
+from schema.types.analytics import (
     Anomaly,
     GrowthRanking,
     OfficialDashboard,
@@ -23,9 +23,9 @@ from schema.analytics import (
     RevenueTrend,
     SectorStats,
 )
-from schema.common import CountPayload, OkPayload
-from schema.enums import Role, VerificationStatus
-from schema.financial import (
+from schema.types.common import CountPayload, OkPayload
+from schema.types.enums import Role, VerificationStatus
+from schema.types.financial import (
     FinancialLogConnection,
     FinancialLogPayload,
     FlagInput,
@@ -34,7 +34,7 @@ from schema.financial import (
     NotificationPayload,
     SubmitFinancialLogInput,
 )
-from schema.umkm import (
+from schema.types.umkm import (
     UMKM,
     CityCluster,
     CreateUMKMInput,
@@ -47,7 +47,7 @@ from schema.umkm import (
     VerificationTask,
     VerificationTaskConnection,
 )
-from schema.users import (
+from schema.types.users import (
     ChangePasswordInput,
     CreateUserInput,
     LoginEvent,
@@ -61,7 +61,7 @@ from schema.users import (
     UserConnection,
     UserPayload,
 )
-from sigma_graphql.clock import reporting_today
+from sigma_graphql.core.clock import reporting_today
 from sigma_graphql.permissions import allow
 
 Q, M, S = "Query.", "Mutation.", "Subscription."

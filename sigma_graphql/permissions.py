@@ -18,9 +18,9 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from sigma_graphql import errors
-from sigma_graphql.i18n import t
-from sigma_graphql.viewer import Audience, Viewer
+from sigma_graphql.core import errors
+from sigma_graphql.core.i18n import t
+from sigma_graphql.core.viewer import Audience, Viewer
 
 A = Audience
 ANY = frozenset(A)

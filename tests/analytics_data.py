@@ -1,8 +1,8 @@
 """Writes financial data for analytics tests through the real write paths, and recomputes every
 figure by brute force.
 
-`Ledger.put` is the financial domain's write (db.financial_writes.submit, what
-submitFinancialLog calls after validation; flags through db.financial_writes.flag), so the
+`Ledger.put` is the financial domain's write (db.writes.financial.submit, what
+submitFinancialLog calls after validation; flags through db.writes.financial.flag), so the
 aggregates, quarter totals and summary_terakhir are maintained by the production code.
 Status changes go through the GraphQL mutations (`Ledger.mutate`) or, where a test needs a
 state no mutation reaches directly, through the same hook the mutations call
@@ -19,11 +19,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from db import aggregates, financial_writes
-from db.handles import Databases
-from db.mongo import MongoDoc
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.writes import aggregates
+from db.writes import financial as financial_writes
 from sigma_graphql.analytics.periods import month_index
-from sigma_graphql.pubsub import PubSub
+from sigma_graphql.core.pubsub import PubSub
 from tests.support import Api
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from db.handles import Databases
-from db.migrations import migrate_all
-from sigma_graphql.settings import Settings, load_settings
+from db.drivers.handles import Databases
+from db.maintenance.migrations import migrate_all
+from sigma_graphql.core.settings import Settings, load_settings
 from tests.fault_services import DedicatedServices
 from tests.mailbox import Mailbox
 from tests.support import Api, Factory, LiveServer, drop_keyspace, free_port
@@ -76,7 +76,7 @@ async def migrated(base_settings: Settings) -> AsyncIterator[Settings]:
 async def drop_test_data(settings: Settings) -> None:
     import asyncio
 
-    from db.mongo import create_client
+    from db.drivers.mongo import create_client
 
     await asyncio.get_running_loop().run_in_executor(None, drop_keyspace, settings)
     client = create_client(settings)

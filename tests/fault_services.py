@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sigma_graphql.settings import Settings
+from sigma_graphql.core.settings import Settings
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

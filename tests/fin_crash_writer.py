@@ -22,12 +22,14 @@ from types import SimpleNamespace
 import strawberry
 from starlette.requests import HTTPConnection
 
-from db import financial_writes, umkm_counts, umkm_profiles
-from db.handles import Databases
+from db import umkm_profiles
+from db.drivers.handles import Databases
+from db.writes import financial as financial_writes
+from db.writes import umkm_counts
 from resolvers import verification
-from sigma_graphql.context import Context, Services
-from sigma_graphql.settings import Settings, load_settings
-from sigma_graphql.viewer import Audience, Viewer
+from sigma_graphql.core.settings import Settings, load_settings
+from sigma_graphql.core.viewer import Audience, Viewer
+from sigma_graphql.request.context import Context, Services
 
 
 def _info(settings: Settings, dbs: Databases, audience: Audience, user_id: uuid.UUID) -> object:

@@ -14,10 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from db import aggregates, umkm_counts, umkm_profiles
 from db import financial_logs as fl
-from db.handles import Databases
-from db.mongo import MongoDoc
+from db import umkm_profiles
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.writes import aggregates, umkm_counts
 from tests.support import Account, Api, Factory
 
 SUBMIT = """

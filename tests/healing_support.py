@@ -8,8 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from db import write_intents
-from db.handles import Databases
-from sigma_graphql.reconciler import Reconciler
+from db.drivers.handles import Databases
+from sigma_graphql.server.reconciler import Reconciler
 from tests.support import LiveServer
 
 # The promise: exact again within 60 s of the fault, with no operator action.

@@ -21,17 +21,17 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from graphql import ExecutionResult
 
 from db import sessions, umkm_profiles, users
-from db.handles import Databases
-from db.mongo import MongoDoc
-from sigma_graphql.app import create_app
-from sigma_graphql.context import Services
-from sigma_graphql.passwords import hash_password
-from sigma_graphql.settings import Settings
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from sigma_graphql.core.passwords import hash_password
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.request.context import Services
+from sigma_graphql.server.app import create_app
 
 
 def drop_keyspace(settings: Settings) -> None:
     """Drops settings' Cassandra keyspace (blocking: run it in an executor from async code)."""
-    from db.cassandra import make_cluster
+    from db.drivers.cassandra import make_cluster
 
     cluster = make_cluster(settings)
     try:

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from db.handles import Databases
-from db.mongo import MongoDoc
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.maintenance.rebuild import rebuild_aggregates
 from db.notifications import create as create_notification
-from db.rebuild import rebuild_aggregates
 from sigma_graphql.analytics import forecast as forecasting
 from sigma_graphql.analytics.growth import REKOMENDASI, health_status
 from sigma_graphql.analytics.periods import (
@@ -29,8 +29,8 @@ from sigma_graphql.analytics.periods import (
     previous_quarter,
     rolling_year,
 )
-from sigma_graphql.clock import current_month
-from sigma_graphql.pubsub import PubSub
+from sigma_graphql.core.clock import current_month
+from sigma_graphql.core.pubsub import PubSub
 from tests.analytics_data import BruteForce, Ledger, counted
 from tests.support import Account, Api, Factory
 from tests.umkm_support import CREATE as UMKM_CREATE

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from sigma_graphql.settings import Settings
+from sigma_graphql.core.settings import Settings
 from tests.support import LiveServer
 from tests.tcpproxy import TcpProxy
 

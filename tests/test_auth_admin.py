@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from db.handles import Databases
+from db.drivers.handles import Databases
 from tests.auth_support import (
     ME,
     auth_api_fixture,  # noqa: F401 (fixture auth_api)

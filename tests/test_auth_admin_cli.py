@@ -9,8 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from db.handles import Databases
-from sigma_graphql.settings import Settings
+from db.drivers.handles import Databases
+from sigma_graphql.core.settings import Settings
 from tests.auth_support import (
     ME,
     auth_api_fixture,  # noqa: F401 (fixture auth_api)
@@ -43,7 +43,7 @@ def cli(
     if password is not None:
         env["SIGMA_ADMIN_PASSWORD"] = password
     return subprocess.run(
-        [sys.executable, "-m", "sigma_graphql.cli", *args],
+        [sys.executable, "-m", "sigma_graphql.commands.cli", *args],
         env=env,
         capture_output=True,
         text=True,

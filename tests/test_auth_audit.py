@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from db import login_guard, login_logs
-from db.handles import Databases
-from sigma_graphql.i18n import t
+from db.drivers.handles import Databases
+from sigma_graphql.core.i18n import t
 from tests.auth_support import (
     HISTORY,
     REQUEST_RESET,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.handles import Databases
+from db.drivers.handles import Databases
 from tests.auth_support import (
     CHANGE,
     LOGIN,
@@ -300,7 +300,7 @@ async def test_mail_server_down_does_not_fail_signup(
     server_factory: Callable[..., LiveServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     no_smtp = Api(server_factory(smtp_port=free_port()))  # nothing listens there
-    with caplog.at_level(logging.WARNING, logger="sigma_graphql.mailer"):
+    with caplog.at_level(logging.WARNING, logger="sigma_graphql.request.mailer"):
         payload = (await no_smtp(REGISTER, {"input": register_input()})).ok()["register"]
         assert payload["userErrors"] == [] and payload["user"]["accountStatus"] == "UNVERIFIED"
         for _ in range(200):  # the SMTP attempt runs after the response

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from argon2 import PasswordHasher
 from starlette.requests import Request
 
-from db.handles import Databases
-from sigma_graphql.context import resolve_viewer
-from sigma_graphql.passwords import needs_rehash
+from db.drivers.handles import Databases
+from sigma_graphql.core.passwords import needs_rehash
+from sigma_graphql.request.context import resolve_viewer
 from tests.auth_support import (
     HISTORY,
     LOGOUT,

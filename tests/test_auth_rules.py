@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resolvers.account_rules import (
+from resolvers.rules.account import (
     PASSWORD_MIN,
     email_errors,
     nama_errors,
@@ -13,7 +13,7 @@ from resolvers.account_rules import (
     password_errors,
     phone_errors,
 )
-from sigma_graphql.common_passwords import COMMON_PASSWORDS
+from sigma_graphql.core.common_passwords import COMMON_PASSWORDS
 
 P = ["input", "x"]
 
@@ -96,8 +96,8 @@ def test_names_with_a_control_character_are_invalid(nama: str, control: str) -> 
 def test_session_cookie_is_secure_outside_development() -> None:
     from starlette.responses import Response
 
-    from sigma_graphql.session_cookie import clear_session_cookie, set_session_cookie
-    from sigma_graphql.settings import Settings
+    from sigma_graphql.core.settings import Settings
+    from sigma_graphql.request.session_cookie import clear_session_cookie, set_session_cookie
 
     for environment, secure in (("production", True), ("development", False), ("test", False)):
         response = Response()

@@ -11,7 +11,7 @@ import pytest
 
 from db import users
 from resolvers.views import user_from_doc
-from sigma_graphql.viewer import Audience, Viewer
+from sigma_graphql.core.viewer import Audience, Viewer
 from tests.auth_support import (
     CHANGE,
     LOGIN,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sigma_graphql.settings import Settings, SettingsError, load_settings
+from sigma_graphql.core.settings import Settings, SettingsError, load_settings
 
 
 def test_budget_variables_override_named_audiences_only() -> None:

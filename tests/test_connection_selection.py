@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from db.handles import Databases
-from db.seed import INSERT_LOG, INSERT_YEAR
+from db.drivers.handles import Databases
+from db.maintenance.seed import INSERT_LOG, INSERT_YEAR
 from tests.support import Api, Factory
 from tests.umkm_support import insert_umkm
 

@@ -13,8 +13,9 @@ from typing import Any
 from graphql import parse
 
 from schema.build import build_schema
-from sigma_graphql.budget import BudgetStore, Decision
-from sigma_graphql.cost import (
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.limits.budget import BudgetStore, Decision
+from sigma_graphql.limits.cost import (
     EXPENSIVE,
     FIELD_COSTS,
     INTROSPECTION_COST,
@@ -25,7 +26,6 @@ from sigma_graphql.cost import (
     compute_cost,
     expensive_repeats,
 )
-from sigma_graphql.settings import Settings
 from tests.support import Api, Factory, LiveServer
 
 SCHEMA = build_schema(Settings())._schema

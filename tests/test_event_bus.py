@@ -20,14 +20,14 @@ from gql import Client, gql
 from gql.client import AsyncClientSession
 from gql.transport.websockets import WebsocketsTransport
 
-from db.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra
 from db.notifications import topic
 from db.verification_tasks import TaskRow
 from resolvers.umkm_changes import TASK_TOPIC
-from sigma_graphql.event_bus import EventBus
-from sigma_graphql.event_codec import EventCodecError, decode, encode
-from sigma_graphql.pubsub import PubSub
-from sigma_graphql.settings import Settings
+from sigma_graphql.core.event_codec import EventCodecError, decode, encode
+from sigma_graphql.core.pubsub import PubSub
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.server.event_bus import EventBus
 from tests.fin_support import FLAG, UNFLAG, submit
 from tests.support import Account, Api, Factory, LiveServer, free_port
 from tests.umkm_support import CREATE, valid_input

@@ -1,4 +1,5 @@
-"""The inline path for attribute leaves (sigma_graphql/fast_execution.py) answers exactly what
+"""The inline path for attribute leaves (sigma_graphql/execution/fast_execution.py) answers exactly
+what
 Strawberry's stock execution answers, including errors and null propagation, and really skips
 graphql-core's per-field machinery. The same documents against the real app and databases,
 with the fast path on and off, are compared in tests/test_round_trips.py."""
@@ -13,7 +14,7 @@ import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from sigma_graphql.fast_execution import FastExecutor, streamline
+from sigma_graphql.execution.fast_execution import FastExecutor, streamline
 
 
 @strawberry.enum

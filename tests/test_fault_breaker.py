@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from sigma_graphql.settings import Settings
+from sigma_graphql.core.settings import Settings
 from tests.fault_support import CASSANDRA_QUERY, MONGO_QUERY, Answer, ask, seconds_until_ok
 from tests.support import LiveServer
 from tests.tcpproxy import TcpProxy

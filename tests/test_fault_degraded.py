@@ -11,8 +11,8 @@ import asyncio
 
 import httpx
 
-from db.handles import Databases
-from sigma_graphql.settings import Settings
+from db.drivers.handles import Databases
+from sigma_graphql.core.settings import Settings
 from tests.fault_support import ask, seconds_until_ok
 from tests.support import Factory, LiveServer
 from tests.tcpproxy import TcpProxy

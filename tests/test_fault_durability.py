@@ -12,9 +12,9 @@ import asyncio
 import uuid
 
 from db import financial_logs
-from db.cassandra import Cassandra
-from db.mongo import create_client
-from sigma_graphql.settings import Settings
+from db.drivers.cassandra import Cassandra
+from db.drivers.mongo import create_client
+from sigma_graphql.core.settings import Settings
 from tests.fault_services import DedicatedServices
 
 ROWS = 200

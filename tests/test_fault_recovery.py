@@ -11,8 +11,8 @@ import itertools
 
 import httpx
 
-from db.cassandra import make_cluster
-from sigma_graphql.settings import Settings
+from db.drivers.cassandra import make_cluster
+from sigma_graphql.core.settings import Settings
 from tests.fault_services import DedicatedServices
 from tests.fault_support import CASSANDRA_QUERY, MONGO_QUERY, Answer, ask, seconds_until_ok
 from tests.support import LiveServer

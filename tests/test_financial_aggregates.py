@@ -15,11 +15,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db import aggregates, financial_writes, umkm_counts, umkm_profiles
 from db import financial_logs as fl
-from db.handles import Databases
-from db.mongo import MongoDoc
-from db.rebuild import rebuild_aggregates
+from db import umkm_profiles
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.maintenance.rebuild import rebuild_aggregates
+from db.writes import aggregates, umkm_counts
+from db.writes import financial as financial_writes
 from tests.fin_support import (
     actual_state,
     assert_counts_exact,
@@ -391,7 +393,9 @@ async def test_rebuild_command_reports(dbs: Databases, factory: Factory) -> None
     await dbs.cassandra.execute(
         aggregates.PAIR_ADD, (3, 1, doc["sektor"], 2008, doc["wilayah"]["kota"], 1)
     )
-    done = await asyncio.to_thread(_child, dbs, ["sigma_graphql.cli", "rebuild-aggregates"])
+    done = await asyncio.to_thread(
+        _child, dbs, ["sigma_graphql.commands.cli", "rebuild-aggregates"]
+    )
     assert done.returncode == 0, done.stderr
     fixed = re.search(r"sector_cells_fixed=(\d+)", done.stdout)
     assert "aggregates rebuilt" in done.stdout and fixed and int(fixed.group(1)) >= 1

@@ -12,7 +12,7 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
 from db import financial_logs as fl
-from db.handles import Databases
+from db.drivers.handles import Databases
 from db.notifications import topic
 from tests.fin_support import FLAG, UNFLAG, fin_umkm, submit
 from tests.support import Account, Api, Factory, LiveServer

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from db import aggregates, financial_writes, umkm_counts, umkm_profiles
 from db import financial_logs as fl
-from db.handles import Databases
-from db.mongo import MongoDoc
+from db import umkm_profiles
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.writes import aggregates, umkm_counts
+from db.writes import financial as financial_writes
 from tests.fin_support import assert_counts_exact, assert_exact, fin_umkm, status_counts, submit
 from tests.support import Api, Factory
 

@@ -6,8 +6,8 @@ import uuid
 
 from db import financial_logs as fl
 from db import umkm_profiles
-from db.handles import Databases
-from sigma_graphql.clock import current_month
+from db.drivers.handles import Databases
+from sigma_graphql.core.clock import current_month
 from tests.fin_support import SUBMIT, fin_umkm, submit
 from tests.support import Api, Factory
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from db import financial_writes
-from db.handles import Databases
-from db.mongo import MongoDoc
-from sigma_graphql.pubsub import PubSub
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.writes import financial as financial_writes
+from sigma_graphql.core.pubsub import PubSub
 from tests.fin_support import fin_umkm
 from tests.support import Account, Api, Factory
 

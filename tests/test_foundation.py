@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from db.handles import Databases
-from db.migrations import migrate_all
-from sigma_graphql.settings import Settings, SettingsError, load_settings
+from db.drivers.handles import Databases
+from db.maintenance.migrations import migrate_all
+from sigma_graphql.core.settings import Settings, SettingsError, load_settings
 from tests.support import Api, LiveServer, drop_keyspace
 from tests.tcpproxy import TcpProxy
 
@@ -48,8 +48,8 @@ async def test_migrations_are_idempotent_and_complete(migrated: Settings, dbs: D
 
 async def test_migrate_refuses_a_table_whose_key_changed(migrated: Settings) -> None:
     """CREATE TABLE IF NOT EXISTS keeps an old shape silently: migrate must say so instead."""
-    from db.cassandra import make_cluster
-    from db.migrations import MigrationError, migrate_cassandra
+    from db.drivers.cassandra import make_cluster
+    from db.maintenance.migrations import MigrationError, migrate_cassandra
 
     settings = migrated.with_overrides(cassandra_keyspace=f"{migrated.cassandra_keyspace}_old")
     loop = asyncio.get_running_loop()
@@ -142,7 +142,7 @@ async def test_unexpected_errors_are_masked_with_request_id(
         }
     )
     try:
-        with caplog.at_level(logging.ERROR, logger="sigma_graphql.errors"):
+        with caplog.at_level(logging.ERROR, logger="sigma_graphql.core.errors"):
             resp = await api(
                 "query($id: ID!) { umkm(id: $id) { id wilayah { kota } } }", {"id": str(umkm_id)}
             )
@@ -233,7 +233,7 @@ def test_bad_settings_name_the_variable() -> None:
 def test_cli_reports_bad_setting_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sigma_graphql.cli import main
+    from sigma_graphql.commands.cli import main
 
     monkeypatch.setenv("SIGMA_CASSANDRA_PORT", "99999")
     assert main(["migrate"]) == 2

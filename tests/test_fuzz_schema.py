@@ -30,12 +30,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
-from db.handles import Databases
-from db.migrations import migrate_all
-from db.mongo import create_client
+from db.drivers.handles import Databases
+from db.drivers.mongo import create_client
+from db.maintenance.migrations import migrate_all
 from schema.build import build_schema
-from sigma_graphql.errors import CODES
-from sigma_graphql.settings import Settings
+from sigma_graphql.core.errors import CODES
+from sigma_graphql.core.settings import Settings
 from tests.support import Factory, LiveServer, drop_keyspace
 
 # hypothesis-graphql draws from `random` inside its strategies; Hypothesis warns about it.

@@ -26,9 +26,9 @@ from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.extensions.query_depth_limiter import determine_depth
 
 from schema.build import build_schema
-from sigma_graphql.cost import FIELD_COSTS, compute_cost
-from sigma_graphql.document_limits import DocumentShapes
-from sigma_graphql.settings import Settings
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.limits.cost import FIELD_COSTS, compute_cost
+from sigma_graphql.limits.document_limits import DocumentShapes
 from tests.support import Api, LiveServer
 
 SCHEMA = build_schema(Settings())._schema

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import websockets
 
-from db.handles import Databases
-from sigma_graphql.errors import CODES
+from db.drivers.handles import Databases
+from sigma_graphql.core.errors import CODES
 from tests.support import Account, Api, Factory, LiveServer
 from tests.umkm_support import CREATE, valid_input
 

@@ -17,8 +17,8 @@ from gql.transport.websockets import WebsocketsTransport
 from graphql import parse
 
 from schema.build import build_schema
-from sigma_graphql.settings import Settings
-from sigma_graphql.suggestions import quiet_execute
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.execution.suggestions import quiet_execute
 from tests.support import Api, LiveServer, free_port
 
 TYPOS = [
@@ -100,7 +100,7 @@ async def test_ready_names_the_database_and_logs_the_detail(
         migrated.with_overrides(mongo_uri=f"mongodb://127.0.0.1:{dead}", mongo_timeout_ms=300)
     ).start()
     try:
-        with caplog.at_level(logging.WARNING, logger="sigma_graphql.app"):
+        with caplog.at_level(logging.WARNING, logger="sigma_graphql.server.app"):
             async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
                 ready = await http.get("/ready")
     finally:
@@ -108,7 +108,7 @@ async def test_ready_names_the_database_and_logs_the_detail(
     assert ready.status_code == 503
     assert ready.json() == {"ready": False, "checks": {"mongodb": "unavailable", "cassandra": "ok"}}
     assert str(dead) not in ready.text and "127.0.0.1" not in ready.text
-    detail = [r.getMessage() for r in caplog.records if r.name == "sigma_graphql.app"]
+    detail = [r.getMessage() for r in caplog.records if r.name == "sigma_graphql.server.app"]
     assert any("mongodb not ready" in m and str(dead) in m for m in detail), detail
 
 

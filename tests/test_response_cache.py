@@ -1,4 +1,5 @@
-"""The public answer cache (sigma_graphql/response_cache.py) against the real databases: anonymous
+"""The public answer cache (sigma_graphql/limits/response_cache.py) against the real databases:
+anonymous
 reads are answered from memory, a mutation on the same process is visible at once, writes
 elsewhere within the TTL, signed-in viewers and errors are never cached, budgets still apply,
 and concurrent misses execute once."""
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sigma_graphql.response_cache import ResponseStore
+from sigma_graphql.limits.response_cache import ResponseStore
 from tests.support import Api, Factory, LiveServer
 from tests.umkm_support import CREATE, valid_input
 

@@ -19,9 +19,9 @@ import pytest
 
 from bench.shapes import SHAPES
 from db import umkm_profiles
-from db.handles import Databases
-from db.mongo import MongoDoc
-from db.seed import INSERT_LOG, INSERT_YEAR, last_complete_months
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.maintenance.seed import INSERT_LOG, INSERT_YEAR, last_complete_months
 from tests.support import Account, Api, Factory, LiveServer
 
 N = 100
@@ -201,7 +201,8 @@ def stock_api(server_factory: Callable[..., LiveServer]) -> Api:
 async def test_fast_execution_answers_like_stock_execution(
     api: Api, stock_api: Api, world: World
 ) -> None:
-    """sigma_graphql/fast_execution.py changes how fields are completed, never what: the four
+    """sigma_graphql/execution/fast_execution.py changes how fields are completed, never what: the
+    four
     read shapes give the same data and the same round trips with it on and off."""
     staff, owner = world.staff.token, world.owner.token
     cases: list[tuple[str, dict[str, Any], str | None]] = [

@@ -2,7 +2,7 @@
 (issue 12, finding 6), and exactly one API process reconciles at a time.
 
 The faults are made with the tests' TCP proxy in front of the real Cassandra, at exactly the
-point between the log row and the counter deltas (db.crash.set_fault_hook):
+point between the log row and the counter deltas (db.writes.crash.set_fault_hook):
 - lost: every connection drops and new ones are refused, as when Cassandra is killed;
 - paused: bytes are held, as when Cassandra is SIGSTOPped; the submit times out, then the held
   statements land late when it resumes.
@@ -21,11 +21,11 @@ import pytest
 
 from db import financial_logs as fl
 from db import reconciler_lease, write_intents
-from db.aggregates import Contribution
-from db.crash import set_fault_hook
-from db.handles import Databases
-from sigma_graphql.reconciler import Reconciler
-from sigma_graphql.settings import Settings
+from db.drivers.handles import Databases
+from db.writes.aggregates import Contribution
+from db.writes.crash import set_fault_hook
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.server.reconciler import Reconciler
 from tests.fin_support import SUBMIT, actual_state, assert_exact, fin_umkm, submit
 from tests.healing_support import (
     HEALER_SETTINGS,

@@ -1,4 +1,5 @@
-"""Budgets shared by several API processes (sigma_graphql/budget.py SharedBudget, db/budgets.py):
+"""Budgets shared by several API processes (sigma_graphql/limits/budget.py SharedBudget,
+db/budgets.py):
 one identity has one bucket however many processes serve it, leased without a round trip per
 request, and concurrent takes never hand out the same points twice."""
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from db import budgets
-from db.handles import Databases
+from db.drivers.handles import Databases
 from tests.support import Api, LiveServer
 from tests.test_cost_limits import SPEND
 

@@ -23,10 +23,10 @@ from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
 from db import sessions
-from db.handles import Databases
+from db.drivers.handles import Databases
 from db.notifications import topic
 from resolvers.umkm_changes import TASK_TOPIC
-from sigma_graphql.socket_sessions import CLOSE_SESSION_ENDED
+from sigma_graphql.request.socket_sessions import CLOSE_SESSION_ENDED
 from tests.auth_support import LOGOUT, REQUEST_RESET, RESET, mailed_token
 from tests.mailbox import Mailbox
 from tests.support import Account, Api, Factory, LiveServer

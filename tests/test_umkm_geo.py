@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from db import geohash, sessions, umkm_profiles
+from db.drivers.handles import Databases
 from db.geosearch import covering_cells, haversine_km
-from db.handles import Databases
-from db.seed import seed_demo, stable_id
+from db.maintenance.seed import seed_demo, stable_id
 from tests.support import Api, Factory
 from tests.umkm_support import insert_umkm
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from db import umkm_profiles
-from db.handles import Databases
-from db.migrations import migrate_mongo
+from db.drivers.handles import Databases
+from db.maintenance.migrations import migrate_mongo
 from tests.support import Api, Factory
 from tests.umkm_support import CREATE, LIST, UPDATE, insert_umkm, valid_input
 

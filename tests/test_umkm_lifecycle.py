@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from db import verification_tasks as vt
-from db.handles import Databases
+from db.drivers.handles import Databases
 from tests.support import Api, Factory
 from tests.umkm_support import CREATE, GET, LIST, UPDATE, insert_umkm, valid_input
 

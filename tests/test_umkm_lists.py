@@ -10,7 +10,7 @@ from typing import Any
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
-from db.handles import Databases
+from db.drivers.handles import Databases
 from tests.support import Api, Factory, LiveServer
 from tests.umkm_support import CREATE, LIST, insert_umkm, valid_input
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from db import umkm_profiles
-from db.handles import Databases
+from db.drivers.handles import Databases
 from tests.support import Account, Api, Factory
 from tests.umkm_support import CREATE, GET, LIST, UPDATE, insert_umkm, valid_input
 

@@ -16,12 +16,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db import financial_writes, umkm_counts, umkm_profiles, verification_tasks
-from db.crash import CRASH_ENV
-from db.handles import Databases
-from db.verification_repair import repair_verification
-from schema.umkm import CreateUMKMInput, GeoPointInput, PemilikInput, WilayahInput
-from sigma_graphql.umkm_validation import validate_create
+from db import umkm_profiles, verification_tasks
+from db.drivers.handles import Databases
+from db.maintenance.verification_repair import repair_verification
+from db.writes import financial as financial_writes
+from db.writes import umkm_counts
+from db.writes.crash import CRASH_ENV
+from resolvers.rules.umkm import validate_create
+from schema.types.umkm import CreateUMKMInput, GeoPointInput, PemilikInput, WilayahInput
 from tests.fin_support import actual_state, assert_exact
 from tests.healing_support import rounds_pass, until_closed, until_healed
 from tests.support import Api, Factory, LiveServer

@@ -8,8 +8,8 @@ from typing import Any
 
 from db import umkm_profiles
 from db import verification_tasks as vt
-from db.handles import Databases
-from db.verification_repair import repair_verification
+from db.drivers.handles import Databases
+from db.maintenance.verification_repair import repair_verification
 from tests.support import Api, Factory
 from tests.umkm_support import CREATE, valid_input
 

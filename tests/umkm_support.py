@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from db import umkm_profiles
-from db.handles import Databases
-from db.mongo import MongoDoc
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
 
 UMKM_FIELDS = """
   id namaUsaha sektor tanggalBergabung isDeleted deletedAt

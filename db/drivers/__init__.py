@@ -1,0 +1,1 @@
+"""MongoDB and Cassandra clients, the handles bundle, round-trip counting, outage mapping."""

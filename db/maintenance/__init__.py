@@ -1,0 +1,1 @@
+"""Migrations, indexes, seed data, rebuild and repair jobs (no CLI imports)."""

@@ -1,0 +1,1 @@
+"""Cross-database write flows and the aggregates they maintain."""

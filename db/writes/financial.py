@@ -1,0 +1,241 @@
+"""The ordered write flows of monthly logs across Cassandra and MongoDB.
+
+Order of every flow (see db/writes/aggregates.py for the reasoning):
+  (0) an intent naming the month and the (sektor, kota) cells it may move (db/write_intents.py),
+  (1) the log row, with its new counted_* (LWT on the version read; umkm_log_years first),
+  (2) counter deltas (sector, region, quarter totals) and side rows (audit, flag index),
+  (2b) submit only: the profile is re-read and the month re-synchronised if it moved meanwhile
+       (aggregates.recheck_month: the hook of a racing profile write may have missed the row),
+  (3) MongoDB summary_terakhir,
+  (4) the intent marked done.
+A crash after (1) under-counts, never double counts; retrying the same call applies nothing twice;
+the reconciler repairs the cells of an intent left open (db/maintenance/intent_repair.py) within a
+minute,
+and `sigma-graphql rebuild-aggregates` remains the full recomputation. Tests kill the process
+right after step (1) through SIGMA_TEST_CRASH_AT=after_log_row (fault_point below), or take
+Cassandra away there (db.writes.crash.set_fault_hook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from db import financial_logs as fl
+from db import notifications, write_intents
+from db.drivers.cassandra import Row
+from db.drivers.handles import Databases
+from db.drivers.mongo import MongoDoc
+from db.writes import aggregates
+from db.writes.crash import CRASH_ENV as CRASH_ENV  # re-exported: tests name it through this module
+from db.writes.crash import fault_point
+from sigma_graphql.core.pubsub import PubSub
+
+BULAN = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+
+@dataclass
+class Submitted:
+    row: Row
+    previous: Row | None
+
+
+async def submit(
+    dbs: Databases,
+    doc: MongoDoc,
+    *,
+    tahun: int,
+    bulan: int,
+    omzet: int,
+    jumlah_karyawan: int,
+    catatan: str | None,
+    by: uuid.UUID | None,
+) -> Submitted:
+    """Creates or replaces one month. The caller has validated the input and the access."""
+    cass = dbs.cassandra
+    umkm_id: uuid.UUID = doc["_id"]
+    want = aggregates.desired(doc, omzet)
+    intents = write_intents.LogIntents(cass, umkm_id, tahun, bulan)
+    # (0) the intent, and the year before the row: readers find every partition
+    await asyncio.gather(intents.cover([want]), fl.add_year(cass, umkm_id, tahun))
+    for _ in range(aggregates.MAX_ATTEMPTS):
+        old = await fl.get(cass, umkm_id, tahun, bulan)
+        await intents.cover([aggregates.counted(old)])  # a write only for another sektor/kota
+        values: dict[str, Any] = {
+            "omzet": omzet,
+            "jumlah_karyawan": jumlah_karyawan,
+            "catatan": catatan,
+            "tanggal_input": fl.now_ms(),
+            "input_by": by,
+            **aggregates.denormalised(doc),
+            **aggregates.counted_columns(want),
+        }
+        key = {"umkm_id": umkm_id, "tahun": tahun, "bulan": bulan}
+        if old is None:
+            applied = await fl.insert_new(cass, {**key, **values})
+        else:
+            applied = await fl.cas_update(cass, old, values, fl.version_of(old))
+        if applied:
+            break
+    else:
+        raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{bulan} kept changing")
+    await fault_point("after_log_row")
+    steps: list[Coroutine[Any, Any, object]] = [
+        aggregates.apply_delta(cass, umkm_id, tahun, bulan, aggregates.counted(old), want)
+    ]
+    if old is not None:
+        steps.append(fl.insert_audit(cass, old, values, by))
+    await asyncio.gather(*steps)
+    # `doc` may be older than the profile now: a racing sektor/kota/status change (step 2b)
+    await aggregates.recheck_month(dbs, doc, umkm_id, tahun, bulan)
+    await aggregates.refresh_summary(dbs, umkm_id)
+    await intents.finish()  # (4)
+    if old is None:
+        row = {**key, **values, "is_flagged": False}
+        row.update(flag_reason=None, flagged_by=None, flagged_by_name=None, flagged_at=None)
+    else:
+        row = {**old, **values}  # the flag stays until staff clear it
+    return Submitted(row, old)
+
+
+async def delete(dbs: Databases, umkm_id: uuid.UUID, tahun: int, bulan: int) -> Row | None:
+    """Removes one month; returns the removed row (None: there was none).
+
+    The contribution is withdrawn first (counted_* := none, then the negative delta), and only
+    then the row is deleted, so a crash in between leaves an uncounted row, never a counted ghost.
+    """
+    cass = dbs.cassandra
+    intents = write_intents.LogIntents(cass, umkm_id, tahun, bulan)
+    for _ in range(aggregates.MAX_ATTEMPTS):
+        row = await fl.get(cass, umkm_id, tahun, bulan)
+        if row is None:
+            await intents.finish()
+            return None
+        have = aggregates.counted(row)
+        await intents.cover([have])  # (0), before anything changes
+        if have is not None:
+            cleared = aggregates.counted_columns(None)
+            if not await fl.cas_update(cass, row, cleared, fl.version_of(row)):
+                continue
+            await fault_point("after_log_row")
+            await aggregates.apply_delta(cass, umkm_id, tahun, bulan, have, None)
+            row = {**row, **cleared}
+        if await fl.cas_delete(cass, row, fl.version_of(row)):
+            break
+    else:
+        raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{bulan} kept changing")
+    if row.get("is_flagged") and row.get("flagged_at") is not None:
+        await fl.unindex_flag(cass, tahun, row["flagged_at"], umkm_id, bulan)
+    await aggregates.refresh_summary(dbs, umkm_id)
+    await intents.finish()
+    return row
+
+
+def _periode(tahun: int, bulan: int) -> str:
+    return f"{BULAN[bulan - 1]} {tahun}"
+
+
+async def flag(
+    dbs: Databases,
+    pubsub: PubSub,
+    doc: MongoDoc,
+    *,
+    tahun: int,
+    bulan: int,
+    reason: str,
+    by: uuid.UUID | None,
+    by_name: str | None,
+) -> tuple[str, Row | None]:
+    """'ok' | 'missing' | 'already'. One LWT decides, so concurrent flags notify once.
+
+    Order: the flagged_logs entry first, then the LWT, then the notification. An entry whose
+    LWT failed (or never ran: crash) is stale, and readers skip entries whose log does not carry
+    the same flagged_at, so no flagged month is ever missing from the staff list.
+    """
+    cass = dbs.cassandra
+    umkm_id: uuid.UUID = doc["_id"]
+    at = fl.now_ms()
+    await fl.index_flag(cass, tahun, at, umkm_id, bulan)
+    applied, current = await fl.set_flag(
+        cass, umkm_id, tahun, bulan, reason=reason, by=by, by_name=by_name, at=at
+    )
+    if not applied:
+        # The winner may have flagged within the same millisecond: then the entry is its too.
+        winner = await fl.get(cass, umkm_id, tahun, bulan)
+        if winner is None or fl.utc(winner.get("flagged_at")) != at:
+            await fl.unindex_flag(cass, tahun, at, umkm_id, bulan)
+        return ("missing" if current is None else "already"), None
+    if doc.get("owner_id") is not None:
+        await notifications.create(
+            dbs,
+            pubsub,
+            owner_id=doc["owner_id"],
+            type="FINANCIAL_FLAGGED",
+            title="Laporan keuangan ditandai",
+            message=(
+                f"Laporan omzet {_periode(tahun, bulan)} untuk {doc['nama_usaha']} ditandai "
+                f"oleh {by_name or 'petugas'}: {reason}"
+            ),
+            umkm_id=umkm_id,
+            tahun=tahun,
+            bulan=bulan,
+            flag_reason=reason,
+            flagged_by_name=by_name,
+        )
+    return "ok", await fl.get(cass, umkm_id, tahun, bulan)
+
+
+async def unflag(
+    dbs: Databases,
+    pubsub: PubSub,
+    doc: MongoDoc,
+    *,
+    tahun: int,
+    bulan: int,
+    by_name: str | None,
+) -> tuple[str, Row | None]:
+    """'ok' | 'missing' | 'not_flagged'."""
+    cass = dbs.cassandra
+    umkm_id: uuid.UUID = doc["_id"]
+    before = await fl.get(cass, umkm_id, tahun, bulan)
+    if before is None:
+        return "missing", None
+    applied, current = await fl.clear_flag(cass, umkm_id, tahun, bulan)
+    if not applied:
+        return ("missing" if current is None else "not_flagged"), None
+    flagged_at: datetime | None = before.get("flagged_at")
+    if flagged_at is not None:
+        await fl.unindex_flag(cass, tahun, flagged_at, umkm_id, bulan)
+    if doc.get("owner_id") is not None:
+        await notifications.create(
+            dbs,
+            pubsub,
+            owner_id=doc["owner_id"],
+            type="FINANCIAL_UNFLAGGED",
+            title="Tanda laporan keuangan dicabut",
+            message=(
+                f"Tanda pada laporan omzet {_periode(tahun, bulan)} untuk {doc['nama_usaha']} "
+                f"telah dicabut oleh {by_name or 'petugas'}."
+            ),
+            umkm_id=umkm_id,
+            tahun=tahun,
+            bulan=bulan,
+        )
+    return "ok", await fl.get(cass, umkm_id, tahun, bulan)

@@ -1,0 +1,1 @@
+"""Input validation, one module per domain; pure functions returning user errors."""

@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums and scalars, one module per domain."""

@@ -1,0 +1,1 @@
+"""The `sigma-graphql` command line: an explicit table of commands."""

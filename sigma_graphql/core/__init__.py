@@ -1,0 +1,2 @@
+"""Ground layer: settings, clock, i18n, errors, viewer, pubsub, passwords. Imports nothing of
+ours."""

@@ -1,0 +1,1 @@
+"""Every use of Strawberry / graphql-core internals: fast execution and schema extensions."""

@@ -1,0 +1,1 @@
+"""Query cost, per-identity budgets and the public answer cache."""

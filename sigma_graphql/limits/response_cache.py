@@ -1,0 +1,161 @@
+"""Shared answers for anonymous reads (issue #7: "response caching for public reads").
+
+Every anonymous visitor sees the same thing: an anonymous query's data depends only on the
+document, its variables, the language and the state of the databases. So this process keeps
+the data of successful anonymous queries for `SIGMA_PUBLIC_CACHE_TTL_S` seconds and answers
+the same request from memory: no database round trip, no execution. The budget is still
+charged (the extension runs after CostLimiter), and `extensions` are built per request.
+
+Freshness:
+- any mutation executed by this process empties the cache (a generation counter), so whoever
+  writes through this process reads the new state right away, and a read that was running
+  while a mutation finished is not stored;
+- writes made through other API processes (or the CLI) are visible here within the TTL at the
+  latest. That is the trade: with N processes behind a load balancer, public pages may be up
+  to TTL seconds behind. Signed-in viewers are never served from this cache.
+
+Concurrent misses of one key wait for the first one instead of all executing (so an expiry
+under load costs one execution, not one per waiting client). Answers with errors are never
+kept; the cache holds at most `SIGMA_PUBLIC_CACHE_ENTRIES` answers, least recently used first
+out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult as GraphQLExecutionResult
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from sigma_graphql.core.settings import Settings
+from sigma_graphql.core.viewer import Audience
+
+Key = tuple[str, str | None, bytes, str]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    data: dict[str, Any]
+    expires: float
+
+
+class ResponseStore:
+    """One per schema (per app): the kept answers, the generation and the misses in flight."""
+
+    def __init__(
+        self, ttl_s: float, max_entries: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.clock = clock
+        self.generation = 0
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._in_flight: dict[Key, asyncio.Future[dict[str, Any] | None]] = {}
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires <= self.clock():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry.data
+
+    def put(self, key: Key, data: dict[str, Any]) -> None:
+        self._entries[key] = _Entry(data, self.clock() + self.ttl_s)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+        # Executions that started before the write still answer their own waiters, but no
+        # request arriving from now on may join them.
+        self._in_flight.clear()
+
+    def in_flight(self, key: Key) -> asyncio.Future[dict[str, Any] | None] | None:
+        return self._in_flight.get(key)
+
+    def begin(self, key: Key) -> asyncio.Future[dict[str, Any] | None]:
+        future: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        return future
+
+    def end(self, key: Key, future: asyncio.Future[dict[str, Any] | None], data: Any) -> None:
+        if self._in_flight.get(key) is future:
+            del self._in_flight[key]
+        if not future.done():
+            future.set_result(data)
+
+
+def _key(ec: Any) -> Key | None:
+    """The cache key of an anonymous query, or None when the request must execute."""
+    if ec.operation_type is not OperationType.QUERY or ec.query is None:
+        return None
+    ctx = ec.context
+    viewer = getattr(ctx, "viewer", None)
+    if viewer is None or viewer.audience is not Audience.PUBLIC:
+        return None
+    try:
+        variables = orjson.dumps(ec.variables or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return (ec.query, ec.operation_name, variables, str(getattr(ctx, "lang", "id")))
+
+
+class PublicResponseCache(SchemaExtension):
+    def __init__(self, store: ResponseStore) -> None:
+        self.store = store
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ec = self.execution_context
+        if ec.operation_type is OperationType.MUTATION:
+            yield
+            self.store.invalidate()
+            return
+        key = _key(ec) if ec.result is None else None  # None: refused by CostLimiter
+        if key is None:
+            yield
+            return
+        data = self.store.get(key)
+        if data is None:
+            waiting = self.store.in_flight(key)
+            if waiting is not None:
+                data = await asyncio.shield(waiting)
+        if data is not None:
+            ec.result = GraphQLExecutionResult(data=data, errors=None)
+            yield
+            return
+        generation = self.store.generation
+        future = self.store.begin(key)
+        kept: dict[str, Any] | None = None
+        try:
+            yield
+            result = ec.result
+            if (
+                isinstance(result, GraphQLExecutionResult)
+                and not result.errors
+                and isinstance(result.data, dict)
+                and generation == self.store.generation
+            ):
+                kept = result.data
+                self.store.put(key, kept)
+        finally:
+            self.store.end(key, future, kept)
+
+
+def response_cache_factory(settings: Settings) -> Callable[[], PublicResponseCache] | None:
+    """One store per schema (per app), a fresh extension per request; None when switched off."""
+    if settings.public_cache_ttl_s <= 0:
+        return None
+    store = ResponseStore(settings.public_cache_ttl_s, settings.public_cache_entries)
+    return lambda: PublicResponseCache(store)

@@ -1,0 +1,1 @@
+"""The ASGI application, its middleware and the cross-process event bus."""

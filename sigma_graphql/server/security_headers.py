@@ -1,0 +1,113 @@
+"""HTTP security headers on every answer, and the explorer page's Content-Security-Policy.
+
+Every HTTP answer: `X-Content-Type-Options: nosniff` (a JSON error echoing input is never
+sniffed into HTML), `Referrer-Policy: no-referrer` (GraphiQL keeps the query in its URL; the
+CDN it loads from need not see it), `X-Frame-Options: DENY` and, unless the answer brings its
+own, `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` (nothing of ours is
+meant to be framed or to load anything). Answers to requests carrying a session (Bearer token or
+session cookie) and answers setting a cookie get `Cache-Control: no-store`: a viewer's data must
+not stay in a shared or browser cache.
+
+The explorer's policy is derived from the page as served (`explorer_csp`): the exact files its
+scripts and stylesheets load and the hash of its inline script, so it allows what the page loads
+and nothing else, and follows the page if it changes (e.g. assets served from our own origin).
+Checked against graphiql 3.8.3 and @graphiql/plugin-explorer 1.0.2 (the versions Strawberry's
+page pins) by reading their bundles, not in a browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sigma_graphql.request.context import SESSION_COOKIE
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_COOKIE = f"{SESSION_COOKIE}=".encode()
+
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_SRC = re.compile(r"\bsrc\s*=", re.I)
+_EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_LINK = re.compile(r"<link\b([^>]*)>", re.I)
+_HREF = re.compile(r"\bhref\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_STYLESHEET = re.compile(r"\brel\s*=\s*[\"']?stylesheet", re.I)
+
+
+def _source(url: str) -> str:
+    """The CSP source allowing exactly this file: the full URL, or 'self' on our own origin."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return "'self'"
+
+
+def _hash(text: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+def explorer_csp(html: str) -> str:
+    """Scripts: exactly the files the page names and the hash of its inline script (no
+    'unsafe-inline', no 'unsafe-eval': GraphiQL 3's bundle needs neither in a browser with
+    globalThis). Styles: the stylesheets it names plus 'unsafe-inline', because GraphiQL's
+    dialogs (react-style-singleton) add <style> elements at run time, with a nonce only its own
+    bundle could set. Fonts and images of those stylesheets are data: URLs."""
+    scripts: dict[str, None] = {}
+    styles: dict[str, None] = {}
+    for attributes, body in _SCRIPT.findall(html):
+        if _SRC.search(attributes) is None:
+            scripts[_hash(body)] = None
+    for url in _EXTERNAL_SCRIPT.findall(html):
+        scripts[_source(url)] = None
+    for attributes in _LINK.findall(html):
+        href = _HREF.search(attributes)
+        if href is not None and _STYLESHEET.search(attributes):
+            styles[_source(href.group(1))] = None
+    directives = [
+        "default-src 'none'",
+        "script-src " + (" ".join(scripts) or "'none'"),
+        "style-src " + " ".join([*styles, "'unsafe-inline'"]),
+        "font-src data:",
+        "img-src data:",
+        # The explorer's fetches and its subscription WebSocket go to this origin ('self'
+        # covers ws/wss of the same host in CSP Level 3).
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+    return "; ".join(directives)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        signed_in = False
+        for name, value in scope.get("headers") or ():
+            if name == b"authorization" or (name == b"cookie" and _COOKIE in value):
+                signed_in = True
+                break
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["X-Frame-Options"] = "DENY"
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = API_CSP
+                if signed_in or "set-cookie" in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
