@@ -1,12 +1,11 @@
 """`python -m bench.field_costs`: CPU time of each expensive root field next to its static cost.
 
 What sigma_graphql/limits/cost.py's FIELD_COSTS table is based on (issue 11, finding 8). The real
-app
-(bench/b3.py's configuration, b3x: no public answer cache) behind httpx's ASGI transport, on the
-bench data set prepared by bench.run (--database, --synthetic as there); one request at a time,
-each field alone with a typical selection. Per field: process CPU time per request (the API
-process only: Python, both drivers' threads; the databases are other processes), wall time,
-database round trips, and the cost the server charged. Prints a Markdown table.
+app (bench/b3.py's configuration, b3x: no public answer cache) behind httpx's ASGI transport, on the
+bench data set prepared by bench.run (--database, --synthetic as there); one request at a time, each
+field alone with a typical selection. Per field: process CPU time per request (the API process only:
+Python, both drivers' threads; the databases are other processes), wall time, database round trips,
+and the cost the server charged. Prints a Markdown table.
 """
 
 from __future__ import annotations

@@ -18,8 +18,7 @@ Document shape (one type for every id: BSON UUID, standard representation):
    newest reading. Absent until the first summary),
  version: int (optimistic concurrency: every write of this repository compares and increments it;
    the summary writes of db/writes/aggregates.py and db/maintenance/rebuild.py do not, since they
-   touch only
-   summary_terakhir and its tickets, which no compare-and-set of the profile reads),
+   touch only summary_terakhir and its tickets, which no compare-and-set of the profile reads),
  verification_task_id: UUID | None (the Cassandra task of the latest submission for review;
    kept after the decision so `repair-verification` can finish a half-done one)}
 """

@@ -8,9 +8,8 @@ a request with two sequential reads waits twice. With one:
   failures; any success resets it. `threshold` consecutive failures OPEN the breaker.
 - OPEN: every operation on that database fails at once with the database's "unavailable" error
   carrying `retry_after`, which the API turns into SERVICE_UNAVAILABLE with
-  `extensions.retryAfter`. Only the background probe (db/drivers/handles.py) asks the database;
-  when it
-  answers, the probe closes the breaker. Successes of operations that were already in flight
+  `extensions.retryAfter`. Only the background probe (db/drivers/handles.py) asks the database; when
+  it answers, the probe closes the breaker. Successes of operations that were already in flight
   close it too: they are answers.
 
 A breaker is armed only while a probe runs (the API's lifespan); in CLI commands it counts but

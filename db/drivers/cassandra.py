@@ -5,10 +5,9 @@ the adapter hands results back to the event loop with `call_soon_threadsafe` (no
 Statements are prepared once per process and cached by their CQL text. Rows are dicts.
 
 Faults (issue #12): every statement passes the process's Cassandra breaker (db/drivers/breaker.py),
-which
-fails it at once while Cassandra does not answer. The driver's blocking calls (connect, prepare)
-run on this class's own small thread pool, never on the event loop's default executor, so a hung
-Cassandra cannot starve what else runs there (password hashing, mail, DNS lookups); concurrent
+which fails it at once while Cassandra does not answer. The driver's blocking calls (connect,
+prepare) run on this class's own small thread pool, never on the event loop's default executor, so a
+hung Cassandra cannot starve what else runs there (password hashing, mail, DNS lookups); concurrent
 prepares of one statement share one call. The reconnection backoff is capped
 (SIGMA_CASSANDRA_RECONNECT_MAX_S; the driver's default grows to 10 minutes and gives up after 64
 attempts), and `probe()` marks a host up as soon as its CQL port accepts connections again.
@@ -266,10 +265,9 @@ class Cassandra:
 
     async def probe(self) -> None:
         """Asks Cassandra once, past the breaker (the background probe, db/drivers/handles.py);
-        raises
-        when it does not answer. First nudges the driver: a host it still holds down whose CQL
-        port accepts connections again is marked up now, instead of at the next attempt of
-        the reconnection schedule."""
+        raises when it does not answer. First nudges the driver: a host it still holds down whose
+        CQL port accepts connections again is marked up now, instead of at the next attempt of the
+        reconnection schedule."""
         if self._cluster is not None:
             await self._in_thread(self._nudge)
         stmt = await self.prepare(PROBE_CQL)

@@ -1,16 +1,14 @@
 """The process-wide database handles, opened in the app lifespan and closed on shutdown.
 
 Faults (issue #12): each database has a circuit breaker (db/drivers/breaker.py). `mongo` refuses at
-once
-while MongoDB's is open (every repository call starts by reading it); Cassandra statements pass
+once while MongoDB's is open (every repository call starts by reading it); Cassandra statements pass
 their breaker in db/drivers/cassandra.py. The API runs `probe_forever()`: every
-SIGMA_PROBE_INTERVAL_S
-it asks each database (a failed or slow answer counts as a failure, so a database that hangs
-while nobody calls it is noticed too), and closes an open breaker as soon as the database
-answers. While MongoDB's breaker is open the probe asks with a new client, and the first one
-that answers replaces the old client: whatever state the old client's pool and monitor were left
-in by the outage (connections that went silent, a wedged pool), requests continue on fresh ones,
-as they did when an operator restarted the API.
+SIGMA_PROBE_INTERVAL_S it asks each database (a failed or slow answer counts as a failure, so a
+database that hangs while nobody calls it is noticed too), and closes an open breaker as soon as the
+database answers. While MongoDB's breaker is open the probe asks with a new client, and the first
+one that answers replaces the old client: whatever state the old client's pool and monitor were left
+in by the outage (connections that went silent, a wedged pool), requests continue on fresh ones, as
+they did when an operator restarted the API.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
 """Repairs what writes left open by a fault (API killed, Cassandra killed or paused, a timeout).
 
 The reconciler (sigma_graphql/server/reconciler.py) hands over the intents (db/write_intents.py)
-open
-for longer than SIGMA_INTENT_REPAIR_AGE_S. Why recompute instead of replaying deltas: a counter
-increment is not idempotent, and one that failed or timed out may or may not have landed, so
-nobody can tell whether an open intent's deltas were applied. The repair therefore makes every
-cell the intent names exact again from the source of truth, in phases:
+open for longer than SIGMA_INTENT_REPAIR_AGE_S. Why recompute instead of replaying deltas: a counter
+increment is not idempotent, and one that failed or timed out may or may not have landed, so nobody
+can tell whether an open intent's deltas were applied. The repair therefore makes every cell the
+intent names exact again from the source of truth, in phases:
   A. per UMKM: its verification task (UMKM writes, db/verification_repair.repair_umkm), counted_*
      of the named months brought in line with the profile WITHOUT deltas (aggregates.sync_row
      apply=False), summary_terakhir refreshed, umkm_counted recorded (umkm_counts.sync

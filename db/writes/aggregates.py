@@ -18,8 +18,7 @@ Design (CONVENTIONS §5):
   write therefore records an intent first (db/write_intents.py), and the reconciler recomputes
   the cells of intents left open from the logs (db/maintenance/intent_repair.py) within a minute;
   `sigma-graphql rebuild-aggregates` (db/maintenance/rebuild.py) recomputes everything, for writes
-  that
-  bypassed the API.
+  that bypassed the API.
 - Each write costs O(1) statements, independent of the number of UMKMs. `on_umkm_changed`
   costs O(months of that UMKM).
 

@@ -10,9 +10,8 @@ Order of every flow (see db/writes/aggregates.py for the reasoning):
   (4) the intent marked done.
 A crash after (1) under-counts, never double counts; retrying the same call applies nothing twice;
 the reconciler repairs the cells of an intent left open (db/maintenance/intent_repair.py) within a
-minute,
-and `sigma-graphql rebuild-aggregates` remains the full recomputation. Tests kill the process
-right after step (1) through SIGMA_TEST_CRASH_AT=after_log_row (fault_point below), or take
+minute, and `sigma-graphql rebuild-aggregates` remains the full recomputation. Tests kill the
+process right after step (1) through SIGMA_TEST_CRASH_AT=after_log_row (fault_point below), or take
 Cassandra away there (db.writes.crash.set_fault_hook).
 """
 

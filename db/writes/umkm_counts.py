@@ -8,9 +8,8 @@ instead of counting or distinct-scanning the profiles at national scale:
   above zero are the sectors / cities with a VERIFIED UMKM.
 
 `umkm_counted` records, per UMKM, the contribution it currently makes (like counted_* on the
-log rows, see db/writes/aggregates.py), which makes the maintenance idempotent and repairable.
-Order of
-`sync`: (1) read umkm_counted, then the profile; (2) an LWT on umkm_counted naming the version
+log rows, see db/writes/aggregates.py), which makes the maintenance idempotent and repairable. Order
+of `sync`: (1) read umkm_counted, then the profile; (2) an LWT on umkm_counted naming the version
 read, recording the profile's contribution under a new version; (3) the counter deltas.
 - A crash after (2) leaves the counters one change behind (never ahead); a retry finds
   counted == desired and applies nothing; `sigma-graphql rebuild-aggregates` sets everything

@@ -46,8 +46,7 @@ class Settings:
     cassandra_reconnect_max_s: float = 2.0
 
     # Circuit breakers (db/drivers/breaker.py): consecutive failures that open one, and how often
-    # the
-    # background probe asks a database (and how long it waits for the answer).
+    # the background probe asks a database (and how long it waits for the answer).
     breaker_failures: int = 3
     probe_interval_s: float = 1.0
     probe_timeout_s: float = 2.0
@@ -102,16 +101,14 @@ class Settings:
     # event log while this process has subscribers.
     event_poll_interval_s: float = 1.0
     # Open subscription sockets (sigma_graphql/request/socket_sessions.py): how long one session
-    # lookup
-    # is trusted for deliveries (0: look up before every delivery), and how often every open
+    # lookup is trusted for deliveries (0: look up before every delivery), and how often every open
     # socket's session is looked up again (idle sockets close too).
     ws_session_cache_s: float = 5.0
     ws_session_sweep_s: float = 5.0
 
     # Self-healing after faults (sigma_graphql/server/reconciler.py): a write's intent still open
-    # after
-    # intent_repair_age_s is repaired; rounds every reconcile_interval_s (0: this process never
-    # reconciles); one process at a time, holding a lease of reconcile_lease_s.
+    # after intent_repair_age_s is repaired; rounds every reconcile_interval_s (0: this process
+    # never reconciles); one process at a time, holding a lease of reconcile_lease_s.
     intent_repair_age_s: float = 20.0
     reconcile_interval_s: float = 5.0
     reconcile_lease_s: int = 30
@@ -121,8 +118,7 @@ class Settings:
     # Adds extensions.dbRoundTrips to every response (tests and benchmarks only).
     expose_round_trips: bool = False
     # Inline completion of plain attribute leaves (sigma_graphql/execution/fast_execution.py). Off
-    # only to
-    # compare with Strawberry's stock execution (tests, benchmarks).
+    # only to compare with Strawberry's stock execution (tests, benchmarks).
     fast_execution: bool = True
     # Anonymous query answers kept in memory (sigma_graphql/limits/response_cache.py); 0 switches
     # off.

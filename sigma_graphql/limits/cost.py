@@ -18,8 +18,7 @@ document); all branches of a type condition count.
 CostLimiter (one SchemaExtension, no per-field hooks) refuses operations above
 min(settings.max_cost, the audience's burst) with QUERY_TOO_COMPLEX, spends the cost from the
 viewer's token bucket (sigma_graphql/limits/budget.py) or refuses with RATE_LIMITED and retryAfter,
-and
-reports `extensions.cost = {requested, remaining}` on every response.
+and reports `extensions.cost = {requested, remaining}` on every response.
 """
 
 from __future__ import annotations

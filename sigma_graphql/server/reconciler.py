@@ -7,8 +7,7 @@ round and before every correction, so a dead holder is replaced within that TTL)
 SIGMA_RECONCILE_INTERVAL_S the holder reads the intent table (db/write_intents.py) from the
 watermark (minutes before it hold no open intent) up to now, and hands the intents open for
 longer than SIGMA_INTENT_REPAIR_AGE_S to db/maintenance/intent_repair.py. An intent whose repair
-fixed
-something is checked once more in the next round, even if its writer marked it done meanwhile
+fixed something is checked once more in the next round, even if its writer marked it done meanwhile
 (a late writer, a delta landing late), and marked done only after a round that found nothing.
 
 Recovery time after a fault: repair age + one interval (+ the lease TTL when the process that
