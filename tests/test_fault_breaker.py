@@ -102,7 +102,9 @@ async def test_paused_mongodb_fails_fast_behind_an_open_breaker_then_recovers(
             _assert_fast_refusals(refused, "mongodb")
             assert (await ask(http, CASSANDRA_QUERY)).ok
             ready = await http.get("/ready")
-            assert ready.status_code == 503 and "circuit open" in ready.json()["checks"]["mongodb"]
+            # /ready names the database only; the breaker's detail goes to the log (issue 11 #7).
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["mongodb"] == "unavailable"
             proxy.resume()
             recovered = await seconds_until_ok(http, MONGO_QUERY, limit_s=30)
             _report("MongoDB", slow, refused, recovered)
