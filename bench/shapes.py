@@ -77,8 +77,8 @@ SHAPES: dict[str, Shape] = {
             ("me", "notifications"),
             (
                 "resolvers.auth.me",
-                "resolvers.umkm.user_umkms",
-                "resolvers.financial.umkm_financial_logs",
+                "schema.types.umkm.user_umkms",
+                "schema.types.financial.umkm_financial_logs",
                 "resolvers.notifications.list_notifications",
             ),
         ),
@@ -90,8 +90,8 @@ SHAPES: dict[str, Shape] = {
             ("umkms",),
             (
                 "resolvers.umkm.list_umkms",
-                "resolvers.umkm.umkm_owner",
-                "resolvers.financial.umkm_financial_logs",
+                "schema.types.umkm.umkm_owner",
+                "schema.types.financial.umkm_financial_logs",
             ),
         ),
         Shape(

@@ -126,7 +126,7 @@ async def find_by_ids(
 # Newest first; _id breaks ties so the order is total and keyset cursors are exact.
 SORT: list[tuple[str, int]] = [("created_at", -1), ("_id", -1)]
 
-# What resolvers.views.umkm_from_doc reads (plus the sort keys). Viewers who may not see the
+# What schema.types.umkm.umkm_from_doc reads (plus the sort keys). Viewers who may not see the
 # private parts get them left out of the query instead of dropped after fetching.
 _PUBLIC_FIELDS = (
     "owner_id",

@@ -89,7 +89,7 @@ def order_by_ids(ids: Iterable[uuid.UUID], docs: Iterable[MongoDoc]) -> list[Mon
 
 # ---------------------------------------------------------------- accounts (issue 3)
 
-# What a User object needs (resolvers/views.user_from_doc): lists project only this.
+# What a User object needs (schema/types/users.user_from_doc): lists project only this.
 VIEW_PROJECTION: dict[str, int] = {
     "email": 1,
     "nama": 1,

@@ -18,7 +18,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from strawberry.types import Info
@@ -30,13 +29,8 @@ from db.reference import canonical_sector
 from db.writes import umkm_counts
 from loaders.analytics import dimension_rows, logs_by_umkm
 from loaders.umkm import umkm_by_id
-from resolvers.financial import log_from_row
-from resolvers.views import umkm_from_doc
 from schema.types.analytics import (
     Anomaly,
-    Forecast,
-    ForecastPoint,
-    GrowthAnalysis,
     GrowthRanking,
     MonthlyStat,
     NamedTotal,
@@ -47,28 +41,23 @@ from schema.types.analytics import (
     RevenueTrend,
     SectorStats,
 )
-from schema.types.enums import HealthStatus
-from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.financial import log_from_row
+from schema.types.pagination import check_first
 from schema.types.scalars import Rupiah
-from schema.types.umkm import UMKM, UMKMConnection, UMKMEdge
-from sigma_graphql.analytics import anomalies, forecast, growth, periods
+from schema.types.umkm import umkm_from_doc
+from sigma_graphql.analytics import anomalies, growth, periods
 from sigma_graphql.core import errors
 from sigma_graphql.core.clock import current_month
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.request.context import Context
 
 FIRST_YEAR = 2000  # the contract's earliest reportable year
-NOT_REPORTING_MONTHS = 3
 RECENT_LOGS = 10
 # suspiciousFinancialLogs reads the logs of this many UMKMs per batch, batches one after another.
 ANOMALY_BATCH = 1000
 
 register(
     {
-        "analytics_months": (
-            "Jumlah bulan prakiraan harus antara 1 dan 12",
-            "The number of forecast months must be between 1 and 12",
-        ),
         "analytics_quarter": (
             "Kuartal harus antara 1 dan 4",
             "The quarter must be between 1 and 4",
@@ -280,30 +269,6 @@ async def _owner_trend(
 # ---------------------------------------------------------------- growth
 
 
-def _growth_objects(quarters: list[growth.QuarterGrowth]) -> list[GrowthAnalysis]:
-    return [
-        GrowthAnalysis(
-            periode=q.periode,
-            total_omzet=Rupiah(q.total_omzet),
-            growth_rate=q.growth_rate,
-            status_kesehatan=HealthStatus(q.status) if q.status else None,
-            rekomendasi=q.rekomendasi,
-        )
-        for q in quarters
-    ]
-
-
-def _months_of(rows: list[Row]) -> list[tuple[int, int, int]]:
-    return [(r["tahun"], r["bulan"], r["omzet"] or 0) for r in rows]
-
-
-async def umkm_growth(info: Info, umkm: UMKM, tahun: int | None) -> list[GrowthAnalysis]:
-    if not umkm.private_visible:
-        return []
-    rows = await _ctx(info).loaders.get(logs_by_umkm).load(umkm.umkm_id)
-    return _growth_objects(growth.quarterly_growth(_months_of(rows), tahun))
-
-
 async def top_growers(
     info: Info, tahun: int, quarter: int | None, first: int | None
 ) -> list[GrowthRanking]:
@@ -354,35 +319,6 @@ async def top_growers(
             if len(result) == limit:
                 break
     return result
-
-
-# ---------------------------------------------------------------- forecast
-
-
-async def umkm_forecast(info: Info, umkm: UMKM, months: int | None) -> Forecast | None:
-    ctx = _ctx(info)
-    horizon = 3 if months is None else months
-    if not 1 <= horizon <= 12:
-        raise errors.bad_input(t("analytics_months", ctx.lang), argument="months")
-    if not umkm.private_visible:
-        return None
-    rows = await ctx.loaders.get(logs_by_umkm).load(umkm.umkm_id)
-    result = forecast.forecast(_months_of(rows), horizon)
-    if result is None:
-        return None
-    return Forecast(
-        method=result.method,
-        points=[
-            ForecastPoint(
-                tahun=p.tahun,
-                bulan=p.bulan,
-                predicted_omzet=Rupiah(p.predicted),
-                lower=Rupiah(p.lower),
-                upper=Rupiah(p.upper),
-            )
-            for p in result.points
-        ],
-    )
 
 
 # ---------------------------------------------------------------- anomalies
@@ -471,47 +407,6 @@ async def _total_omzet(ctx: Context, since: tuple[int, int], until: tuple[int, i
         omzet
         for _, tahun, bulan, omzet, n in rows
         if n > 0 and first <= periods.month_index(tahun, bulan) <= last
-    )
-
-
-def _cursor_id(after: str | None, ctx: Context) -> uuid.UUID | None:
-    cursor = decode_cursor(after, ctx.lang)
-    if cursor is None:
-        return None
-    try:
-        return uuid.UUID(str(cursor["id"]))
-    except (KeyError, ValueError):
-        raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
-
-
-async def not_reporting(info: Info, first: int | None, after: str | None) -> UMKMConnection:
-    """VERIFIED, live UMKMs without a log in the last 3 complete months: their latest month on
-    record (summary_terakhir, kept by every write) is older than the first of those months.
-    An indexed query (status_summary), keyset-paged by _id."""
-    ctx = _ctx(info)
-    limit = check_first(first, ctx.lang)
-    since = periods.last_complete_months(*current_month(), NOT_REPORTING_MONTHS)
-    query = repo.not_reporting_query(*since)
-    after_id = _cursor_id(after, ctx)
-    docs, total = await asyncio.gather(
-        repo.page_umkms(ctx.mongo, query, after_id, limit),
-        repo.count_umkms(ctx.mongo, query),
-    )
-    page = docs[:limit]
-    edges = [
-        UMKMEdge(cursor=encode_cursor({"id": str(d["_id"])}), node=umkm_from_doc(d, ctx.viewer))
-        for d in page
-    ]
-    return UMKMConnection(
-        edges=edges,
-        nodes=[e.node for e in edges],
-        page_info=page_info(
-            edges,
-            attrgetter("cursor"),
-            has_next=len(docs) > limit,
-            has_previous=after_id is not None,
-        ),
-        total_count=total,
     )
 
 

@@ -27,7 +27,6 @@ from resolvers.rules.account import (
     phone_errors,
     user_error,
 )
-from resolvers.views import load_user, user_from_doc
 from schema.types.common import OkPayload, UserError
 from schema.types.enums import UserErrorCode
 from schema.types.pagination import check_first
@@ -40,6 +39,8 @@ from schema.types.users import (
     RegisterPayload,
     ResetPasswordInput,
     User,
+    load_user,
+    user_from_doc,
 )
 from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits

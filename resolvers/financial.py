@@ -7,7 +7,6 @@ reads of many UMKMs' months go through loaders/financial.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 import strawberry
@@ -18,19 +17,18 @@ from db import umkm_profiles
 from db.drivers.cassandra import Row
 from db.drivers.mongo import MongoDoc
 from db.writes import financial as financial_writes
-from loaders.financial import Page, PageKey, log_by_key, log_pages
-from loaders.umkm import umkm_by_id
+from loaders.financial import log_by_key
 from resolvers.rules.account import text_errors
-from resolvers.views import load_user, umkm_from_doc
-from schema.types.common import EMPTY_PAGE, OkPayload, UserError
+from schema.types.common import OkPayload, UserError
 from schema.types.enums import UserErrorCode
 from schema.types.financial import (
-    FinancialLog,
     FinancialLogConnection,
     FinancialLogEdge,
     FinancialLogPayload,
     FlagInput,
     SubmitFinancialLogInput,
+    log_from_row,
+    logs_from_rows,
 )
 from schema.types.pagination import (
     check_first,
@@ -39,17 +37,11 @@ from schema.types.pagination import (
     encode_cursor,
     page_info,
 )
-from schema.types.scalars import Rupiah
-from schema.types.umkm import UMKM
-from schema.types.users import User
 from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.clock import current_month
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import Viewer
-from sigma_graphql.permissions import can_read, can_see_umkm
-from sigma_graphql.request.context import Context
-from sigma_graphql.request.selection import selects
 
 MIN_TAHUN = 2000
 MAX_OMZET = 10**15
@@ -185,41 +177,6 @@ async def _umkm_for_write(
     return doc, []
 
 
-def log_from_row(row: Row, umkm_id: strawberry.ID | None = None) -> FinancialLog:
-    """`umkm_id`: the row's umkm_id as a string, when the caller already has it."""
-    return FinancialLog(
-        umkm_id=umkm_id if umkm_id is not None else strawberry.ID(str(row["umkm_id"])),
-        tahun=row["tahun"],
-        bulan=row["bulan"],
-        omzet=Rupiah(int(row["omzet"] or 0)),
-        jumlah_karyawan=int(row.get("jumlah_karyawan") or 0),
-        catatan=row.get("catatan"),
-        tanggal_input=fl.utc(row.get("tanggal_input")) or datetime.min,
-        is_flagged=bool(row.get("is_flagged")),
-        flag_reason=row.get("flag_reason"),
-        flagged_by_name=row.get("flagged_by_name"),
-        flagged_at=fl.utc(row.get("flagged_at")),
-        umkm_uuid=row["umkm_id"],
-        input_by_id=row.get("input_by"),
-        flagged_by_id=row.get("flagged_by"),
-    )
-
-
-def logs_from_rows(rows: list[Row]) -> list[FinancialLog]:
-    """log_from_row for a list whose rows mostly share an UMKM (a page of one UMKM's logs):
-    each distinct umkm_id is turned into a string once (str(UUID) costs about as much as the
-    rest of a log object)."""
-    ids: dict[uuid.UUID, strawberry.ID] = {}
-    logs = []
-    for row in rows:
-        raw = row["umkm_id"]
-        umkm_id = ids.get(raw)
-        if umkm_id is None:
-            umkm_id = ids[raw] = strawberry.ID(str(raw))
-        logs.append(log_from_row(row, umkm_id))
-    return logs
-
-
 async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLogPayload:
     ctx = info.context
     problems = validate_submit(input, ctx.lang)
@@ -326,27 +283,6 @@ def _connection(rows: list[Row], cursors: list[str], has_next: bool) -> Financia
     )
 
 
-def _log_cursor(row: Row) -> str:
-    return encode_cursor({"t": row["tahun"], "b": row["bulan"]})
-
-
-def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
-    """One UMKM's page of logs; a cursor per edge only when edges are selected (pageInfo's
-    two cursors always)."""
-    rows = page.rows
-    nodes = logs_from_rows(rows)
-    edges = (
-        [FinancialLogEdge(cursor=_log_cursor(r), node=n) for r, n in zip(rows, nodes, strict=True)]
-        if with_edges
-        else []
-    )
-    return FinancialLogConnection(
-        edges=edges,
-        nodes=nodes,
-        page_info=page_info(rows, _log_cursor, has_next=page.has_next, has_previous=False),
-    )
-
-
 async def flagged_logs(
     info: Info, tahun: int, first: int | None, after: str | None
 ) -> FinancialLogConnection:
@@ -390,73 +326,3 @@ async def flagged_logs(
         if has_next or len(entries) <= limit:
             break
     return _connection(rows, cursors, has_next)
-
-
-LogArgs = tuple[int | None, int | None, str | None]  # financialLogs(tahun, first, after)
-
-
-def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
-    """The loader key for UMKM.financialLogs, or None when the viewer may not see the logs
-    (empty list). Bad `first`/`after` raise bad_input."""
-    tahun, first, after = args
-    limit = check_first(first, ctx.lang, default=24)
-    viewer: Viewer = ctx.viewer
-    if not can_read(viewer, "UMKM.financialLogs", owns=viewer.owns(umkm.owner_id)):
-        return None
-    data = decode_cursor(after, ctx.lang)
-    keyset = None
-    if data is not None:
-        keyset = (
-            cursor_int(data, "t", *limits.bounds(limits.YEAR), ctx.lang),
-            cursor_int(data, "b", 1, 12, ctx.lang),
-        )
-    return PageKey(umkm.umkm_id, tahun, limit, keyset)
-
-
-def empty_logs() -> FinancialLogConnection:
-    return FinancialLogConnection(edges=[], nodes=[], page_info=EMPTY_PAGE)
-
-
-def umkm_financial_logs(
-    info: Info, umkm: UMKM, tahun: int | None, first: int | None, after: str | None
-) -> FinancialLogConnection | Awaitable[FinancialLogConnection]:
-    """Synchronous when the list resolver prefetched this page (resolvers/umkm_prefetch.py):
-    no coroutine per UMKM; otherwise one DataLoader load."""
-    args = (tahun, first, after)
-    found = umkm.prefetched_logs
-    if found is not None and found[0] == args:
-        conn: FinancialLogConnection = found[1]
-        return conn
-    return _load_logs(info, umkm, args)
-
-
-async def _load_logs(info: Info, umkm: UMKM, args: LogArgs) -> FinancialLogConnection:
-    ctx: Context = info.context
-    key = log_page_key(ctx, umkm, args)
-    if key is None:
-        return empty_logs()
-    page = await ctx.loaders.get(log_pages).load(key)
-    return page_connection(page, selects(info, "edges"))
-
-
-async def log_umkm(info: Info, log: FinancialLog) -> UMKM | None:
-    ctx = info.context
-    doc = await ctx.loaders.get(umkm_by_id).load(log.umkm_uuid)
-    if doc is None or not can_see_umkm(ctx.viewer, doc):
-        return None
-    return umkm_from_doc(doc, ctx.viewer)
-
-
-async def _staff_user(info: Info, field: str, user_id: uuid.UUID | None) -> User | None:
-    ctx = info.context
-    if not can_read(ctx.viewer, field):
-        return None
-    return await load_user(ctx, user_id)
-
-
-async def log_input_by(info: Info, log: FinancialLog) -> User | None:
-    return await _staff_user(info, "FinancialLog.inputBy", log.input_by_id)
-
-
-async def log_flagged_by(info: Info, log: FinancialLog) -> User | None:
-    return await _staff_user(info, "FinancialLog.flaggedBy", log.flagged_by_id)

@@ -16,8 +16,6 @@ from strawberry.types import Info
 
 from db import notification_inbox as inbox
 from db.notifications import topic
-from loaders.umkm import umkm_by_id
-from resolvers.views import umkm_from_doc
 from schema.types.common import CountPayload, UserError
 from schema.types.enums import NotificationType, UserErrorCode
 from schema.types.financial import (
@@ -27,10 +25,8 @@ from schema.types.financial import (
     NotificationPayload,
 )
 from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
-from schema.types.umkm import UMKM
 from sigma_graphql.core import errors
 from sigma_graphql.core.i18n import t
-from sigma_graphql.permissions import can_see_umkm
 
 
 def _owner(info: Info) -> uuid.UUID:
@@ -106,16 +102,6 @@ async def mark_read(info: Info, id: strawberry.ID) -> NotificationPayload:
 async def mark_all_read(info: Info) -> CountPayload:
     count = await inbox.mark_all_read(info.context.cassandra, _owner(info))
     return CountPayload(count=count, user_errors=[])
-
-
-async def notification_umkm(info: Info, notification: Notification) -> UMKM | None:
-    ctx = info.context
-    if notification.umkm_uuid is None:
-        return None
-    doc = await ctx.loaders.get(umkm_by_id).load(notification.umkm_uuid)
-    if doc is None or not can_see_umkm(ctx.viewer, doc):
-        return None
-    return umkm_from_doc(doc, ctx.viewer)
 
 
 async def subscribe(info: Info) -> AsyncGenerator[Notification, None]:

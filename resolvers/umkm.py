@@ -1,12 +1,10 @@
-"""UMKM profiles: reads, lists, geo search, writes; nested owner/verifiedBy/user.umkms."""
+"""UMKM profiles: reads, lists, geo search, writes (nested fields: schema/types/umkm.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import uuid
-from collections.abc import Awaitable
-from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -15,48 +13,45 @@ from strawberry.types import Info
 from db import geohash, geosearch, umkm_profiles, users, verification_tasks
 from db.drivers.mongo import MongoDoc
 from db.reference import canonical_province, canonical_sector
-from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
+from loaders.umkm import umkm_by_id
 from resolvers.rules.umkm import validate_create, validate_update
 from resolvers.umkm_changes import (
     Change,
     after_write,
     close_intent,
     failed,
-    from_ms,
     get_path,
     invalid_state,
     not_found,
     now_ms,
     open_intent,
     parse_id,
-    to_ms,
     user_error,
     write_payload,
 )
-from resolvers.umkm_prefetch import prefetch
-from resolvers.views import load_user, umkm_from_doc
-from schema.types.common import EMPTY_PAGE, UserError
+from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
-from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.pagination import check_first
 from schema.types.umkm import (
     UMKM,
     BoundingBoxInput,
     CityCluster,
     CreateUMKMInput,
     HeatCell,
-    Legalitas,
     NearbyUMKM,
     UMKMConnection,
-    UMKMEdge,
     UMKMFilter,
     UMKMPayload,
     UpdateUMKMInput,
+    decode_umkm_cursor,
+    umkm_connection,
+    umkm_from_doc,
 )
-from schema.types.users import User
+from schema.types.umkm_prefetch import prefetch
 from sigma_graphql.core import errors
 from sigma_graphql.core.i18n import Lang, register, t
 from sigma_graphql.core.viewer import PUBLIC, Viewer
-from sigma_graphql.permissions import can_read, can_see_umkm, umkm_row_filter
+from sigma_graphql.permissions import can_see_umkm, umkm_row_filter
 from sigma_graphql.request.context import Context
 from sigma_graphql.request.selection import selects
 
@@ -144,46 +139,6 @@ def _list_base(viewer: Viewer, f: UMKMFilter | None) -> dict[str, Any]:
     return base
 
 
-def _cursor_of(doc: MongoDoc) -> str:
-    return encode_cursor({"c": to_ms(doc["created_at"]), "i": str(doc["_id"])})
-
-
-def _decode_after(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] | None:
-    data = decode_cursor(after, lang)
-    if data is None:
-        return None
-    try:
-        return from_ms(int(data["c"])), uuid.UUID(str(data["i"]))
-    except (KeyError, ValueError, TypeError, OverflowError):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
-
-
-def _connection(
-    docs: list[MongoDoc],
-    first: int,
-    total: int,
-    has_previous: bool,
-    viewer: Viewer,
-    with_edges: bool = True,
-) -> UMKMConnection:
-    page = docs[:first]
-    nodes = [umkm_from_doc(d, viewer) for d in page]
-    # A cursor per edge only when edges are asked for; pageInfo needs just the first and last.
-    edges = (
-        [UMKMEdge(cursor=_cursor_of(d), node=n) for d, n in zip(page, nodes, strict=True)]
-        if with_edges
-        else []
-    )
-    return UMKMConnection(
-        edges=edges,
-        nodes=nodes,
-        page_info=page_info(
-            page, _cursor_of, has_next=len(docs) > first, has_previous=has_previous
-        ),
-        total_count=total,
-    )
-
-
 async def _no_count() -> int:
     return 0
 
@@ -213,7 +168,7 @@ async def list_umkms(
     ctx = _ctx(info)
     n = check_first(first, ctx.lang)
     query = _filter_query(_list_base(ctx.viewer, filter), filter, ctx.lang)
-    key = _decode_after(after, ctx.lang)
+    key = decode_umkm_cursor(after, ctx.lang)
     page_query = umkm_profiles.combine(query, umkm_profiles.after_filter(*key)) if key else query
     # totalCount costs a second scan of the matching profiles: only when it is asked for
     # (the value stays 0 otherwise and is never read).
@@ -221,7 +176,7 @@ async def list_umkms(
         umkm_profiles.find_page(ctx.mongo, page_query, n + 1, _projection(ctx.viewer)),
         umkm_profiles.count(ctx.mongo, query) if selects(info, "totalCount") else _no_count(),
     )
-    conn = _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    conn = umkm_connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
     await prefetch(info, conn.nodes)
     return conn
 
@@ -306,45 +261,6 @@ async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityClust
     ]
     clusters.sort(key=lambda c: (-c.count, c.kota, c.provinsi))
     return clusters
-
-
-# ------------------------------------------------------------------ nested fields
-
-
-def umkm_owner(info: Info, umkm: UMKM) -> User | Awaitable[User | None] | None:
-    """Synchronous when no fetch is needed (hidden, no owner, or prefetched for the page)."""
-    ctx = _ctx(info)
-    if umkm.owner_id is None:
-        return None
-    if not can_read(ctx.viewer, "UMKM.owner", owns=ctx.viewer.owns(umkm.owner_id)):
-        return None
-    if umkm.prefetched_owner is not None:
-        return umkm.prefetched_owner[0]
-    return _load_owner(ctx, umkm.owner_id)
-
-
-async def _load_owner(ctx: Context, owner_id: uuid.UUID) -> User | None:
-    return await load_user(ctx, owner_id)
-
-
-async def legalitas_verified_by(info: Info, legalitas: Legalitas) -> User | None:
-    ctx = _ctx(info)
-    # views.umkm_from_doc leaves the id empty for viewers who may not see it.
-    return await load_user(ctx, legalitas.verified_by_id)
-
-
-async def user_umkms(
-    info: Info, user: User, first: int | None, after: str | None
-) -> UMKMConnection:
-    ctx = _ctx(info)
-    n = check_first(first, ctx.lang)
-    key = _decode_after(after, ctx.lang)
-    if not user.umkms_visible:
-        return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
-    total, docs = await ctx.loaders.get(umkms_by_owner).load(OwnerPage(user.user_id, n + 1, key))
-    conn = _connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
-    await prefetch(info, conn.nodes)
-    return conn
 
 
 # ------------------------------------------------------------------ writes

@@ -22,10 +22,9 @@ from db import umkm_profiles, verification_tasks, write_intents
 from db.drivers.mongo import MongoDoc
 from db.writes import aggregates, umkm_counts
 from db.writes.crash import fault_point
-from resolvers.views import umkm_from_doc
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
-from schema.types.umkm import UMKMPayload
+from schema.types.umkm import UMKMPayload, umkm_from_doc
 from sigma_graphql.core.i18n import Lang, register, t
 from sigma_graphql.request.context import Context
 

@@ -21,7 +21,6 @@ from resolvers.rules.account import (
     text_errors,
     user_error,
 )
-from resolvers.views import user_from_doc
 from schema.types.common import OkPayload, UserError
 from schema.types.enums import AccountStatus, Role, UserErrorCode
 from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
@@ -31,6 +30,7 @@ from schema.types.users import (
     UserConnection,
     UserEdge,
     UserPayload,
+    user_from_doc,
 )
 from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits

@@ -33,22 +33,19 @@ from resolvers.umkm_changes import (
     write,
     write_payload,
 )
-from resolvers.views import load_user, umkm_from_doc
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode, VerificationStatus
 from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
 from schema.types.umkm import (
-    UMKM,
     UMKMPayload,
     VerificationTask,
     VerificationTaskConnection,
     VerificationTaskEdge,
+    umkm_from_doc,
 )
-from schema.types.users import User
 from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.i18n import register, t
-from sigma_graphql.permissions import can_see_umkm
 from sigma_graphql.request.context import Context
 
 register(
@@ -277,19 +274,6 @@ async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
         )
 
     return await write_payload(ctx, id, plan)
-
-
-async def task_umkm(info: Info, task: VerificationTask) -> UMKM | None:
-    ctx = _ctx(info)
-    doc = await ctx.loaders.get(umkm_by_id).load(task.umkm_id)
-    if doc is None or not can_see_umkm(ctx.viewer, doc):
-        return None
-    return umkm_from_doc(doc, ctx.viewer)
-
-
-async def task_decided_by(info: Info, task: VerificationTask) -> User | None:
-    ctx = _ctx(info)
-    return await load_user(ctx, task.decided_by_id)
 
 
 async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:

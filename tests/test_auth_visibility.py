@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from db import users
-from resolvers.views import user_from_doc
+from schema.types.users import user_from_doc
 from sigma_graphql.core.viewer import Audience, Viewer
 from tests.auth_support import (
     CHANGE,

@@ -1,14 +1,26 @@
-"""Analytics: aggregates, trends, growth, forecasts, anomalies and the three dashboards."""
+"""Analytics: aggregates, trends, rankings, anomalies and the three dashboards (per-UMKM growth
+and forecast: schema/types/growth.py)."""
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.types import Info
+import asyncio
+import uuid
+from operator import attrgetter
 
-from schema.types.enums import HealthStatus
+import strawberry
+
+from db import analytics as repo
 from schema.types.financial import FinancialLog
+from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
 from schema.types.scalars import Rupiah
-from schema.types.umkm import UMKM, UMKMConnection
+from schema.types.umkm import UMKM, UMKMConnection, UMKMEdge, umkm_from_doc
+from sigma_graphql.analytics import periods
+from sigma_graphql.core import errors
+from sigma_graphql.core.clock import current_month
+from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.request.context import Info
+
+NOT_REPORTING_MONTHS = 3
 
 
 @strawberry.type(
@@ -51,39 +63,10 @@ class RevenueTrend:
 
 
 @strawberry.type
-class GrowthAnalysis:
-    periode: str = strawberry.field(description='e.g. "2024-Q2".')
-    total_omzet: Rupiah
-    growth_rate: float | None = strawberry.field(
-        description="Percent change of this quarter's total omzet against the previous quarter's, "
-        "one decimal; null when the previous quarter has no data."
-    )
-    status_kesehatan: HealthStatus | None
-    rekomendasi: str | None = strawberry.field(
-        description="Recommendation text in Bahasa Indonesia, derived from the status."
-    )
-
-
-@strawberry.type
 class GrowthRanking:
     umkm: UMKM
     periode: str
     growth_rate: float
-
-
-@strawberry.type
-class ForecastPoint:
-    tahun: int
-    bulan: int
-    predicted_omzet: Rupiah
-    lower: Rupiah
-    upper: Rupiah
-
-
-@strawberry.type
-class Forecast:
-    method: str
-    points: list[ForecastPoint]
 
 
 @strawberry.type
@@ -119,8 +102,6 @@ class OfficialDashboard:
     async def not_reporting(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> UMKMConnection:
-        from resolvers.analytics import not_reporting
-
         return await not_reporting(info, first, after)
 
     total_omzet_last_month: Rupiah
@@ -132,3 +113,44 @@ class PublicStats:
     sectors: int
     cities: int
     total_omzet_last_year: Rupiah
+
+
+def _cursor_id(after: str | None, lang: Lang) -> uuid.UUID | None:
+    cursor = decode_cursor(after, lang)
+    if cursor is None:
+        return None
+    try:
+        return uuid.UUID(str(cursor["id"]))
+    except (KeyError, ValueError):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+
+
+async def not_reporting(info: Info, first: int | None, after: str | None) -> UMKMConnection:
+    """VERIFIED, live UMKMs without a log in the last 3 complete months: their latest month on
+    record (summary_terakhir, kept by every write) is older than the first of those months.
+    An indexed query (status_summary), keyset-paged by _id."""
+    ctx = info.context
+    limit = check_first(first, ctx.lang)
+    since = periods.last_complete_months(*current_month(), NOT_REPORTING_MONTHS)
+    query = repo.not_reporting_query(*since)
+    after_id = _cursor_id(after, ctx.lang)
+    docs, total = await asyncio.gather(
+        repo.page_umkms(ctx.mongo, query, after_id, limit),
+        repo.count_umkms(ctx.mongo, query),
+    )
+    page = docs[:limit]
+    edges = [
+        UMKMEdge(cursor=encode_cursor({"id": str(d["_id"])}), node=umkm_from_doc(d, ctx.viewer))
+        for d in page
+    ]
+    return UMKMConnection(
+        edges=edges,
+        nodes=[e.node for e in edges],
+        page_info=page_info(
+            edges,
+            attrgetter("cursor"),
+            has_next=len(docs) > limit,
+            has_previous=after_id is not None,
+        ),
+        total_count=total,
+    )

@@ -1,18 +1,44 @@
-"""Monthly revenue logs and owner notifications (Cassandra)."""
+"""Monthly revenue logs and owner notifications (Cassandra); logs built from their rows, one
+UMKM's pages of logs, and the nested fields.
+
+Imports among users, umkm, financial and umkm_prefetch: see schema/types/users.py.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.types import Info
 
-from schema.types.common import PageInfo, UserError
+from db import financial_logs as fl
+from db.drivers.cassandra import Row
+from loaders.financial import Page, PageKey, log_pages
+from schema.types import umkm as umkm_types  # `umkm` names fields and parameters here
+from schema.types import users
+from schema.types.common import EMPTY_PAGE, PageInfo, UserError
 from schema.types.enums import NotificationType
+from schema.types.pagination import (
+    check_first,
+    cursor_int,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+)
 from schema.types.scalars import Rupiah
-from schema.types.umkm import UMKM
-from schema.types.users import User
+from sigma_graphql.core import input_limits as limits
+from sigma_graphql.permissions import can_read
+from sigma_graphql.request.context import Context, Info
+from sigma_graphql.request.selection import selects
+
+if TYPE_CHECKING:
+    from schema.types.umkm import UMKM
+    from schema.types.users import User
+
+LazyUMKM = Annotated["UMKM", strawberry.lazy("schema.types.umkm")]
+LazyUser = Annotated["User", strawberry.lazy("schema.types.users")]
 
 
 @strawberry.type(description="One month of revenue for one UMKM. Readable by staff and the owner.")
@@ -33,22 +59,16 @@ class FinancialLog:
     flagged_by_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field
-    async def umkm(self, info: Info) -> UMKM | None:
-        from resolvers.financial import log_umkm
-
-        return await log_umkm(info, self)
+    async def umkm(self, info: Info) -> LazyUMKM | None:
+        return await umkm_types.load_umkm(info.context, self.umkm_uuid)
 
     @strawberry.field(description="Staff.")
-    async def input_by(self, info: Info) -> User | None:
-        from resolvers.financial import log_input_by
-
-        return await log_input_by(info, self)
+    async def input_by(self, info: Info) -> LazyUser | None:
+        return await _staff_user(info.context, "FinancialLog.inputBy", self.input_by_id)
 
     @strawberry.field(description="Staff; owners see flaggedByName.")
-    async def flagged_by(self, info: Info) -> User | None:
-        from resolvers.financial import log_flagged_by
-
-        return await log_flagged_by(info, self)
+    async def flagged_by(self, info: Info) -> LazyUser | None:
+        return await _staff_user(info.context, "FinancialLog.flaggedBy", self.flagged_by_id)
 
 
 @strawberry.type
@@ -77,10 +97,8 @@ class Notification:
     umkm_uuid: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field
-    async def umkm(self, info: Info) -> UMKM | None:
-        from resolvers.notifications import notification_umkm
-
-        return await notification_umkm(info, self)
+    async def umkm(self, info: Info) -> LazyUMKM | None:
+        return await umkm_types.load_umkm(info.context, self.umkm_uuid)
 
 
 @strawberry.type
@@ -124,3 +142,121 @@ class FlagInput:
     tahun: int
     bulan: int
     reason: str
+
+
+# ------------------------------------------------------------------ built from rows
+
+
+def log_from_row(row: Row, umkm_id: strawberry.ID | None = None) -> FinancialLog:
+    """`umkm_id`: the row's umkm_id as a string, when the caller already has it."""
+    return FinancialLog(
+        umkm_id=umkm_id if umkm_id is not None else strawberry.ID(str(row["umkm_id"])),
+        tahun=row["tahun"],
+        bulan=row["bulan"],
+        omzet=Rupiah(int(row["omzet"] or 0)),
+        jumlah_karyawan=int(row.get("jumlah_karyawan") or 0),
+        catatan=row.get("catatan"),
+        tanggal_input=fl.utc(row.get("tanggal_input")) or datetime.min,
+        is_flagged=bool(row.get("is_flagged")),
+        flag_reason=row.get("flag_reason"),
+        flagged_by_name=row.get("flagged_by_name"),
+        flagged_at=fl.utc(row.get("flagged_at")),
+        umkm_uuid=row["umkm_id"],
+        input_by_id=row.get("input_by"),
+        flagged_by_id=row.get("flagged_by"),
+    )
+
+
+def logs_from_rows(rows: list[Row]) -> list[FinancialLog]:
+    """log_from_row for a list whose rows mostly share an UMKM (a page of one UMKM's logs):
+    each distinct umkm_id is turned into a string once (str(UUID) costs about as much as the
+    rest of a log object)."""
+    ids: dict[uuid.UUID, strawberry.ID] = {}
+    logs = []
+    for row in rows:
+        raw = row["umkm_id"]
+        umkm_id = ids.get(raw)
+        if umkm_id is None:
+            umkm_id = ids[raw] = strawberry.ID(str(raw))
+        logs.append(log_from_row(row, umkm_id))
+    return logs
+
+
+# ------------------------------------------------------------------ one UMKM's pages of logs
+
+
+def _log_cursor(row: Row) -> str:
+    return encode_cursor({"t": row["tahun"], "b": row["bulan"]})
+
+
+def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
+    """One UMKM's page of logs; a cursor per edge only when edges are selected (pageInfo's
+    two cursors always)."""
+    rows = page.rows
+    nodes = logs_from_rows(rows)
+    edges = (
+        [FinancialLogEdge(cursor=_log_cursor(r), node=n) for r, n in zip(rows, nodes, strict=True)]
+        if with_edges
+        else []
+    )
+    return FinancialLogConnection(
+        edges=edges,
+        nodes=nodes,
+        page_info=page_info(rows, _log_cursor, has_next=page.has_next, has_previous=False),
+    )
+
+
+LogArgs = tuple[int | None, int | None, str | None]  # financialLogs(tahun, first, after)
+
+
+def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
+    """The loader key for UMKM.financialLogs, or None when the viewer may not see the logs
+    (empty list). Bad `first`/`after` raise bad_input."""
+    tahun, first, after = args
+    limit = check_first(first, ctx.lang, default=24)
+    viewer = ctx.viewer
+    if not can_read(viewer, "UMKM.financialLogs", owns=viewer.owns(umkm.owner_id)):
+        return None
+    data = decode_cursor(after, ctx.lang)
+    keyset = None
+    if data is not None:
+        keyset = (
+            cursor_int(data, "t", *limits.bounds(limits.YEAR), ctx.lang),
+            cursor_int(data, "b", 1, 12, ctx.lang),
+        )
+    return PageKey(umkm.umkm_id, tahun, limit, keyset)
+
+
+def empty_logs() -> FinancialLogConnection:
+    return FinancialLogConnection(edges=[], nodes=[], page_info=EMPTY_PAGE)
+
+
+# ------------------------------------------------------------------ nested fields
+
+
+def umkm_financial_logs(
+    info: Info, umkm: UMKM, tahun: int | None, first: int | None, after: str | None
+) -> FinancialLogConnection | Awaitable[FinancialLogConnection]:
+    """UMKM.financialLogs. Synchronous when the list resolver prefetched this page
+    (schema/types/umkm_prefetch.py): no coroutine per UMKM; otherwise one DataLoader load."""
+    args = (tahun, first, after)
+    found = umkm.prefetched_logs
+    if found is not None and found[0] == args:
+        conn: FinancialLogConnection = found[1]
+        return conn
+    return _load_logs(info, umkm, args)
+
+
+async def _load_logs(info: Info, umkm: UMKM, args: LogArgs) -> FinancialLogConnection:
+    ctx = info.context
+    key = log_page_key(ctx, umkm, args)
+    if key is None:
+        return empty_logs()
+    page = await ctx.loaders.get(log_pages).load(key)
+    return page_connection(page, selects(info, "edges"))
+
+
+async def _staff_user(ctx: Context, field: str, user_id: uuid.UUID | None) -> User | None:
+    if not can_read(ctx.viewer, field):
+        return None
+    return await users.load_user(ctx, user_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -19,6 +20,8 @@ from sigma_graphql.core.i18n import Lang, t
 
 MAX_FIRST = 100
 T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def check_first(first: int | None, lang: Lang = "id", default: int = 20) -> int:
@@ -43,6 +46,15 @@ def decode_cursor(cursor: str | None, lang: Lang = "id") -> dict[str, Any] | Non
     if not isinstance(value, dict):
         raise errors.bad_input(t("bad_cursor", lang), argument="after")
     return value
+
+
+def to_ms(moment: datetime) -> int:
+    """A timestamp as cursors carry it: milliseconds since the epoch (MongoDB's precision)."""
+    return (moment - _EPOCH) // _MS
+
+
+def from_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def cursor_int(data: dict[str, Any], name: str, lo: int, hi: int, lang: Lang = "id") -> int:

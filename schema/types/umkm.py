@@ -1,8 +1,9 @@
-"""UMKM profiles (MongoDB), their nested types, inputs, payloads and verification tasks.
+"""UMKM profiles (MongoDB), their nested types, inputs, payloads and verification tasks; an UMKM
+built from its document for one viewer, UMKM pages, and the nested fields.
 
-Restricted leaves are plain attributes filled (or left null) by the resolver that builds the
-object, from the permission table; only fields that fetch something are resolvers here, and they
-delegate to resolvers/ and loaders/.
+Restricted leaves are plain attributes filled (or left null) by umkm_from_doc, from the
+permission table; only fields that fetch something are resolvers, and they fetch through
+loaders/. Imports among users, umkm, financial and umkm_prefetch: see schema/types/users.py.
 """
 
 from __future__ import annotations
@@ -13,16 +14,48 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.types import Info
 
-from schema.types.common import PageInfo, UserError
-from schema.types.enums import VerificationStatus
+from db.drivers.mongo import MongoDoc
+from loaders.analytics import logs_by_umkm
+from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
+from schema.types import financial, umkm_prefetch, users
+from schema.types.common import EMPTY_PAGE, PageInfo, UserError
+from schema.types.enums import HealthStatus, VerificationStatus
+from schema.types.growth import Forecast, ForecastPoint, GrowthAnalysis
+from schema.types.pagination import (
+    check_first,
+    decode_cursor,
+    encode_cursor,
+    from_ms,
+    page_info,
+    to_ms,
+)
 from schema.types.scalars import Rupiah
-from schema.types.users import User
+from sigma_graphql.analytics import forecast as forecasting
+from sigma_graphql.analytics import growth as quarters
+from sigma_graphql.core import errors
+from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.core.viewer import Viewer
+from sigma_graphql.permissions import can_read, can_see_umkm, read_nik
+from sigma_graphql.request.context import Context, Info
+from sigma_graphql.request.selection import selects
 
 if TYPE_CHECKING:
-    from schema.types.analytics import Forecast, GrowthAnalysis
+    from db.drivers.cassandra import Row
     from schema.types.financial import FinancialLogConnection
+    from schema.types.users import User
+
+register(
+    {
+        "analytics_months": (
+            "Jumlah bulan prakiraan harus antara 1 dan 12",
+            "The number of forecast months must be between 1 and 12",
+        ),
+    }
+)
+
+# The GraphQL type of the user fields below (users.py imports this module).
+LazyUser = Annotated["User", strawberry.lazy("schema.types.users")]
 
 
 @strawberry.type
@@ -60,10 +93,9 @@ class Legalitas:
     verified_by_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="Staff.")
-    async def verified_by(self, info: Info) -> User | None:
-        from resolvers.umkm import legalitas_verified_by
-
-        return await legalitas_verified_by(info, self)
+    async def verified_by(self, info: Info) -> LazyUser | None:
+        # umkm_from_doc leaves the id empty for viewers who may not see it.
+        return await users.load_user(info.context, self.verified_by_id)
 
 
 @strawberry.type
@@ -95,9 +127,10 @@ class UMKM:
     owner_id: strawberry.Private[uuid.UUID | None]
     # Decided once when the object is built: may this viewer see owner/financial fields?
     private_visible: strawberry.Private[bool]
-    # Filled by list resolvers that fetched these for the whole page (resolvers/umkm_prefetch.py)
-    # so the fields below answer without a coroutine per item. owner: a 1-tuple (None inside is
-    # "no owner"); logs: (financialLogs arguments, FinancialLogConnection).
+    # Filled by list resolvers that fetched these for the whole page
+    # (schema/types/umkm_prefetch.py) so the fields below answer without a coroutine per item.
+    # owner: a 1-tuple (None inside is "no owner"); logs: (financialLogs arguments,
+    # FinancialLogConnection).
     prefetched_owner: strawberry.Private[tuple[User | None] | None] = None
     prefetched_logs: strawberry.Private[
         tuple[tuple[int | None, int | None, str | None], Any] | None
@@ -105,10 +138,8 @@ class UMKM:
 
     # owner and financialLogs are sync resolvers that return either the prefetched value or an
     # awaitable (graphql-core awaits it): the GraphQL type is given explicitly.
-    @strawberry.field(description="Staff and owner.", graphql_type=User | None)
+    @strawberry.field(description="Staff and owner.", graphql_type=LazyUser | None)
     def owner(self, info: Info) -> User | Awaitable[User | None] | None:
-        from resolvers.umkm import umkm_owner
-
         return umkm_owner(info, self)
 
     @strawberry.field(
@@ -123,31 +154,55 @@ class UMKM:
         first: int | None = 24,
         after: str | None = None,
     ) -> FinancialLogConnection | Awaitable[FinancialLogConnection]:
-        from resolvers.financial import umkm_financial_logs
-
-        return umkm_financial_logs(info, self, tahun, first, after)
+        return financial.umkm_financial_logs(info, self, tahun, first, after)
 
     @strawberry.field(
         description="Quarterly growth, oldest first, for quarters with data. Staff and owner; "
         "empty otherwise."
     )
-    async def growth(
-        self, info: Info, tahun: int | None = None
-    ) -> list[Annotated[GrowthAnalysis, strawberry.lazy("schema.types.analytics")]]:
-        from resolvers.analytics import umkm_growth
-
-        return await umkm_growth(info, self, tahun)
+    async def growth(self, info: Info, tahun: int | None = None) -> list[GrowthAnalysis]:
+        if not self.private_visible:
+            return []
+        rows = await info.context.loaders.get(logs_by_umkm).load(self.umkm_id)
+        return [
+            GrowthAnalysis(
+                periode=q.periode,
+                total_omzet=Rupiah(q.total_omzet),
+                growth_rate=q.growth_rate,
+                status_kesehatan=HealthStatus(q.status) if q.status else None,
+                rekomendasi=q.rekomendasi,
+            )
+            for q in quarters.quarterly_growth(_months_of(rows), tahun)
+        ]
 
     @strawberry.field(
         description="Revenue forecast for the next `months` calendar months (1..12). Staff and "
         "owner; null otherwise or with fewer than 3 months of data."
     )
-    async def forecast(
-        self, info: Info, months: int | None = 3
-    ) -> Annotated[Forecast, strawberry.lazy("schema.types.analytics")] | None:
-        from resolvers.analytics import umkm_forecast
-
-        return await umkm_forecast(info, self, months)
+    async def forecast(self, info: Info, months: int | None = 3) -> Forecast | None:
+        ctx = info.context
+        horizon = 3 if months is None else months
+        if not 1 <= horizon <= 12:
+            raise errors.bad_input(t("analytics_months", ctx.lang), argument="months")
+        if not self.private_visible:
+            return None
+        rows = await ctx.loaders.get(logs_by_umkm).load(self.umkm_id)
+        result = forecasting.forecast(_months_of(rows), horizon)
+        if result is None:
+            return None
+        return Forecast(
+            method=result.method,
+            points=[
+                ForecastPoint(
+                    tahun=p.tahun,
+                    bulan=p.bulan,
+                    predicted_omzet=Rupiah(p.predicted),
+                    lower=Rupiah(p.lower),
+                    upper=Rupiah(p.upper),
+                )
+                for p in result.points
+            ],
+        )
 
 
 @strawberry.type
@@ -309,15 +364,11 @@ class VerificationTask:
 
     @strawberry.field
     async def umkm(self, info: Info) -> UMKM | None:
-        from resolvers.verification import task_umkm
-
-        return await task_umkm(info, self)
+        return await load_umkm(info.context, self.umkm_id)
 
     @strawberry.field
-    async def decided_by(self, info: Info) -> User | None:
-        from resolvers.verification import task_decided_by
-
-        return await task_decided_by(info, self)
+    async def decided_by(self, info: Info) -> LazyUser | None:
+        return await users.load_user(info.context, self.decided_by_id)
 
 
 @strawberry.type
@@ -331,3 +382,158 @@ class VerificationTaskConnection:
     edges: list[VerificationTaskEdge]
     nodes: list[VerificationTask]
     page_info: PageInfo
+
+
+# ------------------------------------------------------------------ built from documents
+
+
+def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
+    """The UMKM as `viewer` may see it. The caller has applied the row rule already."""
+    umkm_id: uuid.UUID = doc["_id"]
+    owner_id: uuid.UUID | None = doc.get("owner_id")
+    owns = viewer.owns(owner_id)
+    private = can_read(viewer, "UMKM.pemilik", owns=owns)
+    wil = doc["wilayah"]
+    legal: dict[str, Any] = doc["legalitas"]
+    lokasi = doc.get("lokasi")
+    pemilik = doc.get("pemilik") or {}
+    summary = doc.get("summary_terakhir")
+    return UMKM(
+        id=strawberry.ID(str(umkm_id)),
+        nama_usaha=doc["nama_usaha"],
+        sektor=doc["sektor"],
+        tanggal_bergabung=doc["tanggal_bergabung"],
+        wilayah=Wilayah(
+            kota=wil["kota"],
+            provinsi=wil["provinsi"],
+            alamat_lengkap=wil.get("alamat_lengkap")
+            if can_read(viewer, "Wilayah.alamatLengkap", owns=owns)
+            else None,
+        ),
+        lokasi=GeoPoint(latitude=lokasi["coordinates"][1], longitude=lokasi["coordinates"][0])
+        if lokasi
+        else None,
+        legalitas=Legalitas(
+            nib=legal.get("nib"),
+            pirt=legal.get("pirt"),
+            halal=legal.get("halal"),
+            dokumen_url=legal.get("dokumen_url")
+            if can_read(viewer, "Legalitas.dokumenUrl", owns=owns)
+            else None,
+            status_verifikasi=VerificationStatus(legal["status_verifikasi"]),
+            tanggal_verifikasi=legal.get("tanggal_verifikasi"),
+            rejection_reason=legal.get("rejection_reason")
+            if can_read(viewer, "Legalitas.rejectionReason", owns=owns)
+            else None,
+            verified_by_id=legal.get("verified_by")
+            if can_read(viewer, "Legalitas.verifiedBy", owns=owns)
+            else None,
+        ),
+        pemilik=Pemilik(
+            nama=pemilik.get("nama", ""),
+            nik=read_nik(viewer, "Pemilik.nik", pemilik.get("nik"), owns=owns),
+            telepon=pemilik.get("telepon", ""),
+            email=pemilik.get("email"),
+        )
+        if private
+        else None,
+        is_deleted=bool(doc.get("is_deleted")),
+        deleted_at=doc.get("deleted_at"),
+        summary_terakhir=FinancialSummary(
+            tahun=summary["tahun"], bulan=summary["bulan"], omzet=Rupiah(summary["omzet"])
+        )
+        if summary and can_read(viewer, "UMKM.summaryTerakhir", owns=owns)
+        else None,
+        umkm_id=umkm_id,
+        owner_id=owner_id,
+        private_visible=private,
+    )
+
+
+async def load_umkm(ctx: Context, umkm_id: uuid.UUID | None) -> UMKM | None:
+    """The UMKM with that id if ctx.viewer may see it, through the request's loader (batched)."""
+    if umkm_id is None:
+        return None
+    doc = await ctx.loaders.get(umkm_by_id).load(umkm_id)
+    if doc is None or not can_see_umkm(ctx.viewer, doc):
+        return None
+    return umkm_from_doc(doc, ctx.viewer)
+
+
+# ------------------------------------------------------------------ pages of UMKMs
+
+
+def umkm_cursor(doc: MongoDoc) -> str:
+    """Keyset of umkm_profiles.find_page: created_at, then id."""
+    return encode_cursor({"c": to_ms(doc["created_at"]), "i": str(doc["_id"])})
+
+
+def decode_umkm_cursor(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] | None:
+    data = decode_cursor(after, lang)
+    if data is None:
+        return None
+    try:
+        return from_ms(int(data["c"])), uuid.UUID(str(data["i"]))
+    except (KeyError, ValueError, TypeError, OverflowError):
+        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+
+
+def umkm_connection(
+    docs: list[MongoDoc],
+    first: int,
+    total: int,
+    has_previous: bool,
+    viewer: Viewer,
+    with_edges: bool = True,
+) -> UMKMConnection:
+    """One page of `docs` (fetched with one extra to tell whether there is a next page)."""
+    page = docs[:first]
+    nodes = [umkm_from_doc(d, viewer) for d in page]
+    # A cursor per edge only when edges are asked for; pageInfo needs just the first and last.
+    edges = (
+        [UMKMEdge(cursor=umkm_cursor(d), node=n) for d, n in zip(page, nodes, strict=True)]
+        if with_edges
+        else []
+    )
+    return UMKMConnection(
+        edges=edges,
+        nodes=nodes,
+        page_info=page_info(
+            page, umkm_cursor, has_next=len(docs) > first, has_previous=has_previous
+        ),
+        total_count=total,
+    )
+
+
+# ------------------------------------------------------------------ nested fields
+
+
+def umkm_owner(info: Info, umkm: UMKM) -> User | Awaitable[User | None] | None:
+    """Synchronous when no fetch is needed (hidden, no owner, or prefetched for the page)."""
+    ctx = info.context
+    if umkm.owner_id is None:
+        return None
+    if not can_read(ctx.viewer, "UMKM.owner", owns=ctx.viewer.owns(umkm.owner_id)):
+        return None
+    if umkm.prefetched_owner is not None:
+        return umkm.prefetched_owner[0]
+    return users.load_user(ctx, umkm.owner_id)
+
+
+async def user_umkms(
+    info: Info, user: User, first: int | None, after: str | None
+) -> UMKMConnection:
+    """User.umkms: the user's not deleted UMKMs, newest first."""
+    ctx = info.context
+    n = check_first(first, ctx.lang)
+    key = decode_umkm_cursor(after, ctx.lang)
+    if not user.umkms_visible:
+        return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
+    total, docs = await ctx.loaders.get(umkms_by_owner).load(OwnerPage(user.user_id, n + 1, key))
+    conn = umkm_connection(docs, n, total, key is not None, ctx.viewer, selects(info, "edges"))
+    await umkm_prefetch.prefetch(info, conn.nodes)
+    return conn
+
+
+def _months_of(rows: list[Row]) -> list[tuple[int, int, int]]:
+    return [(r["tahun"], r["bulan"], r["omzet"] or 0) for r in rows]

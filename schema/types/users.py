@@ -1,4 +1,10 @@
-"""People: User, login history, and the auth/admin inputs and payloads."""
+"""People: User, login history, and the auth/admin inputs and payloads; a User built from its
+document for one viewer, and User's nested field.
+
+users, umkm, financial and umkm_prefetch (all in schema/types) call one another's functions:
+they import one another as modules and use the attributes at call time, and name one another's
+types only under TYPE_CHECKING and through strawberry.lazy, so any of them can be imported first.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.types import Info
 
+from db.drivers.mongo import MongoDoc
+from loaders.users import user_by_id
+from schema.types import umkm
 from schema.types.common import PageInfo, UserError
 from schema.types.enums import AccountStatus, Role
+from sigma_graphql.core.viewer import Viewer
+from sigma_graphql.permissions import can_read, read_nik
+from sigma_graphql.request.context import Context, Info
 
 if TYPE_CHECKING:
     from schema.types.umkm import UMKMConnection
@@ -42,9 +53,36 @@ class User:
     async def umkms(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[UMKMConnection, strawberry.lazy("schema.types.umkm")]:
-        from resolvers.umkm import user_umkms
+        return await umkm.user_umkms(info, self, first, after)
 
-        return await user_umkms(info, self, first, after)
+
+def user_from_doc(doc: MongoDoc, viewer: Viewer) -> User:
+    """The User as `viewer` may see it: every restricted value is decided here, from the
+    permission table (sigma_graphql/permissions.py), so the leaves above stay plain attributes
+    and are null for viewers without access."""
+    user_id: uuid.UUID = doc["_id"]
+    is_self = viewer.is_self(user_id)
+    return User(
+        id=strawberry.ID(str(user_id)),
+        email=doc.get("email") if can_read(viewer, "User.email", is_self=is_self) else None,
+        nama=doc["nama"],
+        role=Role(doc["role"]),
+        account_status=AccountStatus(doc["account_status"]),
+        nik=read_nik(viewer, "User.nik", doc.get("nik"), is_self=is_self),
+        telepon=doc.get("telepon") if can_read(viewer, "User.telepon", is_self=is_self) else None,
+        wilayah=doc.get("wilayah"),
+        created_at=doc["created_at"],
+        user_id=user_id,
+        umkms_visible=can_read(viewer, "User.umkms", is_self=is_self),
+    )
+
+
+async def load_user(ctx: Context, user_id: uuid.UUID | None) -> User | None:
+    """The user with that id as ctx.viewer may see it, through the request's loader (batched)."""
+    if user_id is None:
+        return None
+    doc = await ctx.loaders.get(user_by_id).load(user_id)
+    return user_from_doc(doc, ctx.viewer) if doc else None
 
 
 @strawberry.type

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
+import strawberry
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -81,6 +82,10 @@ class Context:
                 return forwarded.split(",")[-1].strip()
         client = self.request.client
         return client.host if client else None
+
+
+# What resolvers receive: `info.context` is a Context (there is no root value).
+Info: TypeAlias = strawberry.Info[Context, None]
 
 
 def _bearer(conn: HTTPConnection, params: dict[str, Any] | None) -> str | None:

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from loaders.financial import log_pages
 from loaders.users import user_by_id
-from resolvers.financial import LogArgs, empty_logs, log_page_key, page_connection
-from resolvers.views import user_from_doc
-from schema.types.umkm import UMKM
+from schema.types import financial, users
 from sigma_graphql.core.errors import AppError
 from sigma_graphql.permissions import can_read
-from sigma_graphql.request.context import Context
+from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.selection import below, selected
+
+if TYPE_CHECKING:
+    # Imports among users, umkm, financial and this module: see schema/types/users.py.
+    from schema.types.financial import LogArgs
+    from schema.types.umkm import UMKM
 
 DEFAULT_LOGS_FIRST = 24  # UMKM.financialLogs(first: Int = 24)
 
@@ -34,7 +36,7 @@ async def prefetch(info: Info, nodes: list[UMKM]) -> None:
     """Attach owner / financialLogs to `nodes` when the connection's nodes or edges select them."""
     if not nodes:
         return
-    ctx: Context = info.context
+    ctx = info.context
     umkm_fields = selected(info, "nodes") + selected(info, "edges", "node")
     jobs: list[Coroutine[Any, Any, None]] = []
     if below(umkm_fields, "owner"):
@@ -64,7 +66,7 @@ def _str(value: object) -> str | None:
 
 async def _owners(ctx: Context, nodes: list[UMKM]) -> None:
     viewer = ctx.viewer
-    # The same rule as resolvers.umkm.umkm_owner, which answers None itself for the others.
+    # The same rule as schema.types.umkm.umkm_owner, which answers None itself for the others.
     visible = [
         n
         for n in nodes
@@ -73,16 +75,20 @@ async def _owners(ctx: Context, nodes: list[UMKM]) -> None:
     ids = [n.owner_id for n in visible if n.owner_id is not None]
     docs = await ctx.loaders.get(user_by_id).load_many(ids)
     for n, doc in zip(visible, docs, strict=True):
-        n.prefetched_owner = (user_from_doc(doc, viewer) if doc else None,)
+        n.prefetched_owner = (users.user_from_doc(doc, viewer) if doc else None,)
 
 
 async def _logs(ctx: Context, nodes: list[UMKM], args: LogArgs, with_edges: bool) -> None:
     try:
-        keys = [log_page_key(ctx, n, args) for n in nodes]
+        keys = [financial.log_page_key(ctx, n, args) for n in nodes]
     except AppError:
         return  # bad first/after: each field reports it as before
     wanted = [k for k in keys if k is not None]
     pages = iter(await ctx.loaders.get(log_pages).load_many(wanted))
     for n, key in zip(nodes, keys, strict=True):
-        conn = empty_logs() if key is None else page_connection(next(pages), with_edges)
+        conn = (
+            financial.empty_logs()
+            if key is None
+            else financial.page_connection(next(pages), with_edges)
+        )
         n.prefetched_logs = (args, conn)
