@@ -103,6 +103,4 @@ def build_schema(
 
 def export_sdl() -> str:
     """The served schema as SDL (schema/schema.graphql is kept equal to it by a test)."""
-    from sigma_graphql.core.settings import Settings as _S
-
-    return build_schema(_S()).as_str() + "\n"
+    return build_schema(Settings()).as_str() + "\n"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from importlib import resources
@@ -14,7 +15,7 @@ from pymongo.errors import OperationFailure
 
 from db import umkm_profiles
 from db.drivers.cassandra import make_cluster
-from db.drivers.mongo import MongoDoc
+from db.drivers.mongo import MongoDoc, create_client
 from db.maintenance.indexes import INDEXES
 from sigma_graphql.core.settings import Settings
 
@@ -135,10 +136,6 @@ async def migrate_mongo(client: AsyncMongoClient[MongoDoc], settings: Settings) 
 
 
 async def migrate_all(settings: Settings) -> None:
-    import asyncio
-
-    from db.drivers.mongo import create_client
-
     await asyncio.get_running_loop().run_in_executor(None, migrate_cassandra, settings)
     client = create_client(settings)
     try:
