@@ -20,6 +20,7 @@ from db.drivers.mongo import MongoDoc
 from db.writes import financial as financial_writes
 from loaders.financial import Page, PageKey, log_by_key, log_pages
 from loaders.umkm import umkm_by_id
+from resolvers.common import parse_id, user_error
 from resolvers.rules.account import text_errors
 from resolvers.views import load_user, umkm_from_doc
 from schema.types.common import EMPTY_PAGE, OkPayload, UserError
@@ -89,27 +90,18 @@ register(
 Errors = list[UserError]
 
 
-def _err(field: list[str], key: str, code: UserErrorCode, lang: str, **params: object) -> UserError:
-    return UserError(field=field, message=t(key, lang, **params), code=code)
-
-
-def _parse_id(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _check_period(tahun: int, bulan: int, path: list[str], lang: str) -> Errors:
     out: Errors = []
     if not 1 <= bulan <= 12:
         out.append(
-            _err([*path, "bulan"], "out_of_range", UserErrorCode.OUT_OF_RANGE, lang, min=1, max=12)
+            user_error(
+                [*path, "bulan"], "out_of_range", UserErrorCode.OUT_OF_RANGE, lang, min=1, max=12
+            )
         )
     this_year, this_month = current_month()
     if tahun < MIN_TAHUN or tahun > this_year:
         out.append(
-            _err(
+            user_error(
                 [*path, "tahun"],
                 "out_of_range",
                 UserErrorCode.OUT_OF_RANGE,
@@ -119,7 +111,9 @@ def _check_period(tahun: int, bulan: int, path: list[str], lang: str) -> Errors:
             )
         )
     elif tahun == this_year and this_month < bulan <= 12:
-        out.append(_err([*path, "bulan"], "fin_future_month", UserErrorCode.OUT_OF_RANGE, lang))
+        out.append(
+            user_error([*path, "bulan"], "fin_future_month", UserErrorCode.OUT_OF_RANGE, lang)
+        )
     return out
 
 
@@ -129,7 +123,7 @@ def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
     out = _check_period(input.tahun, input.bulan, path, lang)
     if not 0 <= input.omzet <= MAX_OMZET:
         out.append(
-            _err(
+            user_error(
                 [*path, "omzet"],
                 "out_of_range",
                 UserErrorCode.OUT_OF_RANGE,
@@ -140,7 +134,7 @@ def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
         )
     if not 0 <= input.jumlah_karyawan <= MAX_KARYAWAN:
         out.append(
-            _err(
+            user_error(
                 [*path, "jumlahKaryawan"],
                 "out_of_range",
                 UserErrorCode.OUT_OF_RANGE,
@@ -152,7 +146,7 @@ def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
     problem = limits.text_problem(input.catatan, limits.CATATAN) if input.catatan else None
     if problem is not None:
         out.append(
-            _err(
+            user_error(
                 [*path, "catatan"], problem.key, UserErrorCode(problem.code), lang, **problem.params
             )
         )
@@ -162,7 +156,7 @@ def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
 def _reason_errors(raw: str, path: list[str], lang: str) -> Errors:
     reason = raw.strip()  # stored stripped
     if len(reason) < REASON_MIN:
-        return [_err(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=REASON_MIN)]
+        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=REASON_MIN)]
     return text_errors(reason, limits.REASON, path, lang)
 
 
@@ -173,15 +167,15 @@ async def _umkm_for_write(
     ctx = info.context
     viewer: Viewer = ctx.viewer
     lang = ctx.lang
-    umkm_id = _parse_id(raw_id)
+    umkm_id = parse_id(raw_id)
     doc = await umkm_profiles.find_by_id(ctx.mongo, umkm_id) if umkm_id else None
     field = [*path, "umkmId"]
     if doc is None or doc.get("is_deleted"):
-        return None, [_err(field, "not_found", UserErrorCode.NOT_FOUND, lang)]
+        return None, [user_error(field, "not_found", UserErrorCode.NOT_FOUND, lang)]
     if not viewer.is_staff and not (owner_may and viewer.owns(doc.get("owner_id"))):
-        return None, [_err(field, "fin_not_owner", UserErrorCode.FORBIDDEN, lang)]
+        return None, [user_error(field, "fin_not_owner", UserErrorCode.FORBIDDEN, lang)]
     if (doc.get("legalitas") or {}).get("status_verifikasi") != "VERIFIED":
-        return None, [_err(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN, lang)]
+        return None, [user_error(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN, lang)]
     return doc, []
 
 
@@ -243,12 +237,14 @@ async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLog
 
 async def delete_log(info: Info, umkm_id: strawberry.ID, tahun: int, bulan: int) -> OkPayload:
     ctx = info.context
-    uid = _parse_id(umkm_id)
+    uid = parse_id(umkm_id)
     removed = await financial_writes.delete(ctx.dbs, uid, tahun, bulan) if uid else None
     if removed is None:
         return OkPayload(
             ok=False,
-            user_errors=[_err(["bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, ctx.lang)],
+            user_errors=[
+                user_error(["bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, ctx.lang)
+            ],
         )
     return OkPayload(ok=True, user_errors=[])
 
@@ -260,10 +256,10 @@ async def _flag_target(
     problems = _check_period(tahun, bulan, path, ctx.lang)
     if problems:
         return None, problems
-    uid = _parse_id(raw_id)
+    uid = parse_id(raw_id)
     doc = await umkm_profiles.find_by_id(ctx.mongo, uid) if uid else None
     if doc is None:
-        return None, [_err([*path, "umkmId"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)]
+        return None, [user_error([*path, "umkmId"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)]
     return doc, []
 
 
@@ -271,11 +267,13 @@ def _flag_outcome(outcome: str, row: Row | None, path: list[str], lang: str) -> 
     if outcome == "ok" and row is not None:
         return FinancialLogPayload(log=log_from_row(row), user_errors=[])
     if outcome == "already":
-        problem = _err([*path, "bulan"], "fin_already_flagged", UserErrorCode.INVALID_STATE, lang)
+        problem = user_error(
+            [*path, "bulan"], "fin_already_flagged", UserErrorCode.INVALID_STATE, lang
+        )
     elif outcome == "not_flagged":
-        problem = _err([*path, "bulan"], "fin_not_flagged", UserErrorCode.INVALID_STATE, lang)
+        problem = user_error([*path, "bulan"], "fin_not_flagged", UserErrorCode.INVALID_STATE, lang)
     else:
-        problem = _err([*path, "bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, lang)
+        problem = user_error([*path, "bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, lang)
     return FinancialLogPayload(log=None, user_errors=[problem])
 
 

@@ -16,6 +16,7 @@ from db import geohash, geosearch, umkm_profiles, users, verification_tasks
 from db.drivers.mongo import MongoDoc
 from db.reference import canonical_province, canonical_sector
 from loaders.umkm import OwnerPage, umkm_by_id, umkms_by_owner
+from resolvers.common import parse_id, user_error
 from resolvers.rules.umkm import validate_create, validate_update
 from resolvers.umkm_changes import (
     Change,
@@ -28,9 +29,7 @@ from resolvers.umkm_changes import (
     not_found,
     now_ms,
     open_intent,
-    parse_id,
     to_ms,
-    user_error,
     write_payload,
 )
 from resolvers.umkm_prefetch import prefetch
@@ -360,7 +359,7 @@ async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
         if owner_id is None:
             problems.append(
                 user_error(
-                    ["input", "ownerId"], UserErrorCode.NOT_FOUND, "umkm.owner_not_found", ctx.lang
+                    ["input", "ownerId"], "umkm.owner_not_found", UserErrorCode.NOT_FOUND, ctx.lang
                 )
             )
     if problems or data is None:

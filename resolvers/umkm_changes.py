@@ -22,11 +22,12 @@ from db import umkm_profiles, verification_tasks, write_intents
 from db.drivers.mongo import MongoDoc
 from db.writes import aggregates, umkm_counts
 from db.writes.crash import fault_point
+from resolvers.common import parse_id, user_error
 from resolvers.views import umkm_from_doc
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
 from schema.types.umkm import UMKMPayload
-from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.core.i18n import Lang, register
 from sigma_graphql.request.context import Context
 
 register(
@@ -68,13 +69,6 @@ def from_ms(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
-def parse_id(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
-
-
 def get_path(doc: MongoDoc, dotted: str) -> Any:
     value: Any = doc
     for part in dotted.split("."):
@@ -84,16 +78,12 @@ def get_path(doc: MongoDoc, dotted: str) -> Any:
     return value
 
 
-def user_error(path: list[str], code: UserErrorCode, key: str, lang: Lang) -> UserError:
-    return UserError(field=path, message=t(key, lang), code=code)
-
-
 def not_found(lang: Lang) -> list[UserError]:
-    return [user_error(["id"], UserErrorCode.NOT_FOUND, "umkm.not_found", lang)]
+    return [user_error(["id"], "umkm.not_found", UserErrorCode.NOT_FOUND, lang)]
 
 
 def invalid_state(lang: Lang) -> list[UserError]:
-    return [user_error(["id"], UserErrorCode.INVALID_STATE, "invalid_state", lang)]
+    return [user_error(["id"], "invalid_state", UserErrorCode.INVALID_STATE, lang)]
 
 
 def failed(errors: list[UserError]) -> UMKMPayload:
@@ -164,7 +154,7 @@ async def write(
             await then(written)
         await close_intent(ctx, intent)
         return written
-    return [user_error(["id"], UserErrorCode.INVALID_STATE, "umkm.conflict", ctx.lang)]
+    return [user_error(["id"], "umkm.conflict", UserErrorCode.INVALID_STATE, ctx.lang)]
 
 
 def preview(before: MongoDoc, changes: dict[str, Any]) -> MongoDoc:

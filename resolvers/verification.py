@@ -20,6 +20,7 @@ from db import notifications, verification_tasks
 from db.drivers.mongo import MongoDoc
 from db.verification_tasks import TaskRow
 from loaders.umkm import umkm_by_id
+from resolvers.common import parse_id, user_error
 from resolvers.rules.account import text_errors
 from resolvers.umkm_changes import (
     TASK_TOPIC,
@@ -29,7 +30,6 @@ from resolvers.umkm_changes import (
     invalid_state,
     not_found,
     now_ms,
-    parse_id,
     write,
     write_payload,
 )
@@ -236,10 +236,8 @@ async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMP
     cleaned = (note or "").strip() or None
     problem = limits.text_problem(cleaned, limits.NOTE) if cleaned is not None else None
     if problem is not None:
-        message = t(problem.key, ctx.lang, **problem.params)
-        return failed(
-            [UserError(field=["note"], message=message, code=UserErrorCode(problem.code))]
-        )
+        code = UserErrorCode(problem.code)
+        return failed([user_error(["note"], problem.key, code, ctx.lang, **problem.params)])
     return await _decide(ctx, id, "VERIFIED", cleaned)
 
 
@@ -248,8 +246,18 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
     cleaned = reason.strip()
     if not REASON_MIN <= len(cleaned) <= REASON_MAX:
         code = UserErrorCode.TOO_SHORT if len(cleaned) < REASON_MIN else UserErrorCode.TOO_LONG
-        message = t("verification.reason_length", ctx.lang, min=REASON_MIN, max=REASON_MAX)
-        return failed([UserError(field=["reason"], message=message, code=code)])
+        return failed(
+            [
+                user_error(
+                    ["reason"],
+                    "verification.reason_length",
+                    code,
+                    ctx.lang,
+                    min=REASON_MIN,
+                    max=REASON_MAX,
+                )
+            ]
+        )
     problems = text_errors(cleaned, limits.REASON, ["reason"], ctx.lang)
     if problems:
         return failed(problems)
