@@ -21,9 +21,9 @@ from db.writes import financial as financial_writes
 from loaders.financial import Page, PageKey, log_by_key, log_pages
 from loaders.umkm import umkm_by_id
 from resolvers.common import parse_id, user_error
-from resolvers.rules.account import text_errors
+from resolvers.rules.financial import Errors, check_period, reason_errors, validate_submit
 from resolvers.views import load_user, umkm_from_doc
-from schema.types.common import EMPTY_PAGE, OkPayload, UserError
+from schema.types.common import EMPTY_PAGE, OkPayload
 from schema.types.enums import UserErrorCode
 from schema.types.financial import (
     FinancialLog,
@@ -45,17 +45,12 @@ from schema.types.umkm import UMKM
 from schema.types.users import User
 from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits
-from sigma_graphql.core.clock import current_month
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.permissions import can_read, can_see_umkm
 from sigma_graphql.request.context import Context
 from sigma_graphql.request.selection import selects
 
-MIN_TAHUN = 2000
-MAX_OMZET = 10**15
-MAX_KARYAWAN = 100_000
-REASON_MIN = 10
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 # Flag times in cursors: 1970 up to the year 9999 (what datetime holds).
@@ -63,10 +58,6 @@ MAX_MS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // MS
 
 register(
     {
-        "fin_future_month": (
-            "Bulan tersebut belum berakhir (tidak boleh di masa depan)",
-            "That month is in the future",
-        ),
         "fin_umkm_not_verified": (
             "Laporan hanya dapat dikirim untuk UMKM yang sudah terverifikasi",
             "Reports can only be submitted for a verified UMKM",
@@ -86,78 +77,6 @@ register(
         ),
     }
 )
-
-Errors = list[UserError]
-
-
-def _check_period(tahun: int, bulan: int, path: list[str], lang: str) -> Errors:
-    out: Errors = []
-    if not 1 <= bulan <= 12:
-        out.append(
-            user_error(
-                [*path, "bulan"], "out_of_range", UserErrorCode.OUT_OF_RANGE, lang, min=1, max=12
-            )
-        )
-    this_year, this_month = current_month()
-    if tahun < MIN_TAHUN or tahun > this_year:
-        out.append(
-            user_error(
-                [*path, "tahun"],
-                "out_of_range",
-                UserErrorCode.OUT_OF_RANGE,
-                lang,
-                min=MIN_TAHUN,
-                max=this_year,
-            )
-        )
-    elif tahun == this_year and this_month < bulan <= 12:
-        out.append(
-            user_error([*path, "bulan"], "fin_future_month", UserErrorCode.OUT_OF_RANGE, lang)
-        )
-    return out
-
-
-def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
-    """Every violation at once (the client fixes all fields in one go)."""
-    path = ["input"]
-    out = _check_period(input.tahun, input.bulan, path, lang)
-    if not 0 <= input.omzet <= MAX_OMZET:
-        out.append(
-            user_error(
-                [*path, "omzet"],
-                "out_of_range",
-                UserErrorCode.OUT_OF_RANGE,
-                lang,
-                min=0,
-                max=MAX_OMZET,
-            )
-        )
-    if not 0 <= input.jumlah_karyawan <= MAX_KARYAWAN:
-        out.append(
-            user_error(
-                [*path, "jumlahKaryawan"],
-                "out_of_range",
-                UserErrorCode.OUT_OF_RANGE,
-                lang,
-                min=0,
-                max=MAX_KARYAWAN,
-            )
-        )
-    problem = limits.text_problem(input.catatan, limits.CATATAN) if input.catatan else None
-    if problem is not None:
-        out.append(
-            user_error(
-                [*path, "catatan"], problem.key, UserErrorCode(problem.code), lang, **problem.params
-            )
-        )
-    return out
-
-
-def _reason_errors(raw: str, path: list[str], lang: str) -> Errors:
-    reason = raw.strip()  # stored stripped
-    if len(reason) < REASON_MIN:
-        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=REASON_MIN)]
-    return text_errors(reason, limits.REASON, path, lang)
 
 
 async def _umkm_for_write(
@@ -253,7 +172,7 @@ async def _flag_target(
     info: Info, raw_id: str, tahun: int, bulan: int, path: list[str]
 ) -> tuple[MongoDoc | None, Errors]:
     ctx = info.context
-    problems = _check_period(tahun, bulan, path, ctx.lang)
+    problems = check_period(tahun, bulan, path, ctx.lang)
     if problems:
         return None, problems
     uid = parse_id(raw_id)
@@ -282,8 +201,8 @@ async def flag_log(info: Info, input: FlagInput) -> FinancialLogPayload:
     path = ["input"]
     reason = input.reason.strip()
     # The reason and the period are checked before the UMKM is read.
-    problems = _check_period(input.tahun, input.bulan, path, ctx.lang)
-    problems += _reason_errors(input.reason, [*path, "reason"], ctx.lang)
+    problems = check_period(input.tahun, input.bulan, path, ctx.lang)
+    problems += reason_errors(input.reason, [*path, "reason"], ctx.lang)
     if problems:
         return FinancialLogPayload(log=None, user_errors=problems)
     doc, problems = await _flag_target(info, input.umkm_id, input.tahun, input.bulan, path)
