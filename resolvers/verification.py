@@ -1,6 +1,6 @@
 """The verification workflow: task queue, approve/reject/resubmit, subscription.
 
-A decision is won by exactly one request: the compare-and-set of resolvers.umkm_changes.write
+A decision is won by exactly one request: the compare-and-set of db.writes.umkm.write
 on the UMKM document (only a PENDING document at the version that was read can change), so
 concurrent approvals yield one decision, one task move and one notification.
 """
@@ -16,25 +16,16 @@ from operator import attrgetter
 import strawberry
 from strawberry.types import Info
 
-from db import notifications, verification_tasks
+from db import verification_tasks
 from db.drivers.mongo import MongoDoc
 from db.verification_tasks import TaskRow
+from db.writes import umkm as umkm_writes
+from db.writes.umkm import TASK_TOPIC, Change, Forbidden, InvalidState, NotFound, Refusal
 from loaders.umkm import umkm_by_id
 from resolvers.common import parse_id, user_error
 from resolvers.rules.account import text_errors
-from resolvers.umkm_changes import (
-    TASK_TOPIC,
-    Change,
-    Written,
-    failed,
-    invalid_state,
-    not_found,
-    now_ms,
-    write,
-    write_payload,
-)
+from resolvers.umkm import failed, not_found, write_payload, write_result
 from resolvers.views import load_user, umkm_from_doc
-from schema.types.common import UserError
 from schema.types.enums import UserErrorCode, VerificationStatus
 from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
 from schema.types.umkm import (
@@ -56,17 +47,6 @@ register(
         "verification.reason_length": (
             "Alasan penolakan harus {min} sampai {max} karakter",
             "The rejection reason must be {min} to {max} characters",
-        ),
-        "verification.verified_title": ("UMKM terverifikasi", "UMKM verified"),
-        "verification.verified_message": (
-            'Selamat! UMKM "{nama}" telah diverifikasi dan kini tampil untuk publik.',
-            'Congratulations! UMKM "{nama}" is verified and now visible to the public.',
-        ),
-        "verification.rejected_title": ("Verifikasi UMKM ditolak", "UMKM verification rejected"),
-        "verification.rejected_message": (
-            'UMKM "{nama}" belum dapat diverifikasi. Alasan: {reason} '
-            "Perbaiki data lalu ajukan ulang.",
-            'UMKM "{nama}" could not be verified. Reason: {reason} Correct it and resubmit.',
         ),
     }
 )
@@ -135,7 +115,7 @@ async def _page(
 ) -> list[TaskRow]:
     """Up to `limit` tasks; the PENDING queue skips tasks whose UMKM is soft-deleted.
 
-    Deletion withdraws the task (resolvers.umkm_changes), so such a row only shows between the
+    Deletion withdraws the task (db/writes/umkm.py), so such a row only shows between the
     Mongo write and the task move, or after a crash until `repair-verification`. The documents
     are read through the umkm_by_id loader, which `VerificationTask.umkm` reuses: no extra round
     trip when the UMKMs are asked for, one `$in` otherwise.
@@ -163,72 +143,11 @@ async def _decide(
 ) -> UMKMPayload:
     umkm_id = parse_id(raw_id)
     if umkm_id is None:
-        return failed(not_found(ctx.lang))
-    decided_at = now_ms()
-
-    def plan(before: MongoDoc) -> Change | list[UserError]:
-        if before.get("is_deleted"):
-            return not_found(ctx.lang)
-        if before["legalitas"]["status_verifikasi"] != "PENDING":
-            return invalid_state(ctx.lang)
-        return Change(
-            {
-                "legalitas.status_verifikasi": status,
-                "legalitas.verified_by": ctx.viewer.user_id,
-                "legalitas.tanggal_verifikasi": decided_at,
-                "legalitas.rejection_reason": reason if status == "REJECTED" else None,
-            }
-        )
-
-    async def record(written: Written) -> None:
-        await _record_decision(ctx, written, status, decided_at, reason)
-
-    result = await write(ctx, umkm_id, plan, then=record)
-    if isinstance(result, list):
-        return failed(result)
-    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
-
-
-async def _record_decision(
-    ctx: Context, written: Written, status: str, decided_at: datetime, reason: str | None
-) -> None:
-    """Only the winner of the compare-and-set gets here: move the task, notify the owner."""
-    task_id = written.before.get("verification_task_id")
-    if task_id is not None and ctx.viewer.user_id is not None:
-        for _ in range(2):
-            decided = await verification_tasks.decide(
-                ctx.cassandra,
-                task_id,
-                status=status,
-                decided_by=ctx.viewer.user_id,
-                decided_at=decided_at,
-                reason=reason,
-            )
-            # Still withdrawn (a restore died before putting it back): back first, then decide.
-            if (
-                decided is not None
-                or await verification_tasks.reinstate(ctx.cassandra, task_id) is None
-            ):
-                break
-    owner_id = written.after.get("owner_id")
-    if owner_id is None:
-        return
-    nama = written.after["nama_usaha"]
-    if status == "VERIFIED":
-        kind, title = "UMKM_VERIFIED", t("verification.verified_title")
-        message = t("verification.verified_message", nama=nama)
-    else:
-        kind, title = "UMKM_REJECTED", t("verification.rejected_title")
-        message = t("verification.rejected_message", nama=nama, reason=reason)
-    await notifications.create(
-        ctx.dbs,
-        ctx.services.pubsub,
-        owner_id=owner_id,
-        type=kind,
-        title=title,
-        message=message,
-        umkm_id=written.after["_id"],
+        return not_found(ctx.lang)
+    outcome = await umkm_writes.decide(
+        ctx.dbs, ctx.services.pubsub, umkm_id, status=status, reason=reason, actor=ctx.viewer
     )
+    return write_result(ctx, outcome)
 
 
 async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMPayload:
@@ -267,13 +186,13 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
 async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
     ctx = _ctx(info)
 
-    def plan(before: MongoDoc) -> Change | list[UserError]:
+    def plan(before: MongoDoc) -> Change | Refusal:
         if before.get("is_deleted"):
-            return not_found(ctx.lang)
+            return NotFound()
         if not ctx.viewer.owns(before.get("owner_id")):
-            raise errors.forbidden(t("forbidden", ctx.lang))
+            return Forbidden()
         if before["legalitas"]["status_verifikasi"] != "REJECTED":
-            return invalid_state(ctx.lang)
+            return InvalidState()
         # The previous rejection reason stays visible to reviewers until the next decision.
         return Change(
             {
@@ -301,7 +220,7 @@ async def task_decided_by(info: Info, task: VerificationTask) -> User | None:
 
 
 async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:
-    """New PENDING tasks (published by resolvers.umkm_changes.open_task). Staff only: the
+    """New PENDING tasks (published by db/writes/umkm.py when a submission opens). Staff only: the
     permission is on the root field."""
     ctx = _ctx(info)
     async for row in ctx.services.pubsub.subscribe(TASK_TOPIC):
