@@ -1,7 +1,7 @@
 """Intents of the two-database writes: what a write may leave half-done if it dies.
 
 Every revenue write (db/writes/financial.py) and every UMKM write with Cassandra follow-ups
-(resolvers/umkm_changes.py) records an intent BEFORE its first step and marks it done AFTER its
+(db/writes/umkm.py) records an intent BEFORE its first step and marks it done AFTER its
 last. An intent still open after `SIGMA_INTENT_REPAIR_AGE_S` belongs to a write that died or
 failed halfway (API killed, Cassandra killed or paused, a timeout); the reconciler repairs it
 (db/maintenance/intent_repair.py). An intent names what the write may have moved:

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from db import login_guard, login_logs, mail_throttle, sessions, temp_tokens, users
 from db.drivers.mongo import MongoDoc
 from loaders.users import user_by_id
+from resolvers.common import parse_id, user_error
 from resolvers.rules.account import (
     PASSWORD_MAX,
     email_errors,
@@ -22,10 +23,8 @@ from resolvers.rules.account import (
     nik_errors,
     normalize_email,
     normalize_phone,
-    parse_uuid,
     password_errors,
     phone_errors,
-    user_error,
 )
 from schema.types.common import OkPayload, UserError
 from schema.types.enums import UserErrorCode
@@ -151,7 +150,7 @@ async def login_history(
     limit = check_first(first, ctx.lang)
     target = viewer.user_id
     if user_id is not None:
-        wanted = parse_uuid(user_id)
+        wanted = parse_id(user_id)
         if wanted != viewer.user_id:
             if not viewer.is_admin:
                 raise errors.forbidden(t("forbidden", ctx.lang))

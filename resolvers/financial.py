@@ -18,8 +18,9 @@ from db.drivers.cassandra import Row
 from db.drivers.mongo import MongoDoc
 from db.writes import financial as financial_writes
 from loaders.financial import log_by_key
-from resolvers.rules.account import text_errors
-from schema.types.common import OkPayload, UserError
+from resolvers.common import parse_id, user_error
+from resolvers.rules.financial import Errors, check_period, reason_errors, validate_submit
+from schema.types.common import OkPayload
 from schema.types.enums import UserErrorCode
 from schema.types.financial import (
     FinancialLogConnection,
@@ -38,15 +39,9 @@ from schema.types.pagination import (
     page_info,
 )
 from sigma_graphql.core import errors
-from sigma_graphql.core import input_limits as limits
-from sigma_graphql.core.clock import current_month
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import Viewer
 
-MIN_TAHUN = 2000
-MAX_OMZET = 10**15
-MAX_KARYAWAN = 100_000
-REASON_MIN = 10
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 # Flag times in cursors: 1970 up to the year 9999 (what datetime holds).
@@ -54,10 +49,6 @@ MAX_MS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // MS
 
 register(
     {
-        "fin_future_month": (
-            "Bulan tersebut belum berakhir (tidak boleh di masa depan)",
-            "That month is in the future",
-        ),
         "fin_umkm_not_verified": (
             "Laporan hanya dapat dikirim untuk UMKM yang sudah terverifikasi",
             "Reports can only be submitted for a verified UMKM",
@@ -78,85 +69,6 @@ register(
     }
 )
 
-Errors = list[UserError]
-
-
-def _err(field: list[str], key: str, code: UserErrorCode, lang: str, **params: object) -> UserError:
-    return UserError(field=field, message=t(key, lang, **params), code=code)
-
-
-def _parse_id(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _check_period(tahun: int, bulan: int, path: list[str], lang: str) -> Errors:
-    out: Errors = []
-    if not 1 <= bulan <= 12:
-        out.append(
-            _err([*path, "bulan"], "out_of_range", UserErrorCode.OUT_OF_RANGE, lang, min=1, max=12)
-        )
-    this_year, this_month = current_month()
-    if tahun < MIN_TAHUN or tahun > this_year:
-        out.append(
-            _err(
-                [*path, "tahun"],
-                "out_of_range",
-                UserErrorCode.OUT_OF_RANGE,
-                lang,
-                min=MIN_TAHUN,
-                max=this_year,
-            )
-        )
-    elif tahun == this_year and this_month < bulan <= 12:
-        out.append(_err([*path, "bulan"], "fin_future_month", UserErrorCode.OUT_OF_RANGE, lang))
-    return out
-
-
-def validate_submit(input: SubmitFinancialLogInput, lang: str) -> Errors:
-    """Every violation at once (the client fixes all fields in one go)."""
-    path = ["input"]
-    out = _check_period(input.tahun, input.bulan, path, lang)
-    if not 0 <= input.omzet <= MAX_OMZET:
-        out.append(
-            _err(
-                [*path, "omzet"],
-                "out_of_range",
-                UserErrorCode.OUT_OF_RANGE,
-                lang,
-                min=0,
-                max=MAX_OMZET,
-            )
-        )
-    if not 0 <= input.jumlah_karyawan <= MAX_KARYAWAN:
-        out.append(
-            _err(
-                [*path, "jumlahKaryawan"],
-                "out_of_range",
-                UserErrorCode.OUT_OF_RANGE,
-                lang,
-                min=0,
-                max=MAX_KARYAWAN,
-            )
-        )
-    problem = limits.text_problem(input.catatan, limits.CATATAN) if input.catatan else None
-    if problem is not None:
-        out.append(
-            _err(
-                [*path, "catatan"], problem.key, UserErrorCode(problem.code), lang, **problem.params
-            )
-        )
-    return out
-
-
-def _reason_errors(raw: str, path: list[str], lang: str) -> Errors:
-    reason = raw.strip()  # stored stripped
-    if len(reason) < REASON_MIN:
-        return [_err(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=REASON_MIN)]
-    return text_errors(reason, limits.REASON, path, lang)
-
 
 async def _umkm_for_write(
     info: Info, raw_id: str, path: list[str], *, owner_may: bool
@@ -165,15 +77,15 @@ async def _umkm_for_write(
     ctx = info.context
     viewer: Viewer = ctx.viewer
     lang = ctx.lang
-    umkm_id = _parse_id(raw_id)
+    umkm_id = parse_id(raw_id)
     doc = await umkm_profiles.find_by_id(ctx.mongo, umkm_id) if umkm_id else None
     field = [*path, "umkmId"]
     if doc is None or doc.get("is_deleted"):
-        return None, [_err(field, "not_found", UserErrorCode.NOT_FOUND, lang)]
+        return None, [user_error(field, "not_found", UserErrorCode.NOT_FOUND, lang)]
     if not viewer.is_staff and not (owner_may and viewer.owns(doc.get("owner_id"))):
-        return None, [_err(field, "fin_not_owner", UserErrorCode.FORBIDDEN, lang)]
+        return None, [user_error(field, "fin_not_owner", UserErrorCode.FORBIDDEN, lang)]
     if (doc.get("legalitas") or {}).get("status_verifikasi") != "VERIFIED":
-        return None, [_err(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN, lang)]
+        return None, [user_error(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN, lang)]
     return doc, []
 
 
@@ -200,12 +112,14 @@ async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLog
 
 async def delete_log(info: Info, umkm_id: strawberry.ID, tahun: int, bulan: int) -> OkPayload:
     ctx = info.context
-    uid = _parse_id(umkm_id)
+    uid = parse_id(umkm_id)
     removed = await financial_writes.delete(ctx.dbs, uid, tahun, bulan) if uid else None
     if removed is None:
         return OkPayload(
             ok=False,
-            user_errors=[_err(["bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, ctx.lang)],
+            user_errors=[
+                user_error(["bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, ctx.lang)
+            ],
         )
     return OkPayload(ok=True, user_errors=[])
 
@@ -214,13 +128,13 @@ async def _flag_target(
     info: Info, raw_id: str, tahun: int, bulan: int, path: list[str]
 ) -> tuple[MongoDoc | None, Errors]:
     ctx = info.context
-    problems = _check_period(tahun, bulan, path, ctx.lang)
+    problems = check_period(tahun, bulan, path, ctx.lang)
     if problems:
         return None, problems
-    uid = _parse_id(raw_id)
+    uid = parse_id(raw_id)
     doc = await umkm_profiles.find_by_id(ctx.mongo, uid) if uid else None
     if doc is None:
-        return None, [_err([*path, "umkmId"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)]
+        return None, [user_error([*path, "umkmId"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)]
     return doc, []
 
 
@@ -228,11 +142,13 @@ def _flag_outcome(outcome: str, row: Row | None, path: list[str], lang: str) -> 
     if outcome == "ok" and row is not None:
         return FinancialLogPayload(log=log_from_row(row), user_errors=[])
     if outcome == "already":
-        problem = _err([*path, "bulan"], "fin_already_flagged", UserErrorCode.INVALID_STATE, lang)
+        problem = user_error(
+            [*path, "bulan"], "fin_already_flagged", UserErrorCode.INVALID_STATE, lang
+        )
     elif outcome == "not_flagged":
-        problem = _err([*path, "bulan"], "fin_not_flagged", UserErrorCode.INVALID_STATE, lang)
+        problem = user_error([*path, "bulan"], "fin_not_flagged", UserErrorCode.INVALID_STATE, lang)
     else:
-        problem = _err([*path, "bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, lang)
+        problem = user_error([*path, "bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, lang)
     return FinancialLogPayload(log=None, user_errors=[problem])
 
 
@@ -241,8 +157,8 @@ async def flag_log(info: Info, input: FlagInput) -> FinancialLogPayload:
     path = ["input"]
     reason = input.reason.strip()
     # The reason and the period are checked before the UMKM is read.
-    problems = _check_period(input.tahun, input.bulan, path, ctx.lang)
-    problems += _reason_errors(input.reason, [*path, "reason"], ctx.lang)
+    problems = check_period(input.tahun, input.bulan, path, ctx.lang)
+    problems += reason_errors(input.reason, [*path, "reason"], ctx.lang)
     if problems:
         return FinancialLogPayload(log=None, user_errors=problems)
     doc, problems = await _flag_target(info, input.umkm_id, input.tahun, input.bulan, path)

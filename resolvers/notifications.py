@@ -16,7 +16,8 @@ from strawberry.types import Info
 
 from db import notification_inbox as inbox
 from db.notifications import topic
-from schema.types.common import CountPayload, UserError
+from resolvers.common import parse_id, user_error
+from schema.types.common import CountPayload
 from schema.types.enums import NotificationType, UserErrorCode
 from schema.types.financial import (
     Notification,
@@ -52,11 +53,8 @@ def notification_from_row(row: dict[str, Any]) -> Notification:
 
 
 def _timeuuid(value: str) -> uuid.UUID | None:
-    try:
-        parsed = uuid.UUID(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.version == 1 else None
+    parsed = parse_id(value)
+    return parsed if parsed is not None and parsed.version == 1 else None
 
 
 async def list_notifications(
@@ -89,9 +87,7 @@ async def mark_read(info: Info, id: strawberry.ID) -> NotificationPayload:
     owner = _owner(info)
     nid = _timeuuid(id)
     if nid is None or not await inbox.mark_read(ctx.cassandra, owner, nid):
-        problem = UserError(
-            field=["id"], message=t("not_found", ctx.lang), code=UserErrorCode.NOT_FOUND
-        )
+        problem = user_error(["id"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)
         return NotificationPayload(notification=None, user_errors=[problem])
     row = await inbox.get(ctx.cassandra, owner, nid)
     return NotificationPayload(

@@ -10,25 +10,14 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from db import geohash, geosearch, umkm_profiles, users, verification_tasks
+from db import geohash, geosearch, umkm_profiles, users
 from db.drivers.mongo import MongoDoc
 from db.reference import canonical_province, canonical_sector
+from db.writes import umkm as umkm_writes
+from db.writes.umkm import Change, Forbidden, InvalidState, NotFound, Refusal, get_path
 from loaders.umkm import umkm_by_id
+from resolvers.common import parse_id, user_error
 from resolvers.rules.umkm import validate_create, validate_update
-from resolvers.umkm_changes import (
-    Change,
-    after_write,
-    close_intent,
-    failed,
-    get_path,
-    invalid_state,
-    not_found,
-    now_ms,
-    open_intent,
-    parse_id,
-    user_error,
-    write_payload,
-)
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
 from schema.types.pagination import check_first
@@ -49,6 +38,7 @@ from schema.types.umkm import (
 )
 from schema.types.umkm_prefetch import prefetch
 from sigma_graphql.core import errors
+from sigma_graphql.core.clock import now_ms
 from sigma_graphql.core.i18n import Lang, register, t
 from sigma_graphql.core.viewer import PUBLIC, Viewer
 from sigma_graphql.permissions import can_see_umkm, umkm_row_filter
@@ -76,6 +66,11 @@ register(
         "umkm.precision": (
             "precision harus antara 3 dan 7",
             "precision must be between 3 and 7",
+        ),
+        "umkm.not_found": ("UMKM tidak ditemukan", "UMKM not found"),
+        "umkm.conflict": (
+            "UMKM sedang diubah oleh permintaan lain, coba lagi",
+            "The UMKM is being changed by another request, try again",
         ),
     }
 )
@@ -266,6 +261,44 @@ async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityClust
 # ------------------------------------------------------------------ writes
 
 
+def failed(errors: list[UserError]) -> UMKMPayload:
+    return UMKMPayload(umkm=None, user_errors=errors)
+
+
+def not_found(lang: Lang) -> UMKMPayload:
+    return failed([user_error(["id"], "umkm.not_found", UserErrorCode.NOT_FOUND, lang)])
+
+
+def write_result(ctx: Context, outcome: umkm_writes.Outcome) -> UMKMPayload:
+    """A write outcome as the payload of every UMKM mutation: refusals are userErrors on `id`
+    (a forbidden change is an error, as for any root field), success the UMKM as the viewer may
+    see it."""
+    lang = ctx.lang
+    match outcome:
+        case umkm_writes.Written(after=after):
+            return UMKMPayload(umkm=umkm_from_doc(after, ctx.viewer), user_errors=[])
+        case NotFound():
+            return not_found(lang)
+        case InvalidState():
+            code = UserErrorCode.INVALID_STATE
+            return failed([user_error(["id"], "invalid_state", code, lang)])
+        case umkm_writes.Conflict():
+            code = UserErrorCode.INVALID_STATE
+            return failed([user_error(["id"], "umkm.conflict", code, lang)])
+        case Forbidden():
+            raise errors.forbidden(t("forbidden", lang))
+
+
+async def write_payload(ctx: Context, raw_id: str, plan: umkm_writes.Plan) -> UMKMPayload:
+    """The scaffold of every UMKM mutation that changes one profile: an unknown id is a
+    NOT_FOUND userError, the write's outcome becomes the payload."""
+    umkm_id = parse_id(raw_id)
+    if umkm_id is None:
+        return not_found(ctx.lang)
+    outcome = await umkm_writes.write(ctx.dbs, ctx.services.pubsub, umkm_id, plan, actor=ctx.viewer)
+    return write_result(ctx, outcome)
+
+
 async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
     ctx = _ctx(info)
     viewer = ctx.viewer
@@ -276,7 +309,7 @@ async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
         if owner_id is None:
             problems.append(
                 user_error(
-                    ["input", "ownerId"], UserErrorCode.NOT_FOUND, "umkm.owner_not_found", ctx.lang
+                    ["input", "ownerId"], "umkm.owner_not_found", UserErrorCode.NOT_FOUND, ctx.lang
                 )
             )
     if problems or data is None:
@@ -298,13 +331,8 @@ async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
         created_at=now,
         verified_by=viewer.user_id if viewer.is_admin else None,
     )
-    task_id = verification_tasks.new_task_id(now) if status == "PENDING" else None
-    doc["verification_task_id"] = task_id
-    intent = await open_intent(ctx, None, doc, task_id)
-    await umkm_profiles.insert(ctx.mongo, doc)
-    await after_write(ctx, None, doc, task_id)
-    await close_intent(ctx, intent)
-    return UMKMPayload(umkm=umkm_from_doc(doc, viewer), user_errors=[])
+    written = await umkm_writes.create(ctx.dbs, ctx.services.pubsub, doc, actor=viewer)
+    return write_result(ctx, written)
 
 
 async def _existing_owner(ctx: Context, raw: strawberry.ID) -> uuid.UUID | None:
@@ -315,23 +343,23 @@ async def _existing_owner(ctx: Context, raw: strawberry.ID) -> uuid.UUID | None:
     return owner_id if doc is not None and doc.get("role") == "UMKM_OWNER" else None
 
 
-def _require_owner_or_admin(ctx: Context, doc: MongoDoc) -> None:
-    if not (ctx.viewer.is_admin or ctx.viewer.owns(doc.get("owner_id"))):
-        raise errors.forbidden(t("forbidden", ctx.lang))
+def _owner_or_admin(viewer: Viewer, doc: MongoDoc) -> bool:
+    return viewer.is_admin or viewer.owns(doc.get("owner_id"))
 
 
 async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> UMKMPayload:
     ctx = _ctx(info)
     if parse_id(id) is None:
-        return failed(not_found(ctx.lang))
+        return not_found(ctx.lang)
     changes, problems = validate_update(input, ctx.lang)
     if problems:
         return failed(problems)
 
-    def plan(before: MongoDoc) -> Change | list[UserError]:
+    def plan(before: MongoDoc) -> Change | Refusal:
         if before.get("is_deleted"):
-            return not_found(ctx.lang)
-        _require_owner_or_admin(ctx, before)
+            return NotFound()
+        if not _owner_or_admin(ctx.viewer, before):
+            return Forbidden()
         effective = {k: v for k, v in changes.items() if get_path(before, k) != v}
         change = Change(effective)
         identity = any(k.startswith(_IDENTITY_PREFIXES) for k in effective)
@@ -354,10 +382,11 @@ async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> 
 async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
     ctx = _ctx(info)
 
-    def plan(before: MongoDoc) -> Change | list[UserError]:
+    def plan(before: MongoDoc) -> Change | Refusal:
         if before.get("is_deleted"):
-            return invalid_state(ctx.lang) if ctx.viewer.is_admin else not_found(ctx.lang)
-        _require_owner_or_admin(ctx, before)
+            return InvalidState() if ctx.viewer.is_admin else NotFound()
+        if not _owner_or_admin(ctx.viewer, before):
+            return Forbidden()
         return Change({"is_deleted": True, "deleted_at": now_ms()})
 
     return await write_payload(ctx, id, plan)
@@ -366,9 +395,9 @@ async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
 async def restore_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
     ctx = _ctx(info)
 
-    def plan(before: MongoDoc) -> Change | list[UserError]:
+    def plan(before: MongoDoc) -> Change | Refusal:
         if not before.get("is_deleted"):
-            return invalid_state(ctx.lang)
+            return InvalidState()
         return Change({"is_deleted": False, "deleted_at": None})
 
     return await write_payload(ctx, id, plan)

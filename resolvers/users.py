@@ -12,14 +12,13 @@ from strawberry.types import Info
 
 from db import sessions, umkm_profiles, users
 from db.drivers.mongo import MongoDoc
+from resolvers.common import parse_id, user_error
 from resolvers.rules.account import (
     email_errors,
     nama_errors,
     normalize_email,
-    parse_uuid,
     password_errors,
     text_errors,
-    user_error,
 )
 from schema.types.common import OkPayload, UserError
 from schema.types.enums import AccountStatus, Role, UserErrorCode
@@ -169,7 +168,7 @@ async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
 async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> UserPayload:
     ctx = _ctx(info)
     lang = ctx.lang
-    target = parse_uuid(id)
+    target = parse_id(id)
     doc = await users.find_by_id(ctx.mongo, target) if target is not None else None
     if target is None or doc is None:
         return _user_failed([_not_found(lang)])
@@ -229,7 +228,7 @@ async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> 
 async def delete_user(info: Info, id: strawberry.ID) -> OkPayload:
     ctx = _ctx(info)
     lang = ctx.lang
-    target = parse_uuid(id)
+    target = parse_id(id)
     if target is not None and ctx.viewer.is_self(target):
         return OkPayload(
             ok=False,

@@ -1,6 +1,6 @@
 """The verification workflow: task queue, approve/reject/resubmit, subscription.
 
-A decision is won by exactly one request: the compare-and-set of resolvers.umkm_changes.write
+A decision is won by exactly one request: the compare-and-set of db.writes.umkm.write
 on the UMKM document (only a PENDING document at the version that was read can change), so
 concurrent approvals yield one decision, one task move and one notification.
 """
@@ -16,24 +16,15 @@ from operator import attrgetter
 import strawberry
 from strawberry.types import Info
 
-from db import notifications, verification_tasks
+from db import verification_tasks
 from db.drivers.mongo import MongoDoc
 from db.verification_tasks import TaskRow
+from db.writes import umkm as umkm_writes
+from db.writes.umkm import TASK_TOPIC, Change, Forbidden, InvalidState, NotFound, Refusal
 from loaders.umkm import umkm_by_id
+from resolvers.common import parse_id, user_error
 from resolvers.rules.account import text_errors
-from resolvers.umkm_changes import (
-    TASK_TOPIC,
-    Change,
-    Written,
-    failed,
-    invalid_state,
-    not_found,
-    now_ms,
-    parse_id,
-    write,
-    write_payload,
-)
-from schema.types.common import UserError
+from resolvers.umkm import failed, not_found, write_payload, write_result
 from schema.types.enums import UserErrorCode, VerificationStatus
 from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
 from schema.types.umkm import (
@@ -41,7 +32,6 @@ from schema.types.umkm import (
     VerificationTask,
     VerificationTaskConnection,
     VerificationTaskEdge,
-    umkm_from_doc,
 )
 from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits
@@ -53,17 +43,6 @@ register(
         "verification.reason_length": (
             "Alasan penolakan harus {min} sampai {max} karakter",
             "The rejection reason must be {min} to {max} characters",
-        ),
-        "verification.verified_title": ("UMKM terverifikasi", "UMKM verified"),
-        "verification.verified_message": (
-            'Selamat! UMKM "{nama}" telah diverifikasi dan kini tampil untuk publik.',
-            'Congratulations! UMKM "{nama}" is verified and now visible to the public.',
-        ),
-        "verification.rejected_title": ("Verifikasi UMKM ditolak", "UMKM verification rejected"),
-        "verification.rejected_message": (
-            'UMKM "{nama}" belum dapat diverifikasi. Alasan: {reason} '
-            "Perbaiki data lalu ajukan ulang.",
-            'UMKM "{nama}" could not be verified. Reason: {reason} Correct it and resubmit.',
         ),
     }
 )
@@ -132,7 +111,7 @@ async def _page(
 ) -> list[TaskRow]:
     """Up to `limit` tasks; the PENDING queue skips tasks whose UMKM is soft-deleted.
 
-    Deletion withdraws the task (resolvers.umkm_changes), so such a row only shows between the
+    Deletion withdraws the task (db/writes/umkm.py), so such a row only shows between the
     Mongo write and the task move, or after a crash until `repair-verification`. The documents
     are read through the umkm_by_id loader, which `VerificationTask.umkm` reuses: no extra round
     trip when the UMKMs are asked for, one `$in` otherwise.
@@ -160,72 +139,11 @@ async def _decide(
 ) -> UMKMPayload:
     umkm_id = parse_id(raw_id)
     if umkm_id is None:
-        return failed(not_found(ctx.lang))
-    decided_at = now_ms()
-
-    def plan(before: MongoDoc) -> Change | list[UserError]:
-        if before.get("is_deleted"):
-            return not_found(ctx.lang)
-        if before["legalitas"]["status_verifikasi"] != "PENDING":
-            return invalid_state(ctx.lang)
-        return Change(
-            {
-                "legalitas.status_verifikasi": status,
-                "legalitas.verified_by": ctx.viewer.user_id,
-                "legalitas.tanggal_verifikasi": decided_at,
-                "legalitas.rejection_reason": reason if status == "REJECTED" else None,
-            }
-        )
-
-    async def record(written: Written) -> None:
-        await _record_decision(ctx, written, status, decided_at, reason)
-
-    result = await write(ctx, umkm_id, plan, then=record)
-    if isinstance(result, list):
-        return failed(result)
-    return UMKMPayload(umkm=umkm_from_doc(result.after, ctx.viewer), user_errors=[])
-
-
-async def _record_decision(
-    ctx: Context, written: Written, status: str, decided_at: datetime, reason: str | None
-) -> None:
-    """Only the winner of the compare-and-set gets here: move the task, notify the owner."""
-    task_id = written.before.get("verification_task_id")
-    if task_id is not None and ctx.viewer.user_id is not None:
-        for _ in range(2):
-            decided = await verification_tasks.decide(
-                ctx.cassandra,
-                task_id,
-                status=status,
-                decided_by=ctx.viewer.user_id,
-                decided_at=decided_at,
-                reason=reason,
-            )
-            # Still withdrawn (a restore died before putting it back): back first, then decide.
-            if (
-                decided is not None
-                or await verification_tasks.reinstate(ctx.cassandra, task_id) is None
-            ):
-                break
-    owner_id = written.after.get("owner_id")
-    if owner_id is None:
-        return
-    nama = written.after["nama_usaha"]
-    if status == "VERIFIED":
-        kind, title = "UMKM_VERIFIED", t("verification.verified_title")
-        message = t("verification.verified_message", nama=nama)
-    else:
-        kind, title = "UMKM_REJECTED", t("verification.rejected_title")
-        message = t("verification.rejected_message", nama=nama, reason=reason)
-    await notifications.create(
-        ctx.dbs,
-        ctx.services.pubsub,
-        owner_id=owner_id,
-        type=kind,
-        title=title,
-        message=message,
-        umkm_id=written.after["_id"],
+        return not_found(ctx.lang)
+    outcome = await umkm_writes.decide(
+        ctx.dbs, ctx.services.pubsub, umkm_id, status=status, reason=reason, actor=ctx.viewer
     )
+    return write_result(ctx, outcome)
 
 
 async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMPayload:
@@ -233,10 +151,8 @@ async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMP
     cleaned = (note or "").strip() or None
     problem = limits.text_problem(cleaned, limits.NOTE) if cleaned is not None else None
     if problem is not None:
-        message = t(problem.key, ctx.lang, **problem.params)
-        return failed(
-            [UserError(field=["note"], message=message, code=UserErrorCode(problem.code))]
-        )
+        code = UserErrorCode(problem.code)
+        return failed([user_error(["note"], problem.key, code, ctx.lang, **problem.params)])
     return await _decide(ctx, id, "VERIFIED", cleaned)
 
 
@@ -245,8 +161,18 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
     cleaned = reason.strip()
     if not REASON_MIN <= len(cleaned) <= REASON_MAX:
         code = UserErrorCode.TOO_SHORT if len(cleaned) < REASON_MIN else UserErrorCode.TOO_LONG
-        message = t("verification.reason_length", ctx.lang, min=REASON_MIN, max=REASON_MAX)
-        return failed([UserError(field=["reason"], message=message, code=code)])
+        return failed(
+            [
+                user_error(
+                    ["reason"],
+                    "verification.reason_length",
+                    code,
+                    ctx.lang,
+                    min=REASON_MIN,
+                    max=REASON_MAX,
+                )
+            ]
+        )
     problems = text_errors(cleaned, limits.REASON, ["reason"], ctx.lang)
     if problems:
         return failed(problems)
@@ -256,13 +182,13 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
 async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
     ctx = _ctx(info)
 
-    def plan(before: MongoDoc) -> Change | list[UserError]:
+    def plan(before: MongoDoc) -> Change | Refusal:
         if before.get("is_deleted"):
-            return not_found(ctx.lang)
+            return NotFound()
         if not ctx.viewer.owns(before.get("owner_id")):
-            raise errors.forbidden(t("forbidden", ctx.lang))
+            return Forbidden()
         if before["legalitas"]["status_verifikasi"] != "REJECTED":
-            return invalid_state(ctx.lang)
+            return InvalidState()
         # The previous rejection reason stays visible to reviewers until the next decision.
         return Change(
             {
@@ -277,7 +203,7 @@ async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
 
 
 async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:
-    """New PENDING tasks (published by resolvers.umkm_changes.open_task). Staff only: the
+    """New PENDING tasks (published by db/writes/umkm.py when a submission opens). Staff only: the
     permission is on the root field."""
     ctx = _ctx(info)
     async for row in ctx.services.pubsub.subscribe(TASK_TOPIC):

@@ -5,7 +5,7 @@ first step (the Cassandra log row), before the counters and MongoDB are touched.
 With SIGMA_TEST_CRASH_AT=after_counted_row, `count` (the profile counts' half of the UMKM hook)
 dies right after recording the UMKM's contribution, before the counters.
 With SIGMA_TEST_CRASH_AT=after_profile_write, `approve` / `resubmit` (the UMKM write path of the
-API, resolvers/umkm_changes.py) die right after the MongoDB write, before the verification task,
+API, db/writes/umkm.py) die right after the MongoDB write, before the verification task,
 the aggregate hook and the counts.
 Usage: python -m tests.fin_crash_writer submit|delete UMKM_ID TAHUN BULAN [OMZET]
        python -m tests.fin_crash_writer count UMKM_ID

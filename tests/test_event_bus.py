@@ -23,7 +23,7 @@ from gql.transport.websockets import WebsocketsTransport
 from db.drivers.cassandra import Cassandra
 from db.notifications import topic
 from db.verification_tasks import TaskRow
-from resolvers.umkm_changes import TASK_TOPIC
+from db.writes.umkm import TASK_TOPIC
 from sigma_graphql.core.event_codec import EventCodecError, decode, encode
 from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings

@@ -25,7 +25,7 @@ from websockets.typing import Subprotocol
 from db import sessions
 from db.drivers.handles import Databases
 from db.notifications import topic
-from resolvers.umkm_changes import TASK_TOPIC
+from db.writes.umkm import TASK_TOPIC
 from sigma_graphql.request.socket_sessions import CLOSE_SESSION_ENDED
 from tests.auth_support import LOGOUT, REQUEST_RESET, RESET, mailed_token
 from tests.mailbox import Mailbox

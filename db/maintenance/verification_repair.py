@@ -1,6 +1,6 @@
 """`sigma-graphql repair-verification`: makes the Cassandra queue agree with MongoDB again.
 
-MongoDB is written first (resolvers/umkm_changes.py) and names the task of the latest
+MongoDB is written first (db/writes/umkm.py) and names the task of the latest
 submission (`verification_task_id`), so a process that died halfway leaves one of:
 - a PENDING document whose task row was never written -> the task is created (same id);
 - a PENDING document without any task (imported data) -> a task is assigned and created;

@@ -7,13 +7,13 @@ Each rule returns a list of UserErrors so a mutation can report every violation 
 from __future__ import annotations
 
 import re
-import uuid
 
+from resolvers.common import user_error
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.common_passwords import is_common
-from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.core.i18n import Lang, register
 
 register(
     {
@@ -106,12 +106,6 @@ _NIK = re.compile(r"^[0-9]{16}$")
 _MOBILE = re.compile(r"^(08[0-9]{8,13}|\+628[0-9]{7,12})$")
 
 
-def user_error(
-    path: list[str] | None, key: str, code: UserErrorCode, lang: Lang, **params: object
-) -> UserError:
-    return UserError(field=path, message=t(key, lang, **params), code=code)
-
-
 def normalize_email(email: str) -> str:
     return email.strip()
 
@@ -185,10 +179,3 @@ def password_errors(password: str, email: str, path: list[str], lang: Lang) -> l
     if is_common(password):
         return [user_error(path, "auth.password_common", UserErrorCode.WEAK_PASSWORD, lang)]
     return []
-
-
-def parse_uuid(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None

@@ -24,6 +24,7 @@ from db.reference import (
     canonical_province,
     canonical_sector,
 )
+from resolvers.common import user_error
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
 from schema.types.umkm import (
@@ -35,7 +36,7 @@ from schema.types.umkm import (
     WilayahPatch,
 )
 from sigma_graphql.core import input_limits as limits
-from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.core.i18n import Lang, register
 
 register(
     {
@@ -88,7 +89,7 @@ class Checker:
     errors: list[UserError] = field(default_factory=list)
 
     def fail(self, path: list[str], code: UserErrorCode, key: str, **params: object) -> None:
-        self.errors.append(UserError(field=path, message=t(key, self.lang, **params), code=code))
+        self.errors.append(user_error(path, key, code, self.lang, **params))
 
     def text(
         self,
