@@ -6,9 +6,6 @@ reads of many UMKMs' months go through loaders/financial.py.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
-
 import strawberry
 from strawberry.types import Info
 
@@ -34,18 +31,15 @@ from schema.types.financial import (
 from schema.types.pagination import (
     check_first,
     cursor_int,
+    cursor_moment,
+    cursor_uuid,
     decode_cursor,
     encode_cursor,
     page_info,
 )
-from sigma_graphql.core import errors
-from sigma_graphql.core.i18n import register, t
+from sigma_graphql.core.clock import to_ms
+from sigma_graphql.core.i18n import register
 from sigma_graphql.core.viewer import Viewer
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MS = timedelta(milliseconds=1)
-# Flag times in cursors: 1970 up to the year 9999 (what datetime holds).
-MAX_MS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // MS
 
 register(
     {
@@ -207,14 +201,11 @@ async def flagged_logs(
     data = decode_cursor(after, ctx.lang)
     keyset = None
     if data is not None:
-        try:
-            keyset = (
-                EPOCH + timedelta(milliseconds=cursor_int(data, "at", 0, MAX_MS, ctx.lang)),
-                uuid.UUID(str(data.get("u"))),
-                cursor_int(data, "b", 1, 12, ctx.lang),
-            )
-        except ValueError:
-            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after") from None
+        keyset = (
+            cursor_moment(data, "at", ctx.lang),
+            cursor_uuid(data, "u", ctx.lang),
+            cursor_int(data, "b", 1, 12, ctx.lang),
+        )
     rows: list[Row] = []
     cursors: list[str] = []
     has_next = False
@@ -235,9 +226,7 @@ async def flagged_logs(
                 break
             rows.append(log)
             cursors.append(
-                encode_cursor(
-                    {"at": (at - EPOCH) // MS, "u": str(entry["umkm_id"]), "b": entry["bulan"]}
-                )
+                encode_cursor({"at": to_ms(at), "u": str(entry["umkm_id"]), "b": entry["bulan"]})
             )
         if has_next or len(entries) <= limit:
             break

@@ -25,9 +25,13 @@ from schema.types.financial import (
     NotificationEdge,
     NotificationPayload,
 )
-from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
-from sigma_graphql.core import errors
-from sigma_graphql.core.i18n import t
+from schema.types.pagination import (
+    check_first,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+)
 
 
 def _owner(info: Info) -> uuid.UUID:
@@ -65,9 +69,7 @@ async def list_notifications(
     data = decode_cursor(after, ctx.lang)
     before = None
     if data is not None:
-        before = _timeuuid(str(data.get("n")))
-        if before is None:
-            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after")
+        before = cursor_uuid(data, "n", ctx.lang, version=1)
     rows = await inbox.page(ctx.cassandra, _owner(info), limit + 1, before, bool(unread_only))
     nodes = [notification_from_row(r) for r in rows[:limit]]
     cursors = [encode_cursor({"n": str(n.id)}) for n in nodes]

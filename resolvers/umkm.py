@@ -20,7 +20,7 @@ from resolvers.common import parse_id, user_error
 from resolvers.rules.umkm import validate_create, validate_update
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
-from schema.types.pagination import check_first
+from schema.types.pagination import check_first, decode_keyset
 from schema.types.umkm import (
     UMKM,
     BoundingBoxInput,
@@ -32,7 +32,6 @@ from schema.types.umkm import (
     UMKMFilter,
     UMKMPayload,
     UpdateUMKMInput,
-    decode_umkm_cursor,
     umkm_connection,
     umkm_from_doc,
 )
@@ -163,7 +162,7 @@ async def list_umkms(
     ctx = _ctx(info)
     n = check_first(first, ctx.lang)
     query = _filter_query(_list_base(ctx.viewer, filter), filter, ctx.lang)
-    key = decode_umkm_cursor(after, ctx.lang)
+    key = decode_keyset(after, ctx.lang)
     page_query = umkm_profiles.combine(query, umkm_profiles.after_filter(*key)) if key else query
     # totalCount costs a second scan of the matching profiles: only when it is asked for
     # (the value stays 0 otherwise and is never read).

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import datetime
 
 import strawberry
 from pymongo.errors import DuplicateKeyError
@@ -22,7 +20,12 @@ from resolvers.rules.account import (
 )
 from schema.types.common import OkPayload, UserError
 from schema.types.enums import AccountStatus, Role, UserErrorCode
-from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.pagination import (
+    check_first,
+    decode_keyset,
+    keyset_cursor,
+    page_info,
+)
 from schema.types.users import (
     CreateUserInput,
     UpdateUserInput,
@@ -31,10 +34,9 @@ from schema.types.users import (
     UserPayload,
     user_from_doc,
 )
-from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.clock import now_utc
-from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.core.i18n import Lang
 from sigma_graphql.core.passwords import hash_password_async
 from sigma_graphql.request.context import Context
 from sigma_graphql.request.selection import selects
@@ -59,17 +61,7 @@ def _not_found(lang: Lang) -> UserError:
 
 
 def _cursor_of(doc: MongoDoc) -> str:
-    return encode_cursor({"c": doc["created_at"].isoformat(), "i": str(doc["_id"])})
-
-
-def _keyset(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] | None:
-    data = decode_cursor(after, lang)
-    if data is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(data["c"])), uuid.UUID(str(data["i"]))
-    except (KeyError, ValueError):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+    return keyset_cursor(doc["created_at"], doc["_id"])
 
 
 async def list_users(
@@ -77,7 +69,7 @@ async def list_users(
 ) -> UserConnection:
     ctx = _ctx(info)
     limit = check_first(first, ctx.lang)
-    keyset = _keyset(after, ctx.lang)
+    keyset = decode_keyset(after, ctx.lang)
     query = users.list_filter(role.value if role else None, search)
     # Count and per-edge cursors only when selected (the count is a second query).
     docs, total = await asyncio.gather(

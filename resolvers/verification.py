@@ -26,16 +26,22 @@ from resolvers.common import parse_id, user_error
 from resolvers.rules.account import text_errors
 from resolvers.umkm import failed, not_found, write_payload, write_result
 from schema.types.enums import UserErrorCode, VerificationStatus
-from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.pagination import (
+    bad_cursor,
+    check_first,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+)
 from schema.types.umkm import (
     UMKMPayload,
     VerificationTask,
     VerificationTaskConnection,
     VerificationTaskEdge,
 )
-from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits
-from sigma_graphql.core.i18n import register, t
+from sigma_graphql.core.i18n import register
 from sigma_graphql.request.context import Context
 
 register(
@@ -86,14 +92,11 @@ async def list_tasks(
     data = decode_cursor(after, ctx.lang)
     if data is not None:
         bucket = str(data.get("b"))
-        try:
-            last = uuid.UUID(str(data.get("t")))
-        except ValueError:
-            last = None
+        last = cursor_uuid(data, "t", ctx.lang)
         # A month from the first year of tasks to now: each year before the bucket's is one
         # more statement, so a forged "9999-12" must not get that far.
-        if last is None or not _BUCKET.fullmatch(bucket) or not FIRST_BUCKET <= bucket <= start:
-            raise errors.bad_input(t("bad_cursor", ctx.lang), argument="after")
+        if not _BUCKET.fullmatch(bucket) or not FIRST_BUCKET <= bucket <= start:
+            raise bad_cursor(ctx.lang)
         start = bucket
     rows = await _page(ctx, wanted, n + 1, start, last)
     edges = [VerificationTaskEdge(cursor=_cursor(r), node=task_from_row(r)) for r in rows[:n]]

@@ -11,13 +11,18 @@ import strawberry
 
 from db import analytics as repo
 from schema.types.financial import FinancialLog
-from schema.types.pagination import check_first, decode_cursor, encode_cursor, page_info
+from schema.types.pagination import (
+    check_first,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+)
 from schema.types.scalars import Rupiah
 from schema.types.umkm import UMKM, UMKMConnection, UMKMEdge, umkm_from_doc
 from sigma_graphql.analytics import periods
-from sigma_graphql.core import errors
 from sigma_graphql.core.clock import current_month
-from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.core.i18n import Lang
 from sigma_graphql.request.context import Info
 
 NOT_REPORTING_MONTHS = 3
@@ -117,12 +122,7 @@ class PublicStats:
 
 def _cursor_id(after: str | None, lang: Lang) -> uuid.UUID | None:
     cursor = decode_cursor(after, lang)
-    if cursor is None:
-        return None
-    try:
-        return uuid.UUID(str(cursor["id"]))
-    except (KeyError, ValueError):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+    return None if cursor is None else cursor_uuid(cursor, "id", lang)
 
 
 async def not_reporting(info: Info, first: int | None, after: str | None) -> UMKMConnection:

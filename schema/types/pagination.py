@@ -1,7 +1,8 @@
-"""Connection arguments and opaque cursors (CONVENTIONS §6).
+"""Connection arguments and opaque cursors: the one codec of every connection.
 
-Cursors are url-safe base64 of a small JSON document: keyset values for MongoDB lists, the
-driver's paging state for Cassandra lists. Clients must treat them as opaque.
+Cursors are url-safe base64 of a small JSON document holding the last row's sort key (a keyset);
+every field read back is type- and range-checked here, so a forged cursor is one BAD_USER_INPUT
+(`bad_cursor`) and never reaches a query. Clients must treat them as opaque.
 """
 
 from __future__ import annotations
@@ -9,19 +10,21 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
+from uuid import UUID
 
 import orjson
 
 from schema.types.common import PageInfo
 from sigma_graphql.core import errors
+from sigma_graphql.core.clock import from_ms, to_ms
 from sigma_graphql.core.i18n import Lang, t
 
 MAX_FIRST = 100
 T = TypeVar("T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+# Cursor times: 1970 up to the year 9999 (what datetime holds), in milliseconds.
+MAX_MS = to_ms(datetime(9999, 12, 31, tzinfo=UTC))
 
 
 def check_first(first: int | None, lang: Lang = "id", default: int = 20) -> int:
@@ -35,6 +38,11 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
+def bad_cursor(lang: Lang) -> errors.AppError:
+    """The one refusal of every connection for an `after` it did not issue."""
+    return errors.bad_input(t("bad_cursor", lang), argument="after")
+
+
 def decode_cursor(cursor: str | None, lang: Lang = "id") -> dict[str, Any] | None:
     if cursor is None:
         return None
@@ -42,19 +50,10 @@ def decode_cursor(cursor: str | None, lang: Lang = "id") -> dict[str, Any] | Non
         padded = cursor + "=" * (-len(cursor) % 4)
         value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+        raise bad_cursor(lang) from None
     if not isinstance(value, dict):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after")
+        raise bad_cursor(lang)
     return value
-
-
-def to_ms(moment: datetime) -> int:
-    """A timestamp as cursors carry it: milliseconds since the epoch (MongoDB's precision)."""
-    return (moment - _EPOCH) // _MS
-
-
-def from_ms(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def cursor_int(data: dict[str, Any], name: str, lo: int, hi: int, lang: Lang = "id") -> int:
@@ -62,22 +61,36 @@ def cursor_int(data: dict[str, Any], name: str, lo: int, hi: int, lang: Lang = "
     query with a value the database or datetime arithmetic cannot hold."""
     value = data.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise errors.bad_input(t("bad_cursor", lang), argument="after")
+        raise bad_cursor(lang)
     return value
 
 
-def encode_paging_state(state: bytes | None) -> str | None:
-    return None if state is None else encode_cursor({"p": base64.b64encode(state).decode()})
+def cursor_uuid(data: dict[str, Any], name: str, lang: Lang = "id", *, version: int = 0) -> UUID:
+    """A UUID field of a decoded cursor (of that version when given: 1 for Cassandra timeuuids)."""
+    try:
+        value = UUID(str(data.get(name)))
+    except ValueError:
+        raise bad_cursor(lang) from None
+    if version and value.version != version:
+        raise bad_cursor(lang)
+    return value
 
 
-def decode_paging_state(cursor: str | None, lang: Lang = "id") -> bytes | None:
-    data = decode_cursor(cursor, lang)
+def cursor_moment(data: dict[str, Any], name: str, lang: Lang = "id") -> datetime:
+    """A time field of a decoded cursor, carried as milliseconds since the epoch."""
+    return from_ms(cursor_int(data, name, 0, MAX_MS, lang))
+
+
+def keyset_cursor(created_at: datetime, row_id: UUID) -> str:
+    """The keyset of MongoDB lists ordered by (created_at, _id)."""
+    return encode_cursor({"c": to_ms(created_at), "i": str(row_id)})
+
+
+def decode_keyset(after: str | None, lang: Lang) -> tuple[datetime, UUID] | None:
+    data = decode_cursor(after, lang)
     if data is None:
         return None
-    try:
-        return base64.b64decode(str(data["p"]))
-    except (KeyError, ValueError, binascii.Error):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+    return cursor_moment(data, "c", lang), cursor_uuid(data, "i", lang)
 
 
 def page_info(

@@ -24,17 +24,15 @@ from schema.types.enums import HealthStatus, VerificationStatus
 from schema.types.growth import Forecast, ForecastPoint, GrowthAnalysis
 from schema.types.pagination import (
     check_first,
-    decode_cursor,
-    encode_cursor,
-    from_ms,
+    decode_keyset,
+    keyset_cursor,
     page_info,
-    to_ms,
 )
 from schema.types.scalars import Rupiah
 from sigma_graphql.analytics import forecast as forecasting
 from sigma_graphql.analytics import growth as quarters
 from sigma_graphql.core import errors
-from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.permissions import can_read, can_see_umkm, read_nik
 from sigma_graphql.request.context import Context, Info
@@ -465,17 +463,7 @@ async def load_umkm(ctx: Context, umkm_id: uuid.UUID | None) -> UMKM | None:
 
 def umkm_cursor(doc: MongoDoc) -> str:
     """Keyset of umkm_profiles.find_page: created_at, then id."""
-    return encode_cursor({"c": to_ms(doc["created_at"]), "i": str(doc["_id"])})
-
-
-def decode_umkm_cursor(after: str | None, lang: Lang) -> tuple[datetime, uuid.UUID] | None:
-    data = decode_cursor(after, lang)
-    if data is None:
-        return None
-    try:
-        return from_ms(int(data["c"])), uuid.UUID(str(data["i"]))
-    except (KeyError, ValueError, TypeError, OverflowError):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
+    return keyset_cursor(doc["created_at"], doc["_id"])
 
 
 def umkm_connection(
@@ -526,7 +514,7 @@ async def user_umkms(
     """User.umkms: the user's not deleted UMKMs, newest first."""
     ctx = info.context
     n = check_first(first, ctx.lang)
-    key = decode_umkm_cursor(after, ctx.lang)
+    key = decode_keyset(after, ctx.lang)
     if not user.umkms_visible:
         return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
     total, docs = await ctx.loaders.get(umkms_by_owner).load(OwnerPage(user.user_id, n + 1, key))
