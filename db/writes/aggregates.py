@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pymongo import ReturnDocument
@@ -214,12 +213,6 @@ def summary_of(row: Row | None) -> MongoDoc | None:
     if row is None:
         return None
     return {"tahun": row["tahun"], "bulan": row["bulan"], "omzet": int(row["omzet"])}
-
-
-@dataclass
-class SyncResult:
-    recounted: int = 0
-    denormalised: int = 0
 
 
 async def sync_row(

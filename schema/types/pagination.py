@@ -54,20 +54,6 @@ def cursor_int(data: dict[str, Any], name: str, lo: int, hi: int, lang: Lang = "
     return value
 
 
-def encode_paging_state(state: bytes | None) -> str | None:
-    return None if state is None else encode_cursor({"p": base64.b64encode(state).decode()})
-
-
-def decode_paging_state(cursor: str | None, lang: Lang = "id") -> bytes | None:
-    data = decode_cursor(cursor, lang)
-    if data is None:
-        return None
-    try:
-        return base64.b64decode(str(data["p"]))
-    except (KeyError, ValueError, binascii.Error):
-        raise errors.bad_input(t("bad_cursor", lang), argument="after") from None
-
-
 def page_info(
     items: Sequence[T], cursor_of: Callable[[T], str], *, has_next: bool, has_previous: bool
 ) -> PageInfo:
