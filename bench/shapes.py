@@ -1,10 +1,8 @@
-"""The five benchmark shapes: document, variables, who sends them, which resolvers they need."""
+"""The five benchmark shapes: document, variables, who sends them, which root fields they use."""
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,6 @@ class Shape:
     audience: str
     # Root fields of the document, in order (B1 builds each, B2 resolves each).
     roots: tuple[str, ...]
-    # "module.function" of every resolver the shape runs through on B3.
-    resolvers: tuple[str, ...]
 
     @property
     def query(self) -> str:
@@ -41,10 +37,6 @@ class Shape:
                 return words[1]
         raise ValueError(f"{self.stem}: no named operation")
 
-    def missing(self) -> list[str]:
-        """Resolvers of this shape that are still `todo(...)` stubs."""
-        return [name for name in self.resolvers if is_todo(_function(name))]
-
 
 SHAPES: dict[str, Shape] = {
     s.key: s
@@ -55,7 +47,6 @@ SHAPES: dict[str, Shape] = {
             "a_public_catalog",
             "PUBLIC",
             ("umkms",),
-            ("resolvers.umkm.list_umkms",),
         ),
         Shape(
             "b",
@@ -63,11 +54,6 @@ SHAPES: dict[str, Shape] = {
             "b_official_dashboard",
             "PEJABAT",
             ("officialDashboard", "sectorStats", "regionStats"),
-            (
-                "resolvers.analytics.official_dashboard",
-                "resolvers.analytics.sector_stats",
-                "resolvers.analytics.region_stats",
-            ),
         ),
         Shape(
             "c",
@@ -75,12 +61,6 @@ SHAPES: dict[str, Shape] = {
             "c_owner",
             "UMKM_OWNER",
             ("me", "notifications"),
-            (
-                "resolvers.auth.me",
-                "schema.types.umkm.user_umkms",
-                "schema.types.financial.umkm_financial_logs",
-                "resolvers.notifications.list_notifications",
-            ),
         ),
         Shape(
             "d",
@@ -88,11 +68,6 @@ SHAPES: dict[str, Shape] = {
             "d_staff_audit",
             "PEJABAT",
             ("umkms",),
-            (
-                "resolvers.umkm.list_umkms",
-                "schema.types.umkm.umkm_owner",
-                "schema.types.financial.umkm_financial_logs",
-            ),
         ),
         Shape(
             "e",
@@ -100,19 +75,6 @@ SHAPES: dict[str, Shape] = {
             "e_submit_log",
             "UMKM_OWNER",
             ("submitFinancialLog",),
-            ("resolvers.financial.submit_log",),
         ),
     )
 }
-
-
-def _function(dotted: str) -> Callable[..., Any]:
-    module, _, name = dotted.rpartition(".")
-    fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
-    return fn
-
-
-def is_todo(fn: Callable[..., Any]) -> bool:
-    """True while `fn` is still a `todo(...)` stub (resolvers/_todo.py)."""
-    code = getattr(fn, "__code__", None)
-    return code is not None and "todo" in code.co_names

@@ -21,7 +21,6 @@ from cassandra.util import uuid_from_time
 from db.drivers.cassandra import Cassandra, Row
 
 TABLE = "umkm_financial_log"
-KEY = ("umkm_id", "tahun", "bulan")
 # What a version check compares: a row changed by anyone else since we read it fails the LWT.
 VERSION = ("tanggal_input", "counted_omzet", "counted_sektor", "counted_kota")
 COLUMNS = (

@@ -1,4 +1,5 @@
-"""Geo search without server geo support (CONVENTIONS §4): geohash cells and haversine.
+"""Geo search without server geo support (the MongoDB stand-in has none: README, Databases
+without Docker): geohash cells and haversine.
 
 A bounding box is covered by a few geohash cells; documents are matched by prefix of their stored
 geohash (a range on the string, which an ordinary index serves), then filtered exactly.

@@ -99,10 +99,6 @@ class TaskRow:
             self.reason,
         )
 
-    def as_message(self) -> dict[str, Any]:
-        """What the pubsub carries to verificationTaskAdded subscribers."""
-        return dict(zip(COLUMNS.split(", "), self.params(), strict=True))
-
 
 def _aware(value: datetime | None) -> datetime | None:
     # The driver returns naive UTC datetimes.

@@ -7,10 +7,9 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from strawberry.dataloader import DataLoader
-
 from db import analytics
 from db.drivers.cassandra import Row
+from loaders.dataloader import DataLoader
 
 # (dimension 'sektor' or 'kota', years, one name or None for every name dashboard_keys lists)
 DimensionKey = tuple[str, tuple[int, ...], str | None]

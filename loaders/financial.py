@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from strawberry.dataloader import DataLoader
-
 from db import financial_logs as fl
 from db.drivers.cassandra import Row
+from loaders.dataloader import DataLoader
 
 if TYPE_CHECKING:
     from db.drivers.handles import Databases

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from strawberry.dataloader import DataLoader
-
 from db import umkm_profiles, users
 from db.drivers.mongo import MongoDoc
+from loaders.dataloader import DataLoader
 
 if TYPE_CHECKING:
     from db.drivers.handles import Databases

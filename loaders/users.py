@@ -6,10 +6,9 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from strawberry.dataloader import DataLoader
-
 from db import users
 from db.drivers.mongo import MongoDoc
+from loaders.dataloader import DataLoader
 
 if TYPE_CHECKING:
     from db.drivers.handles import Databases

@@ -16,8 +16,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.permission import PermissionExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
 from schema.root import Mutation, Query, Subscription
 from schema.types.scalars import SCALAR_MAP
@@ -35,6 +37,7 @@ from sigma_graphql.limits.argument_guard import argument_guard_factory
 from sigma_graphql.limits.cost import cost_limiter_factory
 from sigma_graphql.limits.document_limits import limit_rule
 from sigma_graphql.limits.response_cache import response_cache_factory
+from sigma_graphql.permissions import ROOT_ACCESS, allow
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +87,66 @@ def extension_factories(settings: Settings) -> list[Any]:
     return exts
 
 
+class RootAccessMismatch(Exception):
+    """The root types and ROOT_ACCESS disagree: the schema is not built."""
+
+
+def attach_root_guards(config: StrawberryConfig, *root_types: type) -> None:
+    """Gives every field of the root types the guard ROOT_ACCESS names for it.
+
+    Building refuses a root field the table does not list (it would otherwise be open to
+    everyone without anyone having decided so) and a table entry no root field has (a guard
+    that protects nothing hides a renamed field). The fields are changed in place before
+    Strawberry converts them; the guards follow from the table alone, so building twice
+    attaches the same guards (docs/architecture.md, "Permissions")."""
+    definitions = [get_object_definition(t, strict=True) for t in root_types]
+    fields = {
+        f"{definition.name}.{config.name_converter.from_field(field)}": field
+        for definition in definitions
+        for field in definition.fields
+    }
+    type_names = {definition.name for definition in definitions}
+    listed = {op for op in ROOT_ACCESS if op.split(".")[0] in type_names}
+    unlisted = sorted(fields.keys() - listed)
+    stale = sorted(listed - fields.keys())
+    if unlisted or stale:
+        problems = []
+        if unlisted:
+            problems.append(f"root fields missing from ROOT_ACCESS: {', '.join(unlisted)}")
+        if stale:
+            problems.append(f"ROOT_ACCESS entries without a root field: {', '.join(stale)}")
+        raise RootAccessMismatch(
+            "; ".join(problems) + " (give every root field its audiences in "
+            "sigma_graphql/permissions.py ROOT_ACCESS)"
+        )
+    for operation, field in fields.items():
+        guards = allow(operation)
+        field.permission_classes = guards
+        field.extensions = [e for e in field.extensions if not isinstance(e, PermissionExtension)]
+        if guards:
+            field.extensions.append(
+                PermissionExtension([guard() for guard in guards], use_directives=False)
+            )
+
+
 def build_schema(
-    settings: Settings, extra_extensions: list[type[SchemaExtension]] | None = None
+    settings: Settings,
+    extra_extensions: list[type[SchemaExtension]] | None = None,
+    *,
+    query: type = Query,
+    mutation: type = Mutation,
+    subscription: type = Subscription,
 ) -> SigmaSchema:
+    """The served schema; other root types only in tests (e.g. proving an unlisted root field
+    refuses to build)."""
+    config = StrawberryConfig(scalar_map=SCALAR_MAP)
+    attach_root_guards(config, query, mutation, subscription)
     schema = SigmaSchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
         extensions=[*extension_factories(settings), *(extra_extensions or [])],
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=config,
         execution_context_class=FastExecutor if settings.fast_execution else None,
     )
     schema.hide_suggestions = not settings.introspection

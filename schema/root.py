@@ -1,7 +1,8 @@
 """Root Query, Mutation and Subscription: the contract's entry points.
 
-Each root field is guarded by the permission table (sigma_graphql/permissions.py ROOT_ACCESS)
-and delegates to the resolver module of its domain. Nothing else happens here.
+Each root field delegates to the resolver module of its domain. Nothing else happens here: the
+schema build attaches every root field's guard from the permission table
+(sigma_graphql/permissions.py ROOT_ACCESS) and refuses a field the table does not list.
 """
 
 from __future__ import annotations
@@ -62,9 +63,6 @@ from schema.types.users import (
     UserPayload,
 )
 from sigma_graphql.core.clock import reporting_today
-from sigma_graphql.permissions import allow
-
-Q, M, S = "Query.", "Mutation.", "Subscription."
 
 
 @strawberry.type
@@ -114,7 +112,7 @@ class Query:
     ) -> list[NearbyUMKM]:
         return await umkm.umkms_near(info, latitude, longitude, radius_km, sektor, first)
 
-    @strawberry.field(description="Staff only.", permission_classes=allow(Q + "verificationTasks"))
+    @strawberry.field(description="Staff only.")
     async def verification_tasks(
         self,
         info: Info,
@@ -124,19 +122,13 @@ class Query:
     ) -> VerificationTaskConnection:
         return await verification.list_tasks(info, status, first, after)
 
-    @strawberry.field(
-        description="Staff only: flagged logs of a year, newest first.",
-        permission_classes=allow(Q + "flaggedFinancialLogs"),
-    )
+    @strawberry.field(description="Staff only: flagged logs of a year, newest first.")
     async def flagged_financial_logs(
         self, info: Info, tahun: int, first: int | None = 20, after: str | None = None
     ) -> FinancialLogConnection:
         return await financial.flagged_logs(info, tahun, first, after)
 
-    @strawberry.field(
-        description="UMKM_OWNER only: own notifications, newest first.",
-        permission_classes=allow(Q + "notifications"),
-    )
+    @strawberry.field(description="UMKM_OWNER only: own notifications, newest first.")
     async def notifications(
         self,
         info: Info,
@@ -146,7 +138,7 @@ class Query:
     ) -> NotificationConnection:
         return await notifications.list_notifications(info, unread_only, first, after)
 
-    @strawberry.field(permission_classes=allow(Q + "unreadNotificationCount"))
+    @strawberry.field
     async def unread_notification_count(self, info: Info) -> int:
         return await notifications.unread_count(info)
 
@@ -180,8 +172,7 @@ class Query:
 
     @strawberry.field(
         description="Staff only: UMKMs ranked by growth of the given quarter (default: latest "
-        "complete quarter).",
-        permission_classes=allow(Q + "topGrowers"),
+        "complete quarter)."
     )
     async def top_growers(
         self, info: Info, tahun: int, quarter: int | None = None, first: int | None = 10
@@ -206,19 +197,18 @@ class Query:
 
     @strawberry.field(
         description="Staff only: logs that look suspicious (statistical outliers), highest score "
-        "first.",
-        permission_classes=allow(Q + "suspiciousFinancialLogs"),
+        "first."
     )
     async def suspicious_financial_logs(
         self, info: Info, tahun: int, bulan: int | None = None, first: int | None = 50
     ) -> list[Anomaly]:
         return await analytics.suspicious_logs(info, tahun, bulan, first)
 
-    @strawberry.field(permission_classes=allow(Q + "ownerDashboard"))
+    @strawberry.field
     async def owner_dashboard(self, info: Info) -> OwnerDashboard:
         return await analytics.owner_dashboard(info)
 
-    @strawberry.field(permission_classes=allow(Q + "officialDashboard"))
+    @strawberry.field
     async def official_dashboard(self, info: Info) -> OfficialDashboard:
         return await analytics.official_dashboard(info)
 
@@ -226,7 +216,7 @@ class Query:
     async def public_stats(self, info: Info) -> PublicStats:
         return await analytics.public_stats(info)
 
-    @strawberry.field(description="ADMIN only.", permission_classes=allow(Q + "users"))
+    @strawberry.field(description="ADMIN only.")
     async def users(
         self,
         info: Info,
@@ -237,10 +227,7 @@ class Query:
     ) -> UserConnection:
         return await users.list_users(info, role, search, first, after)
 
-    @strawberry.field(
-        description="Self, or ADMIN for any user: newest first.",
-        permission_classes=allow(Q + "loginHistory"),
-    )
+    @strawberry.field(description="Self, or ADMIN for any user: newest first.")
     async def login_history(
         self, info: Info, user_id: strawberry.ID | None = None, first: int | None = 20
     ) -> list[LoginEvent]:
@@ -273,11 +260,11 @@ class Mutation:
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         return await auth.login(info, input)
 
-    @strawberry.mutation(permission_classes=allow(M + "logout"))
+    @strawberry.mutation
     async def logout(self, info: Info) -> OkPayload:
         return await auth.logout(info)
 
-    @strawberry.mutation(permission_classes=allow(M + "changePassword"))
+    @strawberry.mutation
     async def change_password(self, info: Info, input: ChangePasswordInput) -> OkPayload:
         return await auth.change_password(info, input)
 
@@ -291,17 +278,11 @@ class Mutation:
     async def reset_password(self, info: Info, input: ResetPasswordInput) -> OkPayload:
         return await auth.reset_password(info, input)
 
-    @strawberry.mutation(
-        description="ADMIN: creates an ACTIVE PEJABAT or ADMIN account.",
-        permission_classes=allow(M + "createUser"),
-    )
+    @strawberry.mutation(description="ADMIN: creates an ACTIVE PEJABAT or ADMIN account.")
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
         return await users.create_user(info, input)
 
-    @strawberry.mutation(
-        description="ADMIN. Suspending ends the user's sessions.",
-        permission_classes=allow(M + "updateUser"),
-    )
+    @strawberry.mutation(description="ADMIN. Suspending ends the user's sessions.")
     async def update_user(
         self, info: Info, id: strawberry.ID, input: UpdateUserInput
     ) -> UserPayload:
@@ -309,23 +290,20 @@ class Mutation:
 
     @strawberry.mutation(
         description="ADMIN, never self: removes the account and its sessions; owned UMKMs stay, "
-        "owner-less.",
-        permission_classes=allow(M + "deleteUser"),
+        "owner-less."
     )
     async def delete_user(self, info: Info, id: strawberry.ID) -> OkPayload:
         return await users.delete_user(info, id)
 
     @strawberry.mutation(
-        description="UMKM_OWNER (becomes PENDING, owned by the caller) or ADMIN (VERIFIED).",
-        permission_classes=allow(M + "createUmkm"),
+        description="UMKM_OWNER (becomes PENDING, owned by the caller) or ADMIN (VERIFIED)."
     )
     async def create_umkm(self, info: Info, input: CreateUMKMInput) -> UMKMPayload:
         return await umkm.create_umkm(info, input)
 
     @strawberry.mutation(
         description="Owner or ADMIN. Changing namaUsaha, sektor or wilayah of a VERIFIED UMKM by "
-        "its owner sends it back to PENDING.",
-        permission_classes=allow(M + "updateUmkm"),
+        "its owner sends it back to PENDING."
     )
     async def update_umkm(
         self, info: Info, id: strawberry.ID, input: UpdateUMKMInput
@@ -333,23 +311,18 @@ class Mutation:
         return await umkm.update_umkm(info, id, input)
 
     @strawberry.mutation(
-        description="Soft delete: owner or ADMIN. Its months leave every aggregate.",
-        permission_classes=allow(M + "deleteUmkm"),
+        description="Soft delete: owner or ADMIN. Its months leave every aggregate."
     )
     async def delete_umkm(self, info: Info, id: strawberry.ID) -> UMKMPayload:
         return await umkm.delete_umkm(info, id)
 
     @strawberry.mutation(
-        description="ADMIN: undo a soft delete; its months return to the aggregates.",
-        permission_classes=allow(M + "restoreUmkm"),
+        description="ADMIN: undo a soft delete; its months return to the aggregates."
     )
     async def restore_umkm(self, info: Info, id: strawberry.ID) -> UMKMPayload:
         return await umkm.restore_umkm(info, id)
 
-    @strawberry.mutation(
-        description="Staff: PENDING -> VERIFIED; the owner is notified.",
-        permission_classes=allow(M + "approveUmkm"),
-    )
+    @strawberry.mutation(description="Staff: PENDING -> VERIFIED; the owner is notified.")
     async def approve_umkm(
         self, info: Info, id: strawberry.ID, note: str | None = None
     ) -> UMKMPayload:
@@ -357,76 +330,60 @@ class Mutation:
 
     @strawberry.mutation(
         description="Staff: PENDING -> REJECTED with a reason of 10..500 chars; the owner is "
-        "notified.",
-        permission_classes=allow(M + "rejectUmkm"),
+        "notified."
     )
     async def reject_umkm(self, info: Info, id: strawberry.ID, reason: str) -> UMKMPayload:
         return await verification.reject_umkm(info, id, reason)
 
-    @strawberry.mutation(
-        description="Owner: REJECTED -> PENDING after corrections.",
-        permission_classes=allow(M + "resubmitUmkm"),
-    )
+    @strawberry.mutation(description="Owner: REJECTED -> PENDING after corrections.")
     async def resubmit_umkm(self, info: Info, id: strawberry.ID) -> UMKMPayload:
         return await verification.resubmit_umkm(info, id)
 
     @strawberry.mutation(
         description="Owner (own VERIFIED UMKM) or staff. Re-submitting a month replaces it; a "
-        "flag stays until staff clear it.",
-        permission_classes=allow(M + "submitFinancialLog"),
+        "flag stays until staff clear it."
     )
     async def submit_financial_log(
         self, info: Info, input: SubmitFinancialLogInput
     ) -> FinancialLogPayload:
         return await financial.submit_log(info, input)
 
-    @strawberry.mutation(description="ADMIN.", permission_classes=allow(M + "deleteFinancialLog"))
+    @strawberry.mutation(description="ADMIN.")
     async def delete_financial_log(
         self, info: Info, umkm_id: strawberry.ID, tahun: int, bulan: int
     ) -> OkPayload:
         return await financial.delete_log(info, umkm_id, tahun, bulan)
 
     @strawberry.mutation(
-        description="Staff: flags an existing month and notifies the owner once per flag.",
-        permission_classes=allow(M + "flagFinancialLog"),
+        description="Staff: flags an existing month and notifies the owner once per flag."
     )
     async def flag_financial_log(self, info: Info, input: FlagInput) -> FinancialLogPayload:
         return await financial.flag_log(info, input)
 
-    @strawberry.mutation(
-        description="Staff: clears the flag and notifies the owner.",
-        permission_classes=allow(M + "unflagFinancialLog"),
-    )
+    @strawberry.mutation(description="Staff: clears the flag and notifies the owner.")
     async def unflag_financial_log(
         self, info: Info, umkm_id: strawberry.ID, tahun: int, bulan: int
     ) -> FinancialLogPayload:
         return await financial.unflag_log(info, umkm_id, tahun, bulan)
 
-    @strawberry.mutation(
-        description="UMKM_OWNER: own notification.",
-        permission_classes=allow(M + "markNotificationRead"),
-    )
+    @strawberry.mutation(description="UMKM_OWNER: own notification.")
     async def mark_notification_read(self, info: Info, id: strawberry.ID) -> NotificationPayload:
         return await notifications.mark_read(info, id)
 
-    @strawberry.mutation(permission_classes=allow(M + "markAllNotificationsRead"))
+    @strawberry.mutation
     async def mark_all_notifications_read(self, info: Info) -> CountPayload:
         return await notifications.mark_all_read(info)
 
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(
-        description="UMKM_OWNER: own new notifications as they are created.",
-        permission_classes=allow(S + "notificationAdded"),
-    )
+    @strawberry.subscription(description="UMKM_OWNER: own new notifications as they are created.")
     async def notification_added(self, info: Info) -> AsyncGenerator[Notification, None]:
         async for item in notifications.subscribe(info):
             yield item
 
     @strawberry.subscription(
-        description="Staff: new PENDING verification tasks as they are created.",
-        permission_classes=allow(S + "verificationTaskAdded"),
+        description="Staff: new PENDING verification tasks as they are created."
     )
     async def verification_task_added(self, info: Info) -> AsyncGenerator[VerificationTask, None]:
         async for item in verification.subscribe(info):

@@ -1,8 +1,10 @@
-"""The permission table: one place, reviewed together (CONVENTIONS §2).
+"""The permission table: one place, reviewed together (docs/architecture.md, "Permissions").
 
 Three parts:
-- ROOT_ACCESS: which audiences may call each root query/mutation/subscription at all. Enforced
-  by `Allow` permission classes on the root fields (UNAUTHENTICATED for PUBLIC, else FORBIDDEN).
+- ROOT_ACCESS: which audiences may call each root query/mutation/subscription at all. The schema
+  build (schema/build.py) attaches an `Allow` guard to every root field from it and refuses to
+  build when a root field is not listed or a listed one does not exist (UNAUTHENTICATED for
+  PUBLIC, else FORBIDDEN).
 - FIELD_ACCESS: which relation/audience may read each restricted field, and how (full or masked).
   Types are built by resolvers with `field_access(...)` deciding every restricted value once per
   object, so leaves stay plain attributes (no per-leaf permission overhead) and resolve to null
@@ -33,6 +35,7 @@ OWNER_OR_STAFF = frozenset({A.UMKM_OWNER, A.PEJABAT, A.ADMIN})
 
 ROOT_ACCESS: dict[str, frozenset[Audience]] = {
     # queries
+    "Query.today": ANY,  # a date, the same for everyone: no data to guard
     "Query.me": ANY,
     "Query.umkm": ANY,
     "Query.umkms": ANY,
@@ -192,7 +195,7 @@ def can_see_umkm(viewer: Viewer, doc: dict[str, Any]) -> bool:
 
 
 class Allow(BasePermission):
-    """Root-field guard built from ROOT_ACCESS; use `allow("Query.users")`."""
+    """Root-field guard built from ROOT_ACCESS by `allow("Query.users")`."""
 
     operation: str = ""
     audiences: frozenset[Audience] = ANY
@@ -208,7 +211,11 @@ class Allow(BasePermission):
 
 
 def allow(operation: str) -> list[type[BasePermission]]:
-    """Permission classes for a root field, from ROOT_ACCESS (KeyError if it is not listed)."""
+    """Permission classes for a root field, from ROOT_ACCESS (KeyError if it is not listed).
+
+    A field open to ANY audience gets none: a guard that always passes would only cost a
+    Strawberry extension chain per call and keep the field off the fast path
+    (sigma_graphql/execution/fast_execution.py)."""
     audiences = ROOT_ACCESS[operation]
     if audiences == ANY:
         return []

@@ -1,9 +1,7 @@
 """DataLoader discipline: database round trips of shapes (a), (c), (d) do not grow with lists.
 
 Each shape runs with 1 and with 100 items and must make the same number of round trips
-(resp.round_trips, counted by instrumenting both drivers). A shape is skipped while one of the
-resolvers it needs is still a `todo(...)` stub, so these tests switch on by themselves once the
-domain resolvers are merged.
+(resp.round_trips, counted by instrumenting both drivers).
 """
 
 from __future__ import annotations
@@ -27,13 +25,6 @@ from tests.support import Account, Api, Factory, LiveServer
 N = 100
 MONTHS = last_complete_months(14)  # spans two years, so logs come from several partitions
 YEAR = MONTHS[-1][0]
-
-
-def _needs(shape: str) -> Any:
-    missing = SHAPES[shape].missing()
-    return pytest.mark.skipif(
-        bool(missing), reason=f"resolvers still todo stubs: {', '.join(missing)}"
-    )
 
 
 @dataclass
@@ -133,7 +124,6 @@ query ($n: Int!, $kota: String!) {
 """
 
 
-@_needs("a")
 async def test_public_catalogue_round_trips_do_not_grow(api: Api, world: World) -> None:
     one, many = await _same_round_trips(api, CATALOG, {"kota": world.owner_kota})
     assert len(one["umkms"]["nodes"]) == 1
@@ -157,7 +147,6 @@ query ($n: Int!) {
 """
 
 
-@_needs("c")
 async def test_owner_query_round_trips_do_not_grow(api: Api, world: World) -> None:
     one, many = await _same_round_trips(api.as_(world.owner.token), OWNER, {})
     assert len(one["me"]["umkms"]["nodes"]) == 1
@@ -179,7 +168,6 @@ query ($n: Int!, $kota: String!, $tahun: Int!) {
 """
 
 
-@_needs("d")
 async def test_staff_audit_round_trips_do_not_grow(api: Api, world: World) -> None:
     one, many = await _same_round_trips(
         api.as_(world.staff.token), AUDIT, {"kota": world.audit_kota, "tahun": YEAR}

@@ -45,8 +45,6 @@ class Breaker:
         self.failures = 0
         self._opened_at: float | None = None
         self.last_error = ""
-        # Times this breaker opened (tests and logs).
-        self.openings = 0
 
     @property
     def is_open(self) -> bool:
@@ -80,7 +78,6 @@ class Breaker:
         self.last_error = str(error)[:200] or type(error).__name__
         if self.armed and self._opened_at is None and self.failures >= self.threshold:
             self._opened_at = self._clock()
-            self.openings += 1
             log.warning(
                 "%s failed %d times in a row (%s): circuit open, requests fail at once",
                 self.name,

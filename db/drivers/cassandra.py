@@ -160,10 +160,6 @@ class Cassandra:
         self._last_error = ""
         self._blocking = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cassandra")
 
-    @property
-    def connected(self) -> bool:
-        return self._session is not None
-
     async def session(self) -> Session:
         if self._session is not None:
             return self._session

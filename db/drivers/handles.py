@@ -43,8 +43,6 @@ class Databases:
         self._mongo = self.mongo_client[settings.mongo_db]
         self.cassandra = Cassandra(settings, cassandra_breaker(settings))
         self._retired: set[asyncio.Task[None]] = set()
-        # Clients replaced by the probe (tests).
-        self.mongo_replacements = 0
 
     @classmethod
     def open(cls, settings: Settings) -> Databases:
@@ -122,7 +120,6 @@ class Databases:
             return
         old, self.mongo_client = self.mongo_client, fresh
         self._mongo = fresh[self.settings.mongo_db]
-        self.mongo_replacements += 1
         task = asyncio.get_running_loop().create_task(self._retire(old))
         self._retired.add(task)
         task.add_done_callback(self._retired.discard)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import AsyncMongoClient, monitoring
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
 from db.drivers import roundtrips
@@ -100,7 +99,3 @@ def create_client(settings: Settings, breaker: Breaker | None = None) -> AsyncMo
         appname="sigma-graphql",
         event_listeners=listeners,
     )
-
-
-def database(client: AsyncMongoClient[MongoDoc], settings: Settings) -> AsyncDatabase[MongoDoc]:
-    return client[settings.mongo_db]

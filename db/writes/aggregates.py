@@ -1,6 +1,6 @@
 """Maintenance of the pre-aggregated tables (dashboards, quarter totals, summary_terakhir).
 
-Design (CONVENTIONS §5):
+Design (docs/architecture.md, Two databases, one write order):
 - A UMKM's months contribute to the aggregates only while it is VERIFIED and not deleted. The
   contribution of one log row is `(omzet, sektor, kota)` or none; the row stores the contribution
   it currently makes in `counted_omzet/counted_sektor/counted_kota`.
@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pymongo import ReturnDocument
@@ -213,12 +212,6 @@ def summary_of(row: Row | None) -> MongoDoc | None:
     if row is None:
         return None
     return {"tahun": row["tahun"], "bulan": row["bulan"], "omzet": int(row["omzet"])}
-
-
-@dataclass
-class SyncResult:
-    recounted: int = 0
-    denormalised: int = 0
 
 
 async def sync_row(

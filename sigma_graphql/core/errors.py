@@ -1,4 +1,4 @@
-"""Error types with extensions.code (CONVENTIONS §6) and the mapping of driver failures."""
+"""Error types with extensions.code (docs/architecture.md, Errors)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ RATE_LIMITED = "RATE_LIMITED"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-# The documented set (CONVENTIONS §6): every error a client receives carries one of these.
+# The documented set (docs/architecture.md, Errors): every error a client receives carries one
+# of these.
 CODES = frozenset(
     {
         UNAUTHENTICATED,

@@ -5,7 +5,7 @@ One table (README "Input limits"), enforced before any database call:
   sigma_graphql/limits/argument_guard.py before execution: BAD_USER_INPUT naming the argument;
 - the arguments of the mutations themselves by their validators (umkm_validation.py,
   resolvers/rules/account.py, resolvers/financial.py, resolvers/verification.py), which report
-  userErrors (TOO_LONG, INVALID) and write nothing (CONVENTIONS §6).
+  userErrors (TOO_LONG, INVALID) and write nothing (docs/architecture.md, Errors).
 
 Text is single-line unless said otherwise: control characters (NUL, ESC, DEL, C1), line breaks
 and tabs are refused. Multi-line text (catatan, reasons, notes) may hold line breaks and tabs,

@@ -58,7 +58,7 @@ class Settings:
     smtp_port: int = 1025
     mail_from: str = "SIGMA-UMKM <no-reply@sigma-umkm.local>"
 
-    # Limits (CONVENTIONS §6). Body size in bytes.
+    # Limits (README, Input limits). Body size in bytes.
     max_body_bytes: int = 2 * 1024 * 1024
     max_depth: int = 10
     max_aliases: int = 30
@@ -86,7 +86,7 @@ class Settings:
     # false = each process keeps its own buckets.
     budget_shared: bool = True
 
-    # Auth (CONVENTIONS §7)
+    # Auth (docs/architecture.md, Auth)
     session_ttl_s: int = 24 * 3600
     login_window_s: int = 15 * 60
     login_max_failures: int = 5

@@ -1,4 +1,5 @@
-"""Schema extensions that run once per operation (never per field, see bench notes §2.3).
+"""Schema extensions that run once per operation (never per field: per-field hooks cost, see
+bench/README.md).
 
 - ErrorPolicy: keeps client errors (AppError) as they are, turns database outages into
   SERVICE_UNAVAILABLE (with the database and `retryAfter` seconds), and request errors (syntax,

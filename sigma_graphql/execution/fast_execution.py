@@ -1,4 +1,4 @@
-"""Cheaper field execution for plain attribute fields (bench notes §2; issue #7).
+"""Cheaper field execution for plain attribute fields (bench/README.md; issue #7).
 
 Most completed fields in a response are leaves read straight from a Python object: a
 FinancialLog's `omzet`, a MonthlyStat's `bulan`. For each of them graphql-core builds a Path, a

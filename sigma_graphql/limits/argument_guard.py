@@ -3,8 +3,8 @@
 It works in the validation step, after graphql-core's rules: a refused operation is a request
 error like a validation error (BAD_USER_INPUT naming the argument), nothing executes, no
 database is asked and no budget is charged. The arguments of mutation fields themselves are
-left to the mutations' validators, which answer with userErrors (CONVENTIONS §6); arguments of
-fields selected below a mutation are checked here like any other.
+left to the mutations' validators, which answer with userErrors (docs/architecture.md, Errors);
+arguments of fields selected below a mutation are checked here like any other.
 
 Where each argument sits is found once per document (one TypeInfo walk, linear in the
 document's size: a fragment is visited once, as a definition, never expanded per spread) and

@@ -37,7 +37,6 @@ class Services:
     sockets: SocketSessions = field(default_factory=SocketSessions)
     # Public map reads answered during a MongoDB outage (sigma_graphql/request/last_good.py).
     last_good: LastGood = field(default_factory=LastGood)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

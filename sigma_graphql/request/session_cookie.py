@@ -1,4 +1,4 @@
-"""The browser session cookie `session_token` (CONVENTIONS §7)."""
+"""The browser session cookie `session_token` (docs/architecture.md, Auth)."""
 
 from __future__ import annotations
 

@@ -76,7 +76,6 @@ class SocketSessions:
         self._verdicts: dict[str, _Verdict] = {}
         self._inflight: dict[str, asyncio.Future[Viewer | None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self.closed_count = 0  # sockets closed because their session ended (tests, logs)
 
     def configure(self, lookup: Lookup, *, cache_s: float, sweep_s: float) -> None:
         self.lookup, self.cache_s, self.sweep_s = lookup, cache_s, sweep_s
@@ -160,8 +159,7 @@ class SocketSessions:
                 future.cancel()
 
     async def _close(self, ctx: SocketContext) -> None:
-        if self._open.pop(ctx.request, None) is not None:
-            self.closed_count += 1
+        self._open.pop(ctx.request, None)
         if isinstance(ctx.request, WebSocket):
             # Already closing or closed by the client: nothing left to do.
             with contextlib.suppress(Exception):

@@ -1,0 +1,41 @@
+"""The DataLoader every loader factory builds on: aiodataloader's, as the design card names
+(measured against strawberry.dataloader in bench/README.md, "DataLoaders": not slower).
+
+Batching is aiodataloader's: every load of one tick forms one batch. Two habits of the loader
+used before are kept, so a request behaves as it did:
+- a batch that raises fails each of its keys, and they stay failed for the rest of the request
+  (aiodataloader would forget them and ask the database that just failed again on the next load
+  of the same key);
+- a cached load that was cancelled with its caller (graphql-core cancels sibling fields when an
+  error nulls their parent) is loaded afresh instead of answering the next caller with
+  CancelledError.
+"""
+
+from __future__ import annotations
+
+from asyncio import Future
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar, cast
+
+import aiodataloader
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class DataLoader(aiodataloader.DataLoader[K, V]):
+    def __init__(self, load_fn: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
+        async def batch(keys: list[K]) -> list[V]:
+            try:
+                return list(await load_fn(keys))
+            except Exception as error:
+                # aiodataloader fails a key whose value is an exception and keeps it cached
+                return cast(list[V], [error] * len(keys))
+
+        super().__init__(batch)
+
+    def load(self, key: K) -> Future[V]:
+        cached = self._cache.get(self.get_cache_key(key))
+        if cached is not None and cached.cancelled():
+            self.clear(key)
+        return super().load(key)
