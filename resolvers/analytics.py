@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from strawberry.types import Info
-
 from db import analytics as repo
 from db import notification_inbox
 from db.drivers.cassandra import Row
@@ -49,7 +47,7 @@ from sigma_graphql.analytics import anomalies, growth, periods
 from sigma_graphql.core import errors
 from sigma_graphql.core.clock import current_month
 from sigma_graphql.core.i18n import register, t
-from sigma_graphql.request.context import Context
+from sigma_graphql.request.context import Context, Info
 
 FIRST_YEAR = 2000  # the contract's earliest reportable year
 RECENT_LOGS = 10
@@ -65,11 +63,6 @@ register(
         "analytics_bulan": ("Bulan harus antara 1 dan 12", "The month must be between 1 and 12"),
     }
 )
-
-
-def _ctx(info: Info) -> Context:
-    ctx: Context = info.context
-    return ctx
 
 
 # ---------------------------------------------------------------- builders
@@ -124,7 +117,7 @@ async def _dimension_rows(
 
 
 async def sector_stats(info: Info, tahun: int, sektor: str | None) -> list[SectorStats]:
-    ctx = _ctx(info)
+    ctx = info.context
     only = _sektor_name(sektor) if sektor is not None else None
     grouped = _group(await _dimension_rows(ctx, "sektor", [tahun], only))
     return [
@@ -138,7 +131,7 @@ async def sector_stats(info: Info, tahun: int, sektor: str | None) -> list[Secto
 
 
 async def region_stats(info: Info, tahun: int, kota: str | None) -> list[RegionStats]:
-    ctx = _ctx(info)
+    ctx = info.context
     only = kota.strip() if kota is not None else None
     grouped = _group(await _dimension_rows(ctx, "kota", [tahun], only))
     return [
@@ -189,7 +182,7 @@ async def revenue_trend(
     and region tables. With a sektor and/or kota filter: dashboard_sector_region_stats, which
     holds both breakdowns (byKota under a sektor filter, bySector under a kota filter). Owners:
     their own logs, any filter."""
-    ctx = _ctx(info)
+    ctx = info.context
     sektor_name = _sektor_name(sektor) if sektor is not None else None
     kota_name = kota.strip() if kota is not None else None
     if ctx.viewer.is_owner_role:
@@ -274,7 +267,7 @@ async def top_growers(
 ) -> list[GrowthRanking]:
     """Ranks from umkm_quarter_totals of the quarter and the one before (2 statements over 16
     bucket partitions each); then loads UMKM documents for the leading candidates only."""
-    ctx = _ctx(info)
+    ctx = info.context
     limit = check_first(first, ctx.lang, default=10)
     if quarter is None:
         latest = periods.latest_complete_quarter(*current_month())
@@ -332,7 +325,7 @@ async def suspicious_logs(
     100 partitions per Cassandra statement). Round trips grow with the number of VERIFIED UMKMs
     / 50: fine for a province or a few hundred thousand UMKMs, not for a national request; at
     that scale the scores belong in a nightly batch job writing a table this query reads."""
-    ctx = _ctx(info)
+    ctx = info.context
     limit = check_first(first, ctx.lang, default=50)
     if bulan is not None and not 1 <= bulan <= 12:
         raise errors.bad_input(t("analytics_bulan", ctx.lang), argument="bulan")
@@ -368,7 +361,7 @@ async def suspicious_logs(
 
 
 async def owner_dashboard(info: Info) -> OwnerDashboard:
-    ctx = _ctx(info)
+    ctx = info.context
     refs = await _own_refs(ctx, "_id", "legalitas.status_verifikasi")
     assert ctx.viewer.user_id is not None
     rows, unread = await asyncio.gather(
@@ -413,7 +406,7 @@ async def _total_omzet(ctx: Context, since: tuple[int, int], until: tuple[int, i
 async def official_dashboard(info: Info) -> OfficialDashboard:
     """Counts from umkm_counts (maintained on every profile write, db/writes/umkm_counts.py): one
     statement over one small partition instead of counting the profiles."""
-    ctx = _ctx(info)
+    ctx = info.context
     this_year, this_month = current_month()
     last_month = periods.add_months(this_year, this_month, -1)
     counts, flagged, omzet = await asyncio.gather(
@@ -436,7 +429,7 @@ async def public_stats(info: Info) -> PublicStats:
     and kota; names counting none are left out); totalOmzetLastYear: the last 12 complete WIB
     months (a rolling year, the contract's definition), from the sector aggregates of the one or
     two calendar years they fall in."""
-    ctx = _ctx(info)
+    ctx = info.context
     this_year, this_month = current_month()
     counts, omzet = await asyncio.gather(
         umkm_counts.read(ctx.cassandra, umkm_counts.SCOPES),

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import strawberry
 from pymongo.errors import DuplicateKeyError
-from strawberry.types import Info
 
 from db import login_guard, login_logs, mail_throttle, sessions, temp_tokens, users
 from db.drivers.mongo import MongoDoc
@@ -53,7 +52,7 @@ from sigma_graphql.core.passwords import (
 )
 from sigma_graphql.core.viewer import Audience, Viewer
 from sigma_graphql.request import mailer
-from sigma_graphql.request.context import Context
+from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.session_cookie import clear_session_cookie, set_session_cookie
 
 log = logging.getLogger(__name__)
@@ -76,11 +75,6 @@ def _warn_no_address() -> None:
 
 def _ok() -> OkPayload:
     return OkPayload(ok=True, user_errors=[])
-
-
-def _ctx(info: Info) -> Context:
-    ctx: Context = info.context
-    return ctx
 
 
 def self_viewer(doc: MongoDoc) -> Viewer:
@@ -138,14 +132,14 @@ async def _send_link(ctx: Context, doc: MongoDoc, kind: LinkMail, token: str) ->
 
 
 async def me(info: Info) -> User | None:
-    ctx = _ctx(info)
+    ctx = info.context
     return await load_user(ctx, ctx.viewer.user_id)
 
 
 async def login_history(
     info: Info, user_id: strawberry.ID | None, first: int | None
 ) -> list[LoginEvent]:
-    ctx = _ctx(info)
+    ctx = info.context
     viewer = ctx.viewer
     limit = check_first(first, ctx.lang)
     target = viewer.user_id
@@ -173,7 +167,7 @@ async def login_history(
 
 
 async def register(info: Info, input: RegisterInput) -> RegisterPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     lang = ctx.lang
     email = normalize_email(input.email)
     email_lower = email.lower()
@@ -246,7 +240,7 @@ def _token_usable(token: str) -> bool:
 
 
 async def verify_email(info: Info, token: str) -> OkPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     if not _token_usable(token):
         return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
     checked = await temp_tokens.check(ctx.cassandra, token, temp_tokens.VERIFY_EMAIL)
@@ -271,7 +265,7 @@ async def _mail_allowed(ctx: Context, email: str) -> bool:
 
 
 async def resend_verification_email(info: Info, email: str) -> OkPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     # An address no account can have gets the usual answer without a database call.
     if not email_usable(email) or not await _mail_allowed(ctx, email):
         return _ok()  # the same answer: the mail just does not go out
@@ -294,7 +288,7 @@ async def resend_verification_email(info: Info, email: str) -> OkPayload:
 
 
 async def login(info: Info, input: LoginInput) -> LoginPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     lang = ctx.lang
     address = ctx.client_address
     device = ctx.request.headers.get("user-agent")
@@ -375,7 +369,7 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
 
 
 async def logout(info: Info) -> OkPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     if ctx.viewer.session_id is not None:
         await sessions.delete(ctx.mongo, ctx.viewer.session_id)
     clear_session_cookie(ctx.response, ctx.settings)
@@ -386,7 +380,7 @@ async def logout(info: Info) -> OkPayload:
 
 
 async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     lang = ctx.lang
     assert ctx.viewer.user_id is not None  # ROOT_ACCESS: signed-in viewers only
     doc = await users.find_by_id(ctx.mongo, ctx.viewer.user_id, with_hash=True)
@@ -414,7 +408,7 @@ async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
 
 
 async def request_password_reset(info: Info, email: str) -> OkPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     if not email_usable(email) or not await _mail_allowed(ctx, email):
         return _ok()  # the same answer: the mail just does not go out
 
@@ -429,7 +423,7 @@ async def request_password_reset(info: Info, email: str) -> OkPayload:
 
 
 async def reset_password(info: Info, input: ResetPasswordInput) -> OkPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     lang = ctx.lang
     path = ["input", "token"]
     if not _token_usable(input.token):

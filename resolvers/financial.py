@@ -7,7 +7,6 @@ reads of many UMKMs' months go through loaders/financial.py.
 from __future__ import annotations
 
 import strawberry
-from strawberry.types import Info
 
 from db import financial_logs as fl
 from db import umkm_profiles
@@ -40,6 +39,7 @@ from schema.types.pagination import (
 from sigma_graphql.core.clock import to_ms
 from sigma_graphql.core.i18n import register
 from sigma_graphql.core.viewer import Viewer
+from sigma_graphql.request.context import Info
 
 register(
     {

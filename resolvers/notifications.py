@@ -12,7 +12,6 @@ from typing import Any
 
 import strawberry
 from cassandra.util import datetime_from_uuid1
-from strawberry.types import Info
 
 from db import notification_inbox as inbox
 from db.notifications import topic
@@ -32,6 +31,7 @@ from schema.types.pagination import (
     encode_cursor,
     page_info,
 )
+from sigma_graphql.request.context import Info
 
 
 def _owner(info: Info) -> uuid.UUID:

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from db import geohash, geosearch, umkm_profiles, users
 from db.drivers.mongo import MongoDoc
@@ -41,7 +40,7 @@ from sigma_graphql.core.clock import now_ms
 from sigma_graphql.core.i18n import Lang, register, t
 from sigma_graphql.core.viewer import PUBLIC, Viewer
 from sigma_graphql.permissions import can_see_umkm, umkm_row_filter
-from sigma_graphql.request.context import Context
+from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.selection import selects
 
 register(
@@ -80,11 +79,6 @@ NEAR_FIRST_PROBE_KM = 1.0
 NEAR_PROBE_GROWTH = 4.0
 # Fields whose change by the owner needs a new verification (contract: updateUmkm).
 _IDENTITY_PREFIXES = ("nama_usaha", "sektor", "wilayah.")
-
-
-def _ctx(info: Info) -> Context:
-    ctx: Context = info.context
-    return ctx
 
 
 # ------------------------------------------------------------------ filters and cursors
@@ -146,7 +140,7 @@ def _projection(viewer: Viewer) -> dict[str, int]:
 
 
 async def get_umkm(info: Info, id: strawberry.ID) -> UMKM | None:
-    ctx = _ctx(info)
+    ctx = info.context
     umkm_id = parse_id(id)
     if umkm_id is None:
         return None
@@ -159,7 +153,7 @@ async def get_umkm(info: Info, id: strawberry.ID) -> UMKM | None:
 async def list_umkms(
     info: Info, filter: UMKMFilter | None, first: int | None, after: str | None
 ) -> UMKMConnection:
-    ctx = _ctx(info)
+    ctx = info.context
     n = check_first(first, ctx.lang)
     query = _filter_query(_list_base(ctx.viewer, filter), filter, ctx.lang)
     key = decode_keyset(after, ctx.lang)
@@ -183,7 +177,7 @@ async def umkms_near(
     sektor: str | None,
     first: int | None,
 ) -> list[NearbyUMKM]:
-    ctx = _ctx(info)
+    ctx = info.context
     radius = 5.0 if radius_km is None else radius_km
     if not 0 < radius <= MAX_RADIUS_KM:
         raise errors.bad_input(t("umkm.radius", ctx.lang), argument="radiusKm")
@@ -221,7 +215,7 @@ def _public_query(f: UMKMFilter | None, lang: Lang) -> dict[str, Any]:
 
 
 async def heatmap(info: Info, precision: int | None, filter: UMKMFilter | None) -> list[HeatCell]:
-    ctx = _ctx(info)
+    ctx = info.context
     p = 5 if precision is None else precision
     if p not in HEATMAP_PRECISION:
         raise errors.bad_input(t("umkm.precision", ctx.lang), argument="precision")
@@ -238,7 +232,7 @@ async def heatmap(info: Info, precision: int | None, filter: UMKMFilter | None) 
 
 
 async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityCluster]:
-    ctx = _ctx(info)
+    ctx = info.context
     query = _public_query(filter, ctx.lang)
     groups = await ctx.services.last_good.read(
         ("cityClusters", repr(query)), lambda: umkm_profiles.city_groups(ctx.mongo, query)
@@ -299,7 +293,7 @@ async def write_payload(ctx: Context, raw_id: str, plan: umkm_writes.Plan) -> UM
 
 
 async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     viewer = ctx.viewer
     data, problems = validate_create(input, ctx.lang)
     owner_id = viewer.user_id if viewer.is_owner_role else None
@@ -347,7 +341,7 @@ def _owner_or_admin(viewer: Viewer, doc: MongoDoc) -> bool:
 
 
 async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> UMKMPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     if parse_id(id) is None:
         return not_found(ctx.lang)
     changes, problems = validate_update(input, ctx.lang)
@@ -379,7 +373,7 @@ async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> 
 
 
 async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
-    ctx = _ctx(info)
+    ctx = info.context
 
     def plan(before: MongoDoc) -> Change | Refusal:
         if before.get("is_deleted"):
@@ -392,7 +386,7 @@ async def delete_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
 
 
 async def restore_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
-    ctx = _ctx(info)
+    ctx = info.context
 
     def plan(before: MongoDoc) -> Change | Refusal:
         if not before.get("is_deleted"):

@@ -6,7 +6,6 @@ import asyncio
 
 import strawberry
 from pymongo.errors import DuplicateKeyError
-from strawberry.types import Info
 
 from db import sessions, umkm_profiles, users
 from db.drivers.mongo import MongoDoc
@@ -38,15 +37,10 @@ from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.clock import now_utc
 from sigma_graphql.core.i18n import Lang
 from sigma_graphql.core.passwords import hash_password_async
-from sigma_graphql.request.context import Context
+from sigma_graphql.request.context import Info
 from sigma_graphql.request.selection import selects
 
 STAFF_ROLES = frozenset({Role.PEJABAT, Role.ADMIN})
-
-
-def _ctx(info: Info) -> Context:
-    ctx: Context = info.context
-    return ctx
 
 
 def _user_failed(errs: list[UserError]) -> UserPayload:
@@ -67,7 +61,7 @@ def _cursor_of(doc: MongoDoc) -> str:
 async def list_users(
     info: Info, role: Role | None, search: str | None, first: int | None, after: str | None
 ) -> UserConnection:
-    ctx = _ctx(info)
+    ctx = info.context
     limit = check_first(first, ctx.lang)
     keyset = decode_keyset(after, ctx.lang)
     query = users.list_filter(role.value if role else None, search)
@@ -100,7 +94,7 @@ async def _no_count() -> int:
 
 
 async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     lang = ctx.lang
     email = normalize_email(input.email)
     email_errs = email_errors(input.email, ["input", "email"], lang)
@@ -158,7 +152,7 @@ async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
 
 
 async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> UserPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     lang = ctx.lang
     target = parse_id(id)
     doc = await users.find_by_id(ctx.mongo, target) if target is not None else None
@@ -218,7 +212,7 @@ async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> 
 
 
 async def delete_user(info: Info, id: strawberry.ID) -> OkPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     lang = ctx.lang
     target = parse_id(id)
     if target is not None and ctx.viewer.is_self(target):

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from operator import attrgetter
 
 import strawberry
-from strawberry.types import Info
 
 from db import verification_tasks
 from db.drivers.mongo import MongoDoc
@@ -42,7 +41,7 @@ from schema.types.umkm import (
 )
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.i18n import register
-from sigma_graphql.request.context import Context
+from sigma_graphql.request.context import Context, Info
 
 register(
     {
@@ -56,11 +55,6 @@ register(
 REASON_MIN, REASON_MAX = 10, limits.REASON.max_len
 _BUCKET = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 FIRST_BUCKET = f"{verification_tasks.FIRST_YEAR}-01"
-
-
-def _ctx(info: Info) -> Context:
-    ctx: Context = info.context
-    return ctx
 
 
 def task_from_row(row: TaskRow) -> VerificationTask:
@@ -84,7 +78,7 @@ def _cursor(row: TaskRow) -> str:
 async def list_tasks(
     info: Info, status: VerificationStatus | None, first: int | None, after: str | None
 ) -> VerificationTaskConnection:
-    ctx = _ctx(info)
+    ctx = info.context
     n = check_first(first, ctx.lang)
     wanted = (status or VerificationStatus.PENDING).value
     start = verification_tasks.bucket_of(datetime.now(UTC))
@@ -150,7 +144,7 @@ async def _decide(
 
 
 async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     cleaned = (note or "").strip() or None
     problem = limits.text_problem(cleaned, limits.NOTE) if cleaned is not None else None
     if problem is not None:
@@ -160,7 +154,7 @@ async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMP
 
 
 async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload:
-    ctx = _ctx(info)
+    ctx = info.context
     cleaned = reason.strip()
     if not REASON_MIN <= len(cleaned) <= REASON_MAX:
         code = UserErrorCode.TOO_SHORT if len(cleaned) < REASON_MIN else UserErrorCode.TOO_LONG
@@ -183,7 +177,7 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
 
 
 async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
-    ctx = _ctx(info)
+    ctx = info.context
 
     def plan(before: MongoDoc) -> Change | Refusal:
         if before.get("is_deleted"):
@@ -208,7 +202,7 @@ async def resubmit_umkm(info: Info, id: strawberry.ID) -> UMKMPayload:
 async def subscribe(info: Info) -> AsyncGenerator[VerificationTask, None]:
     """New PENDING tasks (published by db/writes/umkm.py when a submission opens). Staff only: the
     permission is on the root field."""
-    ctx = _ctx(info)
+    ctx = info.context
     async for row in ctx.services.pubsub.subscribe(TASK_TOPIC):
         if not await ctx.services.sockets.admit(ctx):
             continue  # withheld; an ended session has closed the socket, which ends this loop

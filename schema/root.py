@@ -11,7 +11,6 @@ from collections.abc import AsyncGenerator
 from datetime import date
 
 import strawberry
-from strawberry.types import Info
 
 from resolvers import analytics, auth, financial, notifications, umkm, users, verification
 from schema.types.analytics import (
@@ -63,6 +62,7 @@ from schema.types.users import (
     UserPayload,
 )
 from sigma_graphql.core.clock import reporting_today
+from sigma_graphql.request.context import Info
 
 
 @strawberry.type
