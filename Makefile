@@ -77,7 +77,8 @@ lint: install  # ruff, ruff format, mypy strict, the import-linter layers contra
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
-bench: install services
+bench: install services  # wrk (the load generator) from Debian's packages when missing
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
