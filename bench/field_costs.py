@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench.run import bench_env, prepare_data
+from bench.run import add_dataset_args, bench_env, prepare_data
 
 MONTH_FIELDS = "bulan totalOmzet jumlahUmkm"
 MONTH = f"months {{ {MONTH_FIELDS} }}"
@@ -138,10 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--requests", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--database", default="sigma_bench")
-    p.add_argument("--synthetic", type=int, default=2000)
-    p.add_argument("--skip-seed", action="store_true")
-    p.add_argument("--rebuild", action="store_true")
+    add_dataset_args(p, synthetic=2000)
     args = p.parse_args(argv)
     print(asyncio.run(_measure(args)))
     return 0

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.run import bench_env, prepare_data
+from bench.run import add_dataset_args, bench_env, prepare_data
 from bench.shapes import SHAPES
 
 
@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         help="regular expression on file paths for the cumulative listing ('.' for all)",
     )
     p.add_argument("--callers", help="also list the callers of functions matching this")
-    p.add_argument("--database", default="sigma_bench")
-    p.add_argument("--synthetic", type=int, default=10_000)
-    p.add_argument("--skip-seed", action="store_true")
-    p.add_argument("--rebuild", action="store_true")
+    add_dataset_args(p, synthetic=10_000)
     args = p.parse_args(argv)
     print(asyncio.run(_profile(args)))
     return 0

@@ -82,6 +82,14 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def add_dataset_args(p: argparse.ArgumentParser, *, synthetic: int) -> None:
+    """The data-set options every bench command shares (prepare_data reads them)."""
+    p.add_argument("--synthetic", type=int, default=synthetic, help="UMKMs to seed if missing")
+    p.add_argument("--skip-seed", action="store_true", help="use the data as it is")
+    p.add_argument("--rebuild", action="store_true", help="recompute aggregates first")
+    p.add_argument("--database", default="sigma_bench", help="Mongo database and keyspace")
+
+
 async def prepare_data(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     """Migrates, seeds `--synthetic N` if the database holds fewer, creates sessions."""
     from db import sessions, users
@@ -416,10 +424,7 @@ def environment(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run")
-    p.add_argument("--synthetic", type=int, default=10_000, help="UMKMs to seed if missing")
-    p.add_argument("--skip-seed", action="store_true", help="use the data as it is")
-    p.add_argument("--rebuild", action="store_true", help="recompute aggregates first")
-    p.add_argument("--database", default="sigma_bench", help="Mongo database and keyspace")
+    add_dataset_args(p, synthetic=10_000)
     p.add_argument("--shapes", default="abcde")
     p.add_argument("--variants", default="b0,b1,b2,b3,b3x,b3s")
     p.add_argument("--duration", type=float, default=10)
