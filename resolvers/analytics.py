@@ -268,7 +268,7 @@ async def top_growers(
     """Ranks from umkm_quarter_totals of the quarter and the one before (2 statements over 16
     bucket partitions each); then loads UMKM documents for the leading candidates only."""
     ctx = info.context
-    limit = check_first(first, ctx.lang, default=10)
+    limit = check_first(first, default=10)
     if quarter is None:
         latest = periods.latest_complete_quarter(*current_month())
         if tahun == latest[0]:
@@ -278,7 +278,7 @@ async def top_growers(
         else:
             return []  # no complete quarter of that year yet
     if not 1 <= quarter <= 4:
-        raise errors.bad_input(t("analytics_quarter", ctx.lang), argument="quarter")
+        raise errors.bad_input(t("analytics_quarter"), argument="quarter")
     prev = periods.previous_quarter(tahun, quarter)
     current, previous = await asyncio.gather(
         repo.quarter_totals(ctx.cassandra, tahun, quarter),
@@ -326,9 +326,9 @@ async def suspicious_logs(
     / 50: fine for a province or a few hundred thousand UMKMs, not for a national request; at
     that scale the scores belong in a nightly batch job writing a table this query reads."""
     ctx = info.context
-    limit = check_first(first, ctx.lang, default=50)
+    limit = check_first(first, default=50)
     if bulan is not None and not 1 <= bulan <= 12:
-        raise errors.bad_input(t("analytics_bulan", ctx.lang), argument="bulan")
+        raise errors.bad_input(t("analytics_bulan"), argument="bulan")
     refs = await repo.umkm_refs(ctx.mongo, repo.VERIFIED_LIVE, ("_id", "sektor"))
     sektor = {r["_id"]: r["sektor"] for r in refs}
     ids = list(sektor)

@@ -43,7 +43,7 @@ from schema.types.users import (
 from sigma_graphql.core import errors
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.clock import now_utc
-from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.core.i18n import t
 from sigma_graphql.core.passwords import (
     burn_verify_time,
     hash_password_async,
@@ -86,10 +86,10 @@ def _failed(errs: list[UserError]) -> OkPayload:
     return OkPayload(ok=False, user_errors=errs)
 
 
-def _token_error(state: temp_tokens.TokenState, path: list[str], lang: Lang) -> UserError:
+def _token_error(state: temp_tokens.TokenState, path: list[str]) -> UserError:
     if state is temp_tokens.TokenState.EXPIRED:
-        return user_error(path, "auth.token_expired", UserErrorCode.EXPIRED, lang)
-    return user_error(path, "auth.token_unknown", UserErrorCode.NOT_FOUND, lang)
+        return user_error(path, "auth.token_expired", UserErrorCode.EXPIRED)
+    return user_error(path, "auth.token_unknown", UserErrorCode.NOT_FOUND)
 
 
 # ---------------------------------------------------------------- mail
@@ -123,8 +123,8 @@ async def _send_link(ctx: Context, doc: MongoDoc, kind: LinkMail, token: str) ->
     await mailer.send(
         ctx.settings,
         doc["email"],
-        t(kind.subject_key, ctx.lang),
-        t(kind.body_key, ctx.lang, nama=doc.get("nama") or "", link=link),
+        t(kind.subject_key),
+        t(kind.body_key, nama=doc.get("nama") or "", link=link),
     )
 
 
@@ -141,15 +141,15 @@ async def login_history(
 ) -> list[LoginEvent]:
     ctx = info.context
     viewer = ctx.viewer
-    limit = check_first(first, ctx.lang)
+    limit = check_first(first)
     target = viewer.user_id
     if user_id is not None:
         wanted = parse_id(user_id)
         if wanted != viewer.user_id:
             if not viewer.is_admin:
-                raise errors.forbidden(t("forbidden", ctx.lang))
+                raise errors.forbidden(t("forbidden"))
             if wanted is None:
-                raise errors.bad_input(t("invalid", ctx.lang), argument="userId")
+                raise errors.bad_input(t("invalid"), argument="userId")
             target = wanted
     assert target is not None  # guarded by ROOT_ACCESS: signed-in viewers only
     # The account's creation month bounds the walk back through the monthly partitions; a
@@ -168,23 +168,22 @@ async def login_history(
 
 async def register(info: Info, input: RegisterInput) -> RegisterPayload:
     ctx = info.context
-    lang = ctx.lang
     email = normalize_email(input.email)
     email_lower = email.lower()
     nik = input.nik.strip()
-    email_errs = email_errors(input.email, ["input", "email"], lang)
-    nik_errs = nik_errors(input.nik, ["input", "nik"], lang)
+    email_errs = email_errors(input.email, ["input", "email"])
+    nik_errs = nik_errors(input.nik, ["input", "nik"])
     errs = [
-        *nama_errors(input.nama_lengkap, ["input", "namaLengkap"], lang),
+        *nama_errors(input.nama_lengkap, ["input", "namaLengkap"]),
         *nik_errs,
         *email_errs,
-        *phone_errors(input.telepon, ["input", "telepon"], lang),
-        *password_errors(input.password, email, ["input", "password"], lang),
+        *phone_errors(input.telepon, ["input", "telepon"]),
+        *password_errors(input.password, email, ["input", "password"]),
     ]
     if input.password != input.password_confirm:
         errs.append(
             user_error(
-                ["input", "passwordConfirm"], "auth.password_mismatch", UserErrorCode.MISMATCH, lang
+                ["input", "passwordConfirm"], "auth.password_mismatch", UserErrorCode.MISMATCH
             )
         )
     # Uniqueness only for well-formed values; stale (expired, unverified) sign-ups do not count.
@@ -198,11 +197,9 @@ async def register(info: Info, input: RegisterInput) -> RegisterPayload:
             stale.append(doc)
             continue
         if not email_errs and doc.get("email_lower") == email_lower:
-            errs.append(
-                user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)
-            )
+            errs.append(user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN))
         if not nik_errs and doc.get("nik") == nik:
-            errs.append(user_error(["input", "nik"], "auth.nik_taken", UserErrorCode.TAKEN, lang))
+            errs.append(user_error(["input", "nik"], "auth.nik_taken", UserErrorCode.TAKEN))
     if errs:
         return RegisterPayload(user=None, user_errors=errs)
 
@@ -221,7 +218,7 @@ async def register(info: Info, input: RegisterInput) -> RegisterPayload:
     try:
         await users.insert(ctx.mongo, doc)
     except DuplicateKeyError as exc:  # a concurrent sign-up won the race
-        return RegisterPayload(user=None, user_errors=[_duplicate_error(exc, lang)])
+        return RegisterPayload(user=None, user_errors=[_duplicate_error(exc)])
     # The token is stored before answering (a Cassandra outage shows as an error; the account
     # can ask for a new link later); the SMTP conversation happens after the response.
     token = await temp_tokens.issue(ctx.cassandra, doc["_id"], VERIFY_MAIL.purpose)
@@ -229,10 +226,10 @@ async def register(info: Info, input: RegisterInput) -> RegisterPayload:
     return RegisterPayload(user=user_from_doc(doc, self_viewer(doc)), user_errors=[])
 
 
-def _duplicate_error(exc: DuplicateKeyError, lang: Lang) -> UserError:
+def _duplicate_error(exc: DuplicateKeyError) -> UserError:
     if "nik" in str(exc):
-        return user_error(["input", "nik"], "auth.nik_taken", UserErrorCode.TAKEN, lang)
-    return user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)
+        return user_error(["input", "nik"], "auth.nik_taken", UserErrorCode.TAKEN)
+    return user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN)
 
 
 def _token_usable(token: str) -> bool:
@@ -242,17 +239,17 @@ def _token_usable(token: str) -> bool:
 async def verify_email(info: Info, token: str) -> OkPayload:
     ctx = info.context
     if not _token_usable(token):
-        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"])])
     checked = await temp_tokens.check(ctx.cassandra, token, temp_tokens.VERIFY_EMAIL)
     if checked.state is not temp_tokens.TokenState.VALID:
-        return _failed([_token_error(checked.state, ["token"], ctx.lang)])
+        return _failed([_token_error(checked.state, ["token"])])
     if not await temp_tokens.consume(ctx.cassandra, checked):
-        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"])])
     assert checked.user_id is not None
     doc = await users.find_by_id(ctx.mongo, checked.user_id)
     now = now_utc()
     if doc is None or users.is_expired_unverified(doc, now):
-        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"], ctx.lang)])
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, ["token"])])
     if doc["account_status"] == "UNVERIFIED":
         await users.activate(ctx.mongo, doc["_id"], now)
     return _ok()
@@ -289,7 +286,6 @@ async def resend_verification_email(info: Info, email: str) -> OkPayload:
 
 async def login(info: Info, input: LoginInput) -> LoginPayload:
     ctx = info.context
-    lang = ctx.lang
     address = ctx.client_address
     device = ctx.request.headers.get("user-agent")
     if not email_usable(input.email) or len(input.password) > PASSWORD_MAX:
@@ -298,7 +294,7 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
             user=None,
             token=None,
             expires_at=None,
-            user_errors=[user_error(None, "auth.login_failed", UserErrorCode.INVALID, lang)],
+            user_errors=[user_error(None, "auth.login_failed", UserErrorCode.INVALID)],
         )
     if address is None:
         _warn_no_address()
@@ -327,7 +323,7 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
 
     def refused(key: str, code: UserErrorCode) -> LoginPayload:
         return LoginPayload(
-            user=None, token=None, expires_at=None, user_errors=[user_error(None, key, code, lang)]
+            user=None, token=None, expires_at=None, user_errors=[user_error(None, key, code)]
         )
 
     if not allowed:
@@ -381,12 +377,11 @@ async def logout(info: Info) -> OkPayload:
 
 async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
     ctx = info.context
-    lang = ctx.lang
     assert ctx.viewer.user_id is not None  # ROOT_ACCESS: signed-in viewers only
     doc = await users.find_by_id(ctx.mongo, ctx.viewer.user_id, with_hash=True)
     if doc is None:
-        raise errors.unauthenticated(t("unauthenticated", lang))
-    errs = password_errors(input.new_password, doc["email"], ["input", "newPassword"], lang)
+        raise errors.unauthenticated(t("unauthenticated"))
+    errs = password_errors(input.new_password, doc["email"], ["input", "newPassword"])
     if not await verify_password_async(doc["password_hash"], input.current_password):
         errs.insert(
             0,
@@ -394,7 +389,6 @@ async def change_password(info: Info, input: ChangePasswordInput) -> OkPayload:
                 ["input", "currentPassword"],
                 "auth.current_password_wrong",
                 UserErrorCode.INVALID,
-                lang,
             ),
         )
     if errs:
@@ -424,23 +418,22 @@ async def request_password_reset(info: Info, email: str) -> OkPayload:
 
 async def reset_password(info: Info, input: ResetPasswordInput) -> OkPayload:
     ctx = info.context
-    lang = ctx.lang
     path = ["input", "token"]
     if not _token_usable(input.token):
-        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path, lang)])
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path)])
     checked = await temp_tokens.check(ctx.cassandra, input.token, temp_tokens.RESET_PASSWORD)
     if checked.state is not temp_tokens.TokenState.VALID:
-        return _failed([_token_error(checked.state, path, lang)])
+        return _failed([_token_error(checked.state, path)])
     assert checked.user_id is not None
     doc = await users.find_by_id(ctx.mongo, checked.user_id)
     if doc is None:
-        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path, lang)])
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path)])
     # Validate before using the token up: a weak password must not burn the link.
-    errs = password_errors(input.new_password, doc["email"], ["input", "newPassword"], lang)
+    errs = password_errors(input.new_password, doc["email"], ["input", "newPassword"])
     if errs:
         return _failed(errs)
     if not await temp_tokens.consume(ctx.cassandra, checked):
-        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path, lang)])
+        return _failed([_token_error(temp_tokens.TokenState.UNKNOWN, path)])
     await users.set_password_hash(
         ctx.mongo, doc["_id"], await hash_password_async(input.new_password)
     )

@@ -6,14 +6,14 @@ import uuid
 
 from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
-from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.core.i18n import t
 
 
 def user_error(
-    path: list[str] | None, key: str, code: UserErrorCode, lang: Lang, **params: object
+    path: list[str] | None, key: str, code: UserErrorCode, **params: object
 ) -> UserError:
     """A userError whose message is the i18n text `key` in the request's language."""
-    return UserError(field=path, message=t(key, lang, **params), code=code)
+    return UserError(field=path, message=t(key, None, **params), code=code)
 
 
 def parse_id(raw: str) -> uuid.UUID | None:

@@ -70,22 +70,21 @@ async def _umkm_for_write(
     """The not deleted, VERIFIED UMKM the viewer may write for, or the userError saying why not."""
     ctx = info.context
     viewer: Viewer = ctx.viewer
-    lang = ctx.lang
     umkm_id = parse_id(raw_id)
     doc = await umkm_profiles.find_by_id(ctx.mongo, umkm_id) if umkm_id else None
     field = [*path, "umkmId"]
     if doc is None or doc.get("is_deleted"):
-        return None, [user_error(field, "not_found", UserErrorCode.NOT_FOUND, lang)]
+        return None, [user_error(field, "not_found", UserErrorCode.NOT_FOUND)]
     if not viewer.is_staff and not (owner_may and viewer.owns(doc.get("owner_id"))):
-        return None, [user_error(field, "fin_not_owner", UserErrorCode.FORBIDDEN, lang)]
+        return None, [user_error(field, "fin_not_owner", UserErrorCode.FORBIDDEN)]
     if (doc.get("legalitas") or {}).get("status_verifikasi") != "VERIFIED":
-        return None, [user_error(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN, lang)]
+        return None, [user_error(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN)]
     return doc, []
 
 
 async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLogPayload:
     ctx = info.context
-    problems = validate_submit(input, ctx.lang)
+    problems = validate_submit(input)
     if problems:
         return FinancialLogPayload(log=None, user_errors=problems)
     doc, problems = await _umkm_for_write(info, input.umkm_id, ["input"], owner_may=True)
@@ -111,9 +110,7 @@ async def delete_log(info: Info, umkm_id: strawberry.ID, tahun: int, bulan: int)
     if removed is None:
         return OkPayload(
             ok=False,
-            user_errors=[
-                user_error(["bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, ctx.lang)
-            ],
+            user_errors=[user_error(["bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND)],
         )
     return OkPayload(ok=True, user_errors=[])
 
@@ -122,27 +119,25 @@ async def _flag_target(
     info: Info, raw_id: str, tahun: int, bulan: int, path: list[str]
 ) -> tuple[MongoDoc | None, Errors]:
     ctx = info.context
-    problems = check_period(tahun, bulan, path, ctx.lang)
+    problems = check_period(tahun, bulan, path)
     if problems:
         return None, problems
     uid = parse_id(raw_id)
     doc = await umkm_profiles.find_by_id(ctx.mongo, uid) if uid else None
     if doc is None:
-        return None, [user_error([*path, "umkmId"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)]
+        return None, [user_error([*path, "umkmId"], "not_found", UserErrorCode.NOT_FOUND)]
     return doc, []
 
 
-def _flag_outcome(outcome: str, row: Row | None, path: list[str], lang: str) -> FinancialLogPayload:
+def _flag_outcome(outcome: str, row: Row | None, path: list[str]) -> FinancialLogPayload:
     if outcome == "ok" and row is not None:
         return FinancialLogPayload(log=log_from_row(row), user_errors=[])
     if outcome == "already":
-        problem = user_error(
-            [*path, "bulan"], "fin_already_flagged", UserErrorCode.INVALID_STATE, lang
-        )
+        problem = user_error([*path, "bulan"], "fin_already_flagged", UserErrorCode.INVALID_STATE)
     elif outcome == "not_flagged":
-        problem = user_error([*path, "bulan"], "fin_not_flagged", UserErrorCode.INVALID_STATE, lang)
+        problem = user_error([*path, "bulan"], "fin_not_flagged", UserErrorCode.INVALID_STATE)
     else:
-        problem = user_error([*path, "bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND, lang)
+        problem = user_error([*path, "bulan"], "fin_log_missing", UserErrorCode.NOT_FOUND)
     return FinancialLogPayload(log=None, user_errors=[problem])
 
 
@@ -151,8 +146,8 @@ async def flag_log(info: Info, input: FlagInput) -> FinancialLogPayload:
     path = ["input"]
     reason = input.reason.strip()
     # The reason and the period are checked before the UMKM is read.
-    problems = check_period(input.tahun, input.bulan, path, ctx.lang)
-    problems += reason_errors(input.reason, [*path, "reason"], ctx.lang)
+    problems = check_period(input.tahun, input.bulan, path)
+    problems += reason_errors(input.reason, [*path, "reason"])
     if problems:
         return FinancialLogPayload(log=None, user_errors=problems)
     doc, problems = await _flag_target(info, input.umkm_id, input.tahun, input.bulan, path)
@@ -168,7 +163,7 @@ async def flag_log(info: Info, input: FlagInput) -> FinancialLogPayload:
         by=ctx.viewer.user_id,
         by_name=ctx.viewer.nama,
     )
-    return _flag_outcome(outcome, row, path, ctx.lang)
+    return _flag_outcome(outcome, row, path)
 
 
 async def unflag_log(
@@ -181,7 +176,7 @@ async def unflag_log(
     outcome, row = await financial_writes.unflag(
         ctx.dbs, ctx.services.pubsub, doc, tahun=tahun, bulan=bulan, by_name=ctx.viewer.nama
     )
-    return _flag_outcome(outcome, row, [], ctx.lang)
+    return _flag_outcome(outcome, row, [])
 
 
 def _connection(rows: list[Row], cursors: list[str], has_next: bool) -> FinancialLogConnection:
@@ -197,14 +192,14 @@ async def flagged_logs(
     info: Info, tahun: int, first: int | None, after: str | None
 ) -> FinancialLogConnection:
     ctx = info.context
-    limit = check_first(first, ctx.lang)
-    data = decode_cursor(after, ctx.lang)
+    limit = check_first(first)
+    data = decode_cursor(after)
     keyset = None
     if data is not None:
         keyset = (
-            cursor_moment(data, "at", ctx.lang),
-            cursor_uuid(data, "u", ctx.lang),
-            cursor_int(data, "b", 1, 12, ctx.lang),
+            cursor_moment(data, "at"),
+            cursor_uuid(data, "u"),
+            cursor_int(data, "b", 1, 12),
         )
     rows: list[Row] = []
     cursors: list[str] = []

@@ -65,11 +65,11 @@ async def list_notifications(
     info: Info, unread_only: bool | None, first: int | None, after: str | None
 ) -> NotificationConnection:
     ctx = info.context
-    limit = check_first(first, ctx.lang)
-    data = decode_cursor(after, ctx.lang)
+    limit = check_first(first)
+    data = decode_cursor(after)
     before = None
     if data is not None:
-        before = cursor_uuid(data, "n", ctx.lang, version=1)
+        before = cursor_uuid(data, "n", version=1)
     rows = await inbox.page(ctx.cassandra, _owner(info), limit + 1, before, bool(unread_only))
     nodes = [notification_from_row(r) for r in rows[:limit]]
     cursors = [encode_cursor({"n": str(n.id)}) for n in nodes]
@@ -89,7 +89,7 @@ async def mark_read(info: Info, id: strawberry.ID) -> NotificationPayload:
     owner = _owner(info)
     nid = _timeuuid(id)
     if nid is None or not await inbox.mark_read(ctx.cassandra, owner, nid):
-        problem = user_error(["id"], "not_found", UserErrorCode.NOT_FOUND, ctx.lang)
+        problem = user_error(["id"], "not_found", UserErrorCode.NOT_FOUND)
         return NotificationPayload(notification=None, user_errors=[problem])
     row = await inbox.get(ctx.cassandra, owner, nid)
     return NotificationPayload(

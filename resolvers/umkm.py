@@ -37,7 +37,7 @@ from schema.types.umkm import (
 from schema.types.umkm_prefetch import prefetch
 from sigma_graphql.core import errors
 from sigma_graphql.core.clock import now_ms
-from sigma_graphql.core.i18n import Lang, register, t
+from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import PUBLIC, Viewer
 from sigma_graphql.permissions import can_see_umkm, umkm_row_filter
 from sigma_graphql.request.context import Context, Info
@@ -88,18 +88,18 @@ def _valid_point(lat: float, lng: float) -> bool:
     return -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0
 
 
-def _bbox(box: BoundingBoxInput, lang: Lang) -> geosearch.BBox:
+def _bbox(box: BoundingBoxInput) -> geosearch.BBox:
     if not (
         _valid_point(box.south, box.west)
         and _valid_point(box.north, box.east)
         and box.south <= box.north
         and box.west <= box.east
     ):
-        raise errors.bad_input(t("umkm.bbox", lang), argument="filter.bbox")
+        raise errors.bad_input(t("umkm.bbox"), argument="filter.bbox")
     return box.south, box.west, box.north, box.east
 
 
-def _filter_query(base: dict[str, Any], f: UMKMFilter | None, lang: Lang) -> dict[str, Any]:
+def _filter_query(base: dict[str, Any], f: UMKMFilter | None) -> dict[str, Any]:
     """The row rule `base` and the filter's conditions, as one Mongo query."""
     parts = [base]
     if f is None:
@@ -114,7 +114,7 @@ def _filter_query(base: dict[str, Any], f: UMKMFilter | None, lang: Lang) -> dic
     if f.search and f.search.strip():
         parts.append({"nama_lower": {"$regex": re.escape(f.search.strip().lower())}})
     if f.bbox is not None:
-        parts.append(geosearch.box_filter(_bbox(f.bbox, lang)))
+        parts.append(geosearch.box_filter(_bbox(f.bbox)))
     return umkm_profiles.combine(*parts)
 
 
@@ -154,9 +154,9 @@ async def list_umkms(
     info: Info, filter: UMKMFilter | None, first: int | None, after: str | None
 ) -> UMKMConnection:
     ctx = info.context
-    n = check_first(first, ctx.lang)
-    query = _filter_query(_list_base(ctx.viewer, filter), filter, ctx.lang)
-    key = decode_keyset(after, ctx.lang)
+    n = check_first(first)
+    query = _filter_query(_list_base(ctx.viewer, filter), filter)
+    key = decode_keyset(after)
     page_query = umkm_profiles.combine(query, umkm_profiles.after_filter(*key)) if key else query
     # totalCount costs a second scan of the matching profiles: only when it is asked for
     # (the value stays 0 otherwise and is never read).
@@ -180,11 +180,11 @@ async def umkms_near(
     ctx = info.context
     radius = 5.0 if radius_km is None else radius_km
     if not 0 < radius <= MAX_RADIUS_KM:
-        raise errors.bad_input(t("umkm.radius", ctx.lang), argument="radiusKm")
+        raise errors.bad_input(t("umkm.radius"), argument="radiusKm")
     if not _valid_point(latitude, longitude):
-        raise errors.bad_input(t("umkm.coordinates", ctx.lang), argument="latitude")
-    n = check_first(first, ctx.lang)
-    base = _filter_query(umkm_row_filter(PUBLIC), UMKMFilter(sektor=sektor), ctx.lang)
+        raise errors.bad_input(t("umkm.coordinates"), argument="latitude")
+    n = check_first(first)
+    base = _filter_query(umkm_row_filter(PUBLIC), UMKMFilter(sektor=sektor))
     projection = _projection(ctx.viewer)
     # Grow the searched circle from a small one: once it holds `first` UMKMs, those are the
     # nearest overall, so dense cities never fetch a whole 50 km disc (at most 4 probes).
@@ -208,18 +208,18 @@ async def umkms_near(
     ]
 
 
-def _public_query(f: UMKMFilter | None, lang: Lang) -> dict[str, Any]:
+def _public_query(f: UMKMFilter | None) -> dict[str, Any]:
     """Aggregates are public: VERIFIED, not deleted, whoever asks (status/includeDeleted of the
     filter do not apply)."""
-    return _filter_query(umkm_row_filter(PUBLIC), f, lang)
+    return _filter_query(umkm_row_filter(PUBLIC), f)
 
 
 async def heatmap(info: Info, precision: int | None, filter: UMKMFilter | None) -> list[HeatCell]:
     ctx = info.context
     p = 5 if precision is None else precision
     if p not in HEATMAP_PRECISION:
-        raise errors.bad_input(t("umkm.precision", ctx.lang), argument="precision")
-    query = _public_query(filter, ctx.lang)
+        raise errors.bad_input(t("umkm.precision"), argument="precision")
+    query = _public_query(filter)
     groups = await ctx.services.last_good.read(
         ("heatmap", p, repr(query)), lambda: umkm_profiles.heat_cells(ctx.mongo, query, p)
     )
@@ -233,7 +233,7 @@ async def heatmap(info: Info, precision: int | None, filter: UMKMFilter | None) 
 
 async def city_clusters(info: Info, filter: UMKMFilter | None) -> list[CityCluster]:
     ctx = info.context
-    query = _public_query(filter, ctx.lang)
+    query = _public_query(filter)
     groups = await ctx.services.last_good.read(
         ("cityClusters", repr(query)), lambda: umkm_profiles.city_groups(ctx.mongo, query)
     )
@@ -258,28 +258,27 @@ def failed(errors: list[UserError]) -> UMKMPayload:
     return UMKMPayload(umkm=None, user_errors=errors)
 
 
-def not_found(lang: Lang) -> UMKMPayload:
-    return failed([user_error(["id"], "umkm.not_found", UserErrorCode.NOT_FOUND, lang)])
+def not_found() -> UMKMPayload:
+    return failed([user_error(["id"], "umkm.not_found", UserErrorCode.NOT_FOUND)])
 
 
 def write_result(ctx: Context, outcome: umkm_writes.Outcome) -> UMKMPayload:
     """A write outcome as the payload of every UMKM mutation: refusals are userErrors on `id`
     (a forbidden change is an error, as for any root field), success the UMKM as the viewer may
     see it."""
-    lang = ctx.lang
     match outcome:
         case umkm_writes.Written(after=after):
             return UMKMPayload(umkm=umkm_from_doc(after, ctx.viewer), user_errors=[])
         case NotFound():
-            return not_found(lang)
+            return not_found()
         case InvalidState():
             code = UserErrorCode.INVALID_STATE
-            return failed([user_error(["id"], "invalid_state", code, lang)])
+            return failed([user_error(["id"], "invalid_state", code)])
         case umkm_writes.Conflict():
             code = UserErrorCode.INVALID_STATE
-            return failed([user_error(["id"], "umkm.conflict", code, lang)])
+            return failed([user_error(["id"], "umkm.conflict", code)])
         case Forbidden():
-            raise errors.forbidden(t("forbidden", lang))
+            raise errors.forbidden(t("forbidden"))
 
 
 async def write_payload(ctx: Context, raw_id: str, plan: umkm_writes.Plan) -> UMKMPayload:
@@ -287,7 +286,7 @@ async def write_payload(ctx: Context, raw_id: str, plan: umkm_writes.Plan) -> UM
     NOT_FOUND userError, the write's outcome becomes the payload."""
     umkm_id = parse_id(raw_id)
     if umkm_id is None:
-        return not_found(ctx.lang)
+        return not_found()
     outcome = await umkm_writes.write(ctx.dbs, ctx.services.pubsub, umkm_id, plan, actor=ctx.viewer)
     return write_result(ctx, outcome)
 
@@ -295,15 +294,13 @@ async def write_payload(ctx: Context, raw_id: str, plan: umkm_writes.Plan) -> UM
 async def create_umkm(info: Info, input: CreateUMKMInput) -> UMKMPayload:
     ctx = info.context
     viewer = ctx.viewer
-    data, problems = validate_create(input, ctx.lang)
+    data, problems = validate_create(input)
     owner_id = viewer.user_id if viewer.is_owner_role else None
     if viewer.is_admin and input.owner_id is not None:
         owner_id = await _existing_owner(ctx, input.owner_id)
         if owner_id is None:
             problems.append(
-                user_error(
-                    ["input", "ownerId"], "umkm.owner_not_found", UserErrorCode.NOT_FOUND, ctx.lang
-                )
+                user_error(["input", "ownerId"], "umkm.owner_not_found", UserErrorCode.NOT_FOUND)
             )
     if problems or data is None:
         return failed(problems)
@@ -343,8 +340,8 @@ def _owner_or_admin(viewer: Viewer, doc: MongoDoc) -> bool:
 async def update_umkm(info: Info, id: strawberry.ID, input: UpdateUMKMInput) -> UMKMPayload:
     ctx = info.context
     if parse_id(id) is None:
-        return not_found(ctx.lang)
-    changes, problems = validate_update(input, ctx.lang)
+        return not_found()
+    changes, problems = validate_update(input)
     if problems:
         return failed(problems)
 

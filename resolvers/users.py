@@ -35,7 +35,6 @@ from schema.types.users import (
 )
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.clock import now_utc
-from sigma_graphql.core.i18n import Lang
 from sigma_graphql.core.passwords import hash_password_async
 from sigma_graphql.request.context import Info
 from sigma_graphql.request.selection import selects
@@ -47,8 +46,8 @@ def _user_failed(errs: list[UserError]) -> UserPayload:
     return UserPayload(user=None, user_errors=errs)
 
 
-def _not_found(lang: Lang) -> UserError:
-    return user_error(["id"], "not_found", UserErrorCode.NOT_FOUND, lang)
+def _not_found() -> UserError:
+    return user_error(["id"], "not_found", UserErrorCode.NOT_FOUND)
 
 
 # ---------------------------------------------------------------- list
@@ -62,8 +61,8 @@ async def list_users(
     info: Info, role: Role | None, search: str | None, first: int | None, after: str | None
 ) -> UserConnection:
     ctx = info.context
-    limit = check_first(first, ctx.lang)
-    keyset = decode_keyset(after, ctx.lang)
+    limit = check_first(first)
+    keyset = decode_keyset(after)
     query = users.list_filter(role.value if role else None, search)
     # Count and per-edge cursors only when selected (the count is a second query).
     docs, total = await asyncio.gather(
@@ -95,26 +94,21 @@ async def _no_count() -> int:
 
 async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
     ctx = info.context
-    lang = ctx.lang
     email = normalize_email(input.email)
-    email_errs = email_errors(input.email, ["input", "email"], lang)
+    email_errs = email_errors(input.email, ["input", "email"])
     errs = [
         *email_errs,
-        *nama_errors(input.nama, ["input", "nama"], lang),
-        *password_errors(input.password, email, ["input", "password"], lang),
+        *nama_errors(input.nama, ["input", "nama"]),
+        *password_errors(input.password, email, ["input", "password"]),
     ]
     if input.role not in STAFF_ROLES:
         # Owners sign up themselves (NIK, phone, e-mail verification): never created here.
-        errs.append(
-            user_error(["input", "role"], "auth.staff_roles_only", UserErrorCode.INVALID, lang)
-        )
+        errs.append(user_error(["input", "role"], "auth.staff_roles_only", UserErrorCode.INVALID))
     wilayah = (input.wilayah or "").strip() or None
-    errs += text_errors(wilayah or "", limits.NAME, ["input", "wilayah"], lang)
+    errs += text_errors(wilayah or "", limits.NAME, ["input", "wilayah"])
     if wilayah is not None and input.role is not Role.PEJABAT:
         errs.append(
-            user_error(
-                ["input", "wilayah"], "auth.wilayah_pejabat_only", UserErrorCode.INVALID, lang
-            )
+            user_error(["input", "wilayah"], "auth.wilayah_pejabat_only", UserErrorCode.INVALID)
         )
     now = now_utc()
     stale: list[MongoDoc] = []
@@ -123,9 +117,7 @@ async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
             if users.is_expired_unverified(doc, now):
                 stale.append(doc)
             else:
-                errs.append(
-                    user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)
-                )
+                errs.append(user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN))
     if errs:
         return _user_failed(errs)
     for doc in stale:
@@ -142,7 +134,7 @@ async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
         await users.insert(ctx.mongo, doc)
     except DuplicateKeyError:
         return _user_failed(
-            [user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN, lang)]
+            [user_error(["input", "email"], "auth.email_taken", UserErrorCode.TAKEN)]
         )
     doc.pop("password_hash")
     return UserPayload(user=user_from_doc(doc, ctx.viewer), user_errors=[])
@@ -153,11 +145,10 @@ async def create_user(info: Info, input: CreateUserInput) -> UserPayload:
 
 async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> UserPayload:
     ctx = info.context
-    lang = ctx.lang
     target = parse_id(id)
     doc = await users.find_by_id(ctx.mongo, target) if target is not None else None
     if target is None or doc is None:
-        return _user_failed([_not_found(lang)])
+        return _user_failed([_not_found()])
     is_self = ctx.viewer.is_self(target)
     errs: list[UserError] = []
     changes: MongoDoc = {}
@@ -165,22 +156,20 @@ async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> 
 
     if input.nama is not strawberry.UNSET:
         if input.nama is None:
-            errs.append(user_error(["input", "nama"], "required", UserErrorCode.REQUIRED, lang))
+            errs.append(user_error(["input", "nama"], "required", UserErrorCode.REQUIRED))
         else:
-            errs += nama_errors(input.nama, ["input", "nama"], lang)
+            errs += nama_errors(input.nama, ["input", "nama"])
             changes["nama"] = input.nama.strip()
     if input.wilayah is not strawberry.UNSET:
         changes["wilayah"] = (input.wilayah or "").strip() or None
-        errs += text_errors(changes["wilayah"] or "", limits.NAME, ["input", "wilayah"], lang)
+        errs += text_errors(changes["wilayah"] or "", limits.NAME, ["input", "wilayah"])
     role = input.role
     if role is not strawberry.UNSET and role is not None and role.value != doc["role"]:
         if is_self:  # an admin must not lock the last way in out of the system by accident
-            errs.append(
-                user_error(["input", "role"], "auth.not_self", UserErrorCode.FORBIDDEN, lang)
-            )
+            errs.append(user_error(["input", "role"], "auth.not_self", UserErrorCode.FORBIDDEN))
         elif role is Role.UMKM_OWNER and not doc.get("nik"):
             errs.append(
-                user_error(["input", "role"], "auth.owner_needs_nik", UserErrorCode.INVALID, lang)
+                user_error(["input", "role"], "auth.owner_needs_nik", UserErrorCode.INVALID)
             )
         changes["role"] = role.value
     status = input.account_status
@@ -188,11 +177,9 @@ async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> 
         path = ["input", "accountStatus"]
         if status.value != doc["account_status"]:
             if is_self:
-                errs.append(user_error(path, "auth.not_self", UserErrorCode.FORBIDDEN, lang))
+                errs.append(user_error(path, "auth.not_self", UserErrorCode.FORBIDDEN))
             elif status is AccountStatus.UNVERIFIED:
-                errs.append(
-                    user_error(path, "auth.status_not_settable", UserErrorCode.INVALID, lang)
-                )
+                errs.append(user_error(path, "auth.status_not_settable", UserErrorCode.INVALID))
         changes["account_status"] = status.value
         if status is AccountStatus.ACTIVE:
             unset.append("expires_at")  # an admin-activated sign-up no longer expires
@@ -204,7 +191,7 @@ async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> 
         await sessions.delete_for_user(ctx.mongo, target)
     updated = await users.update_fields(ctx.mongo, target, changes, unset) if changes else doc
     if updated is None:
-        return _user_failed([_not_found(lang)])
+        return _user_failed([_not_found()])
     return UserPayload(user=user_from_doc(updated, ctx.viewer), user_errors=[])
 
 
@@ -213,16 +200,15 @@ async def update_user(info: Info, id: strawberry.ID, input: UpdateUserInput) -> 
 
 async def delete_user(info: Info, id: strawberry.ID) -> OkPayload:
     ctx = info.context
-    lang = ctx.lang
     target = parse_id(id)
     if target is not None and ctx.viewer.is_self(target):
         return OkPayload(
             ok=False,
-            user_errors=[user_error(["id"], "auth.not_self", UserErrorCode.FORBIDDEN, lang)],
+            user_errors=[user_error(["id"], "auth.not_self", UserErrorCode.FORBIDDEN)],
         )
     doc = await users.find_by_id(ctx.mongo, target) if target is not None else None
     if target is None or doc is None:
-        return OkPayload(ok=False, user_errors=[_not_found(lang)])
+        return OkPayload(ok=False, user_errors=[_not_found()])
     # Order: access ends first, then the UMKMs are detached, then the account goes. Each step
     # is idempotent, so repeating deleteUser after a crash halfway finishes the job.
     await sessions.delete_for_user(ctx.mongo, target)

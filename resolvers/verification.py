@@ -79,18 +79,18 @@ async def list_tasks(
     info: Info, status: VerificationStatus | None, first: int | None, after: str | None
 ) -> VerificationTaskConnection:
     ctx = info.context
-    n = check_first(first, ctx.lang)
+    n = check_first(first)
     wanted = (status or VerificationStatus.PENDING).value
     start = verification_tasks.bucket_of(datetime.now(UTC))
     last: uuid.UUID | None = None
-    data = decode_cursor(after, ctx.lang)
+    data = decode_cursor(after)
     if data is not None:
         bucket = str(data.get("b"))
-        last = cursor_uuid(data, "t", ctx.lang)
+        last = cursor_uuid(data, "t")
         # A month from the first year of tasks to now: each year before the bucket's is one
         # more statement, so a forged "9999-12" must not get that far.
         if not _BUCKET.fullmatch(bucket) or not FIRST_BUCKET <= bucket <= start:
-            raise bad_cursor(ctx.lang)
+            raise bad_cursor()
         start = bucket
     rows = await _page(ctx, wanted, n + 1, start, last)
     edges = [VerificationTaskEdge(cursor=_cursor(r), node=task_from_row(r)) for r in rows[:n]]
@@ -136,7 +136,7 @@ async def _decide(
 ) -> UMKMPayload:
     umkm_id = parse_id(raw_id)
     if umkm_id is None:
-        return not_found(ctx.lang)
+        return not_found()
     outcome = await umkm_writes.decide(
         ctx.dbs, ctx.services.pubsub, umkm_id, status=status, reason=reason, actor=ctx.viewer
     )
@@ -149,7 +149,7 @@ async def approve_umkm(info: Info, id: strawberry.ID, note: str | None) -> UMKMP
     problem = limits.text_problem(cleaned, limits.NOTE) if cleaned is not None else None
     if problem is not None:
         code = UserErrorCode(problem.code)
-        return failed([user_error(["note"], problem.key, code, ctx.lang, **problem.params)])
+        return failed([user_error(["note"], problem.key, code, **problem.params)])
     return await _decide(ctx, id, "VERIFIED", cleaned)
 
 
@@ -164,13 +164,12 @@ async def reject_umkm(info: Info, id: strawberry.ID, reason: str) -> UMKMPayload
                     ["reason"],
                     "verification.reason_length",
                     code,
-                    ctx.lang,
                     min=REASON_MIN,
                     max=REASON_MAX,
                 )
             ]
         )
-    problems = text_errors(cleaned, limits.REASON, ["reason"], ctx.lang)
+    problems = text_errors(cleaned, limits.REASON, ["reason"])
     if problems:
         return failed(problems)
     return await _decide(ctx, id, "REJECTED", cleaned)

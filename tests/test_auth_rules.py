@@ -24,12 +24,12 @@ def codes(errors: list) -> list[str]:  # type: ignore[type-arg]
 
 @given(st.text(alphabet="0123456789", min_size=16, max_size=16))
 def test_sixteen_digits_are_a_nik(nik: str) -> None:
-    assert nik_errors(nik, P, "id") == []
+    assert nik_errors(nik, P) == []
 
 
 @given(st.text(alphabet="0123456789", min_size=1, max_size=30).filter(lambda s: len(s) != 16))
 def test_other_lengths_are_not(nik: str) -> None:
-    assert codes(nik_errors(nik, P, "id")) == ["INVALID"]
+    assert codes(nik_errors(nik, P)) == ["INVALID"]
 
 
 @given(
@@ -41,7 +41,7 @@ def test_other_lengths_are_not(nik: str) -> None:
 )
 def test_indonesian_mobile_numbers_pass_with_separators(number: str, sep: str) -> None:
     spaced = number[:4] + sep + number[4:8] + sep + number[8:]
-    assert phone_errors(spaced, P, "id") == []
+    assert phone_errors(spaced, P) == []
 
 
 @given(
@@ -53,27 +53,27 @@ def test_indonesian_mobile_numbers_pass_with_separators(number: str, sep: str) -
     )
 )
 def test_other_numbers_fail(number: str) -> None:
-    assert codes(phone_errors(number, P, "id")) == ["INVALID"]
+    assert codes(phone_errors(number, P)) == ["INVALID"]
 
 
 @given(st.emails().filter(lambda e: len(e) <= 254))
 def test_generated_emails_are_valid(email: str) -> None:
-    assert email_errors(email, P, "id") == []
+    assert email_errors(email, P) == []
 
 
 @given(st.text(max_size=PASSWORD_MIN - 1).filter(lambda p: p != ""))
 def test_short_passwords_are_too_short(password: str) -> None:
-    assert codes(password_errors(password, "a@b.id", P, "id")) == ["TOO_SHORT"]
+    assert codes(password_errors(password, "a@b.id", P)) == ["TOO_SHORT"]
 
 
 @given(st.sampled_from(sorted(p for p in COMMON_PASSWORDS if len(p) >= PASSWORD_MIN)))
 def test_common_passwords_are_weak_in_any_case(password: str) -> None:
-    assert codes(password_errors(password.upper(), "a@b.id", P, "id")) == ["WEAK_PASSWORD"]
+    assert codes(password_errors(password.upper(), "a@b.id", P)) == ["WEAK_PASSWORD"]
 
 
 @given(st.emails().filter(lambda e: len(e) >= PASSWORD_MIN))
 def test_the_email_is_not_a_password(email: str) -> None:
-    assert codes(password_errors(email.swapcase(), email, P, "id")) == ["WEAK_PASSWORD"]
+    assert codes(password_errors(email.swapcase(), email, P)) == ["WEAK_PASSWORD"]
 
 
 # Names are single-line text: no control characters, no line separators (input_limits.py).
@@ -82,7 +82,7 @@ _NAME_CHARS = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_charact
 
 @given(st.text(_NAME_CHARS, min_size=3, max_size=100).filter(lambda s: len(s.strip()) >= 3))
 def test_names_of_3_to_100_chars(nama: str) -> None:
-    assert nama_errors(nama, P, "id") == []
+    assert nama_errors(nama, P) == []
 
 
 @given(
@@ -90,7 +90,7 @@ def test_names_of_3_to_100_chars(nama: str) -> None:
     st.sampled_from(["\x00", "\x1b", "\n", "\t", "\x7f", "\x85", "\u2028"]),
 )
 def test_names_with_a_control_character_are_invalid(nama: str, control: str) -> None:
-    assert codes(nama_errors(nama[:2] + control + nama[2:], P, "id")) == ["INVALID"]
+    assert codes(nama_errors(nama[:2] + control + nama[2:], P)) == ["INVALID"]
 
 
 def test_session_cookie_is_secure_outside_development() -> None:

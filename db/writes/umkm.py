@@ -228,11 +228,11 @@ async def _record_decision(
         return
     nama = written.after["nama_usaha"]
     if status == "VERIFIED":
-        kind, title = "UMKM_VERIFIED", t("verification.verified_title")
-        message = t("verification.verified_message", nama=nama)
+        kind, title = "UMKM_VERIFIED", t("verification.verified_title", "id")
+        message = t("verification.verified_message", "id", nama=nama)
     else:
-        kind, title = "UMKM_REJECTED", t("verification.rejected_title")
-        message = t("verification.rejected_message", nama=nama, reason=reason)
+        kind, title = "UMKM_REJECTED", t("verification.rejected_title", "id")
+        message = t("verification.rejected_message", "id", nama=nama, reason=reason)
     await notifications.create(
         dbs,
         pubsub,

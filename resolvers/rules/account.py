@@ -13,7 +13,7 @@ from schema.types.common import UserError
 from schema.types.enums import UserErrorCode
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.common_passwords import is_common
-from sigma_graphql.core.i18n import Lang, register
+from sigma_graphql.core.i18n import register
 
 register(
     {
@@ -115,22 +115,22 @@ def normalize_phone(phone: str) -> str:
     return re.sub(r"[\s\-.()]", "", phone)
 
 
-def text_errors(value: str, limit: limits.Text, path: list[str], lang: Lang) -> list[UserError]:
+def text_errors(value: str, limit: limits.Text, path: list[str]) -> list[UserError]:
     """Length and control characters of free text as it will be stored
     (sigma_graphql/core/input_limits.py); an empty value is fine (required fields say so)."""
     problem = limits.text_problem(value, limit)
     if problem is None:
         return []
-    return [user_error(path, problem.key, UserErrorCode(problem.code), lang, **problem.params)]
+    return [user_error(path, problem.key, UserErrorCode(problem.code), **problem.params)]
 
 
-def nama_errors(nama: str, path: list[str], lang: Lang) -> list[UserError]:
+def nama_errors(nama: str, path: list[str]) -> list[UserError]:
     value = nama.strip()
     if not value:
-        return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]
+        return [user_error(path, "required", UserErrorCode.REQUIRED)]
     if len(value) < NAMA_MIN:
-        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=NAMA_MIN)]
-    return text_errors(value, limits.NAME, path, lang)
+        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, min=NAMA_MIN)]
+    return text_errors(value, limits.NAME, path)
 
 
 def email_usable(email: str) -> bool:
@@ -138,44 +138,44 @@ def email_usable(email: str) -> bool:
     return limits.text_problem(normalize_email(email), limits.EMAIL) is None
 
 
-def email_errors(email: str, path: list[str], lang: Lang) -> list[UserError]:
+def email_errors(email: str, path: list[str]) -> list[UserError]:
     value = normalize_email(email)
     if not value:
-        return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]
+        return [user_error(path, "required", UserErrorCode.REQUIRED)]
     if not email_usable(value) or not _EMAIL.match(value):
-        return [user_error(path, "auth.email_invalid", UserErrorCode.INVALID, lang)]
+        return [user_error(path, "auth.email_invalid", UserErrorCode.INVALID)]
     return []
 
 
-def nik_errors(nik: str, path: list[str], lang: Lang) -> list[UserError]:
+def nik_errors(nik: str, path: list[str]) -> list[UserError]:
     if not nik.strip():
-        return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]
+        return [user_error(path, "required", UserErrorCode.REQUIRED)]
     if not _NIK.match(nik.strip()):
-        return [user_error(path, "auth.nik_invalid", UserErrorCode.INVALID, lang)]
+        return [user_error(path, "auth.nik_invalid", UserErrorCode.INVALID)]
     return []
 
 
-def phone_errors(phone: str, path: list[str], lang: Lang) -> list[UserError]:
+def phone_errors(phone: str, path: list[str]) -> list[UserError]:
     if len(phone) > limits.PHONE.max_len:
-        return [user_error(path, "auth.phone_invalid", UserErrorCode.INVALID, lang)]
+        return [user_error(path, "auth.phone_invalid", UserErrorCode.INVALID)]
     value = normalize_phone(phone)
     if not value:
-        return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]
+        return [user_error(path, "required", UserErrorCode.REQUIRED)]
     if not _MOBILE.match(value):
-        return [user_error(path, "auth.phone_invalid", UserErrorCode.INVALID, lang)]
+        return [user_error(path, "auth.phone_invalid", UserErrorCode.INVALID)]
     return []
 
 
-def password_errors(password: str, email: str, path: list[str], lang: Lang) -> list[UserError]:
+def password_errors(password: str, email: str, path: list[str]) -> list[UserError]:
     """Length, not the e-mail, not a common password (the first rule broken is reported)."""
     if not password:
-        return [user_error(path, "required", UserErrorCode.REQUIRED, lang)]
+        return [user_error(path, "required", UserErrorCode.REQUIRED)]
     if len(password) < PASSWORD_MIN:
-        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=PASSWORD_MIN)]
+        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, min=PASSWORD_MIN)]
     if len(password) > PASSWORD_MAX:
-        return [user_error(path, "too_long", UserErrorCode.TOO_LONG, lang, max=PASSWORD_MAX)]
+        return [user_error(path, "too_long", UserErrorCode.TOO_LONG, max=PASSWORD_MAX)]
     if email and password.strip().lower() == normalize_email(email).lower():
-        return [user_error(path, "auth.password_is_email", UserErrorCode.WEAK_PASSWORD, lang)]
+        return [user_error(path, "auth.password_is_email", UserErrorCode.WEAK_PASSWORD)]
     if is_common(password):
-        return [user_error(path, "auth.password_common", UserErrorCode.WEAK_PASSWORD, lang)]
+        return [user_error(path, "auth.password_common", UserErrorCode.WEAK_PASSWORD)]
     return []

@@ -10,7 +10,7 @@ from schema.types.enums import UserErrorCode
 from schema.types.financial import SubmitFinancialLogInput
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.core.clock import current_month
-from sigma_graphql.core.i18n import Lang, register
+from sigma_graphql.core.i18n import register
 
 register(
     {
@@ -29,13 +29,11 @@ REASON_MIN = 10
 Errors = list[UserError]
 
 
-def check_period(tahun: int, bulan: int, path: list[str], lang: Lang) -> Errors:
+def check_period(tahun: int, bulan: int, path: list[str]) -> Errors:
     out: Errors = []
     if not 1 <= bulan <= 12:
         out.append(
-            user_error(
-                [*path, "bulan"], "out_of_range", UserErrorCode.OUT_OF_RANGE, lang, min=1, max=12
-            )
+            user_error([*path, "bulan"], "out_of_range", UserErrorCode.OUT_OF_RANGE, min=1, max=12)
         )
     this_year, this_month = current_month()
     if tahun < MIN_TAHUN or tahun > this_year:
@@ -44,29 +42,25 @@ def check_period(tahun: int, bulan: int, path: list[str], lang: Lang) -> Errors:
                 [*path, "tahun"],
                 "out_of_range",
                 UserErrorCode.OUT_OF_RANGE,
-                lang,
                 min=MIN_TAHUN,
                 max=this_year,
             )
         )
     elif tahun == this_year and this_month < bulan <= 12:
-        out.append(
-            user_error([*path, "bulan"], "fin_future_month", UserErrorCode.OUT_OF_RANGE, lang)
-        )
+        out.append(user_error([*path, "bulan"], "fin_future_month", UserErrorCode.OUT_OF_RANGE))
     return out
 
 
-def validate_submit(input: SubmitFinancialLogInput, lang: Lang) -> Errors:
+def validate_submit(input: SubmitFinancialLogInput) -> Errors:
     """Every violation at once (the client fixes all fields in one go)."""
     path = ["input"]
-    out = check_period(input.tahun, input.bulan, path, lang)
+    out = check_period(input.tahun, input.bulan, path)
     if not 0 <= input.omzet <= MAX_OMZET:
         out.append(
             user_error(
                 [*path, "omzet"],
                 "out_of_range",
                 UserErrorCode.OUT_OF_RANGE,
-                lang,
                 min=0,
                 max=MAX_OMZET,
             )
@@ -77,7 +71,6 @@ def validate_submit(input: SubmitFinancialLogInput, lang: Lang) -> Errors:
                 [*path, "jumlahKaryawan"],
                 "out_of_range",
                 UserErrorCode.OUT_OF_RANGE,
-                lang,
                 min=0,
                 max=MAX_KARYAWAN,
             )
@@ -86,14 +79,14 @@ def validate_submit(input: SubmitFinancialLogInput, lang: Lang) -> Errors:
     if problem is not None:
         out.append(
             user_error(
-                [*path, "catatan"], problem.key, UserErrorCode(problem.code), lang, **problem.params
+                [*path, "catatan"], problem.key, UserErrorCode(problem.code), **problem.params
             )
         )
     return out
 
 
-def reason_errors(raw: str, path: list[str], lang: Lang) -> Errors:
+def reason_errors(raw: str, path: list[str]) -> Errors:
     reason = raw.strip()  # stored stripped
     if len(reason) < REASON_MIN:
-        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, lang, min=REASON_MIN)]
-    return text_errors(reason, limits.REASON, path, lang)
+        return [user_error(path, "too_short", UserErrorCode.TOO_SHORT, min=REASON_MIN)]
+    return text_errors(reason, limits.REASON, path)

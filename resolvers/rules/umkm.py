@@ -36,7 +36,7 @@ from schema.types.umkm import (
     WilayahPatch,
 )
 from sigma_graphql.core import input_limits as limits
-from sigma_graphql.core.i18n import Lang, register
+from sigma_graphql.core.i18n import register
 
 register(
     {
@@ -85,11 +85,10 @@ def given(value: object) -> bool:
 
 @dataclass
 class Checker:
-    lang: Lang
     errors: list[UserError] = field(default_factory=list)
 
     def fail(self, path: list[str], code: UserErrorCode, key: str, **params: object) -> None:
-        self.errors.append(user_error(path, key, code, self.lang, **params))
+        self.errors.append(user_error(path, key, code, **params))
 
     def text(
         self,
@@ -208,8 +207,8 @@ def _legalitas(c: Checker, legal: LegalitasInput, path: list[str]) -> dict[str, 
     return out
 
 
-def validate_create(data: CreateUMKMInput, lang: Lang) -> tuple[NewUmkm | None, list[UserError]]:
-    c = Checker(lang)
+def validate_create(data: CreateUMKMInput) -> tuple[NewUmkm | None, list[UserError]]:
+    c = Checker()
     p = ["input"]
     nama = c.text(
         [*p, "namaUsaha"], data.nama_usaha, min_len=NAMA_USAHA_MIN, max_len=NAMA_USAHA_MAX
@@ -277,9 +276,9 @@ def _pemilik_patch(c: Checker, patch: PemilikPatch, path: list[str]) -> dict[str
     return out
 
 
-def validate_update(data: UpdateUMKMInput, lang: Lang) -> tuple[dict[str, Any], list[UserError]]:
+def validate_update(data: UpdateUMKMInput) -> tuple[dict[str, Any], list[UserError]]:
     """The $set of dotted paths for the fields given (a partial merge), or the errors."""
-    c = Checker(lang)
+    c = Checker()
     p = ["input"]
     changes: dict[str, Any] = {}
     if given(data.nama_usaha):

@@ -22,7 +22,6 @@ from schema.types.scalars import Rupiah
 from schema.types.umkm import UMKM, UMKMConnection, UMKMEdge, umkm_from_doc
 from sigma_graphql.analytics import periods
 from sigma_graphql.core.clock import current_month
-from sigma_graphql.core.i18n import Lang
 from sigma_graphql.request.context import Info
 
 NOT_REPORTING_MONTHS = 3
@@ -120,9 +119,9 @@ class PublicStats:
     total_omzet_last_year: Rupiah
 
 
-def _cursor_id(after: str | None, lang: Lang) -> uuid.UUID | None:
-    cursor = decode_cursor(after, lang)
-    return None if cursor is None else cursor_uuid(cursor, "id", lang)
+def _cursor_id(after: str | None) -> uuid.UUID | None:
+    cursor = decode_cursor(after)
+    return None if cursor is None else cursor_uuid(cursor, "id")
 
 
 async def not_reporting(info: Info, first: int | None, after: str | None) -> UMKMConnection:
@@ -130,10 +129,10 @@ async def not_reporting(info: Info, first: int | None, after: str | None) -> UMK
     record (summary_terakhir, kept by every write) is older than the first of those months.
     An indexed query (status_summary), keyset-paged by _id."""
     ctx = info.context
-    limit = check_first(first, ctx.lang)
+    limit = check_first(first)
     since = periods.last_complete_months(*current_month(), NOT_REPORTING_MONTHS)
     query = repo.not_reporting_query(*since)
-    after_id = _cursor_id(after, ctx.lang)
+    after_id = _cursor_id(after)
     docs, total = await asyncio.gather(
         repo.page_umkms(ctx.mongo, query, after_id, limit),
         repo.count_umkms(ctx.mongo, query),

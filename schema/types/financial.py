@@ -213,16 +213,16 @@ def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
     """The loader key for UMKM.financialLogs, or None when the viewer may not see the logs
     (empty list). Bad `first`/`after` raise bad_input."""
     tahun, first, after = args
-    limit = check_first(first, ctx.lang, default=24)
+    limit = check_first(first, default=24)
     viewer = ctx.viewer
     if not can_read(viewer, "UMKM.financialLogs", owns=viewer.owns(umkm.owner_id)):
         return None
-    data = decode_cursor(after, ctx.lang)
+    data = decode_cursor(after)
     keyset = None
     if data is not None:
         keyset = (
-            cursor_int(data, "t", *limits.bounds(limits.YEAR), ctx.lang),
-            cursor_int(data, "b", 1, 12, ctx.lang),
+            cursor_int(data, "t", *limits.bounds(limits.YEAR)),
+            cursor_int(data, "b", 1, 12),
         )
     return PageKey(umkm.umkm_id, tahun, limit, keyset)
 

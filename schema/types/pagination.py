@@ -19,7 +19,7 @@ import orjson
 from schema.types.common import PageInfo
 from sigma_graphql.core import errors
 from sigma_graphql.core.clock import from_ms, to_ms
-from sigma_graphql.core.i18n import Lang, t
+from sigma_graphql.core.i18n import t
 
 MAX_FIRST = 100
 T = TypeVar("T")
@@ -27,10 +27,10 @@ T = TypeVar("T")
 MAX_MS = to_ms(datetime(9999, 12, 31, tzinfo=UTC))
 
 
-def check_first(first: int | None, lang: Lang = "id", default: int = 20) -> int:
+def check_first(first: int | None, default: int = 20) -> int:
     value = default if first is None else first
     if not 1 <= value <= MAX_FIRST:
-        raise errors.bad_input(t("bad_first", lang), argument="first")
+        raise errors.bad_input(t("bad_first"), argument="first")
     return value
 
 
@@ -38,47 +38,47 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
-def bad_cursor(lang: Lang) -> errors.AppError:
+def bad_cursor() -> errors.AppError:
     """The one refusal of every connection for an `after` it did not issue."""
-    return errors.bad_input(t("bad_cursor", lang), argument="after")
+    return errors.bad_input(t("bad_cursor"), argument="after")
 
 
-def decode_cursor(cursor: str | None, lang: Lang = "id") -> dict[str, Any] | None:
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if cursor is None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
-        raise bad_cursor(lang) from None
+        raise bad_cursor() from None
     if not isinstance(value, dict):
-        raise bad_cursor(lang)
+        raise bad_cursor()
     return value
 
 
-def cursor_int(data: dict[str, Any], name: str, lo: int, hi: int, lang: Lang = "id") -> int:
+def cursor_int(data: dict[str, Any], name: str, lo: int, hi: int) -> int:
     """An integer field of a decoded cursor within [lo, hi]: a forged cursor must not reach a
     query with a value the database or datetime arithmetic cannot hold."""
     value = data.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise bad_cursor(lang)
+        raise bad_cursor()
     return value
 
 
-def cursor_uuid(data: dict[str, Any], name: str, lang: Lang = "id", *, version: int = 0) -> UUID:
+def cursor_uuid(data: dict[str, Any], name: str, *, version: int = 0) -> UUID:
     """A UUID field of a decoded cursor (of that version when given: 1 for Cassandra timeuuids)."""
     try:
         value = UUID(str(data.get(name)))
     except ValueError:
-        raise bad_cursor(lang) from None
+        raise bad_cursor() from None
     if version and value.version != version:
-        raise bad_cursor(lang)
+        raise bad_cursor()
     return value
 
 
-def cursor_moment(data: dict[str, Any], name: str, lang: Lang = "id") -> datetime:
+def cursor_moment(data: dict[str, Any], name: str) -> datetime:
     """A time field of a decoded cursor, carried as milliseconds since the epoch."""
-    return from_ms(cursor_int(data, name, 0, MAX_MS, lang))
+    return from_ms(cursor_int(data, name, 0, MAX_MS))
 
 
 def keyset_cursor(created_at: datetime, row_id: UUID) -> str:
@@ -86,11 +86,11 @@ def keyset_cursor(created_at: datetime, row_id: UUID) -> str:
     return encode_cursor({"c": to_ms(created_at), "i": str(row_id)})
 
 
-def decode_keyset(after: str | None, lang: Lang) -> tuple[datetime, UUID] | None:
-    data = decode_cursor(after, lang)
+def decode_keyset(after: str | None) -> tuple[datetime, UUID] | None:
+    data = decode_cursor(after)
     if data is None:
         return None
-    return cursor_moment(data, "c", lang), cursor_uuid(data, "i", lang)
+    return cursor_moment(data, "c"), cursor_uuid(data, "i")
 
 
 def page_info(

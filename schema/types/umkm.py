@@ -181,7 +181,7 @@ class UMKM:
         ctx = info.context
         horizon = 3 if months is None else months
         if not 1 <= horizon <= 12:
-            raise errors.bad_input(t("analytics_months", ctx.lang), argument="months")
+            raise errors.bad_input(t("analytics_months"), argument="months")
         if not self.private_visible:
             return None
         rows = await ctx.loaders.get(logs_by_umkm).load(self.umkm_id)
@@ -513,8 +513,8 @@ async def user_umkms(
 ) -> UMKMConnection:
     """User.umkms: the user's not deleted UMKMs, newest first."""
     ctx = info.context
-    n = check_first(first, ctx.lang)
-    key = decode_keyset(after, ctx.lang)
+    n = check_first(first)
+    key = decode_keyset(after)
     if not user.umkms_visible:
         return UMKMConnection(edges=[], nodes=[], page_info=EMPTY_PAGE, total_count=0)
     total, docs = await ctx.loaders.get(umkms_by_owner).load(OwnerPage(user.user_id, n + 1, key))

@@ -19,6 +19,7 @@ from db import login_logs, sessions, users
 from db.drivers.handles import Databases
 from resolvers.rules.account import email_errors, nama_errors, normalize_email, password_errors
 from sigma_graphql.commands.command import Command
+from sigma_graphql.core.i18n import use_lang
 from sigma_graphql.core.passwords import hash_password
 from sigma_graphql.core.settings import Settings
 
@@ -67,10 +68,11 @@ async def create_or_reset_admin(settings: Settings, email: str, nama: str, passw
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     email = normalize_email(args.email)
     password = _read_password()
+    use_lang("en")  # the operator's terminal: the rules' messages in English
     problems = [
-        *email_errors(email, ["email"], "en"),
-        *nama_errors(args.nama, ["nama"], "en"),
-        *password_errors(password, email, ["password"], "en"),
+        *email_errors(email, ["email"]),
+        *nama_errors(args.nama, ["nama"]),
+        *password_errors(password, email, ["password"]),
     ]
     if problems:
         for p in problems:

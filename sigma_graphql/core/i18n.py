@@ -1,14 +1,22 @@
 """User-facing messages: Bahasa Indonesia by default, English with `Accept-Language: en`.
 
-Every message has a key; `t(key, lang, **params)` formats it. Domain modules add their own
-messages with `register({...})` so this table stays the single place texts are looked up.
+Every message has a key; `t(key, **params)` formats it in the language of the request being
+served: the request context sets it once (`use_lang`, from Accept-Language), so helpers do not
+pass a language around. Texts stored for later readers (notifications) name "id" explicitly.
+Domain modules add their own messages with `register({...})` so this table stays the single
+place texts are looked up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 Lang = str  # "id" or "en"
+
+# The language of the request this task serves; each request runs in its own asyncio task, and a
+# subscription's operations in tasks started after its connection set it.
+_REQUEST_LANG: ContextVar[Lang] = ContextVar("sigma_request_lang", default="id")
 
 _MESSAGES: dict[str, tuple[str, str]] = {
     "required": ("Wajib diisi", "Required"),
@@ -44,9 +52,19 @@ def register(messages: Mapping[str, tuple[str, str]]) -> None:
         _MESSAGES[key] = value
 
 
-def t(key: str, lang: Lang = "id", **params: object) -> str:
+def use_lang(lang: Lang) -> None:
+    """Sets the language of the request this task serves (called when its context is built)."""
+    _REQUEST_LANG.set(lang)
+
+
+def current_lang() -> Lang:
+    return _REQUEST_LANG.get()
+
+
+def t(key: str, lang: Lang | None = None, **params: object) -> str:
+    """The message `key` in `lang`, by default the current request's language."""
     indonesian, english = _MESSAGES[key]
-    text = english if lang == "en" else indonesian
+    text = english if (lang or _REQUEST_LANG.get()) == "en" else indonesian
     return text.format(**params) if params else text
 
 

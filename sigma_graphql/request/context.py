@@ -16,7 +16,7 @@ from db.drivers.handles import Databases
 from db.drivers.mongo import MongoDoc
 from db.drivers.outages import MONGO_DOWN
 from loaders import Loaders
-from sigma_graphql.core.i18n import Lang, negotiate
+from sigma_graphql.core.i18n import Lang, negotiate, use_lang
 from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.requestid import current_request_id
 from sigma_graphql.core.settings import Settings
@@ -163,6 +163,7 @@ async def build_context(
         lang=negotiate(conn.headers.get("accept-language")),
         request_id=current_request_id(),
     )
+    use_lang(ctx.lang)
     if conn.scope["type"] == "http":
         ctx.viewer = await resolve_viewer(conn, dbs)
     return ctx
