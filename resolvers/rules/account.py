@@ -94,7 +94,7 @@ register(
     }
 )
 
-NAMA_MIN, NAMA_MAX = 3, limits.NAME.max_len
+NAMA_MIN = 3
 PASSWORD_MIN = 10
 PASSWORD_MAX = limits.PASSWORD_MAX
 EMAIL_MAX = limits.EMAIL.max_len
