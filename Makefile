@@ -20,7 +20,7 @@ TEST_ENV := SIGMA_SERVICES_DIR=$(TEST_DIR) SIGMA_MONGO_PERSIST=0 \
   SIGMA_CASSANDRA_CONTACT_POINTS=127.0.0.1:$(TEST_CQL_PORT)
 
 .PHONY: install services services-down migrate seed run test test-slow test-services \
-  test-services-down test-fast lint bench clean
+  test-services-down test-fast lint bench clean explorer
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -42,14 +42,14 @@ migrate: install services
 seed: migrate
 	$(BIN)/sigma-graphql seed --demo
 
-run: install services
+run: install services explorer
 	$(BIN)/sigma-graphql migrate
 	$(BIN)/sigma-graphql seed --demo --if-empty
 	$(BIN)/sigma-graphql serve
 
 # Lint first (fast, fails early), then starts the test databases, runs the whole suite, stops what
 # it started, keeps pytest's status.
-test: install lint
+test: install lint explorer
 	$(TEST_ENV) .ci/services.sh up
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  $(TEST_ENV) .ci/services.sh down; exit $$rc
@@ -84,3 +84,8 @@ bench: install services  # wrk (the load generator) from Debian's packages when 
 clean:
 	.ci/services.sh down || true
 	rm -rf .ci/tmp
+
+# The explorer's browser files (GraphiQL, React) from the npm registry with `npm ci` (lockfile
+# integrity), cached in the git-ignored sigma_graphql/server/explorer/node_modules.
+explorer:
+	.ci/explorer.sh

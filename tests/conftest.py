@@ -155,3 +155,13 @@ async def fault_settings(
     settings = fault_services.settings(base_settings)
     await migrate_all(settings)
     yield settings
+
+
+@pytest.fixture(scope="session")
+def explorer_assets() -> None:
+    """The explorer's npm packages (tests/test_explorer*.py), installed by the project's own
+    script when missing; a no-op while its cache matches the lockfile (`make test` runs it too)."""
+    import subprocess
+    from pathlib import Path
+
+    subprocess.run([str(Path(__file__).resolve().parents[1] / ".ci" / "explorer.sh")], check=True)

@@ -34,6 +34,7 @@ from sigma_graphql.execution.extensions import classify
 from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.event_bus import EventBus
+from sigma_graphql.server.explorer_page import explorer_html, explorer_routes
 from sigma_graphql.server.http_answers import (
     GRAPHQL_RESPONSE,
     bad_request,
@@ -66,7 +67,8 @@ class SigmaGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.services = services
         self.dbs: Databases | None = None  # set by the lifespan
-        self._ide_html = self.graphql_ide_html if self.graphql_ide else ""
+        # Our own page, not Strawberry's: every file it loads is served from this origin.
+        self._ide_html = explorer_html() if self.graphql_ide else ""
         self._ide_csp = explorer_csp(self._ide_html)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -245,6 +247,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/ready", ready),
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            *explorer_routes(settings.graphiql),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
