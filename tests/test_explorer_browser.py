@@ -135,6 +135,10 @@ async def test_the_explorer_runs_queries_and_signs_in(
             OUTPUT.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(OUTPUT / "explorer.png"))
 
+            # The explorer plugin lists the schema's root fields (read by introspection).
+            await page.get_by_role("button", name="Show GraphiQL Explorer").click()
+            await expect(page.locator(".graphiql-explorer-root")).to_contain_text("umkmsNear")
+
             # Signing in with the login mutation gives this page the HttpOnly session cookie...
             await _run(
                 page,
