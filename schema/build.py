@@ -31,6 +31,7 @@ from sigma_graphql.execution.extensions import (
     log_unexpected,
 )
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
+from sigma_graphql.execution.operation_choice import RequireOperationName
 from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
 from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_execute
 from sigma_graphql.limits.argument_guard import argument_guard_factory
@@ -72,6 +73,7 @@ def extension_factories(settings: Settings) -> list[Any]:
         if not settings.introspection
         else (lambda: ValidationCache(maxsize=512)),
         argument_guard_factory(),  # after ValidationCache: checks validated documents only
+        RequireOperationName,  # after ValidationCache: adds to its errors
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         SubscriptionsOverWebSocket,
