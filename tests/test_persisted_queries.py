@@ -22,9 +22,14 @@ from typing import Any
 
 import httpx
 import pytest
+from gql import Client, gql
+from gql.transport.exceptions import TransportQueryError
+from gql.transport.websockets import WebsocketsTransport
+from graphql import parse, print_ast
 
 from db import persisted_documents
 from db.drivers.handles import Databases
+from db.notifications import topic
 from sigma_graphql.commands.cli import COMMANDS
 from sigma_graphql.commands.trusted_documents import MAX_MANIFEST_BYTES
 from sigma_graphql.core.errors import CODES
@@ -505,3 +510,52 @@ async def test_trusted_only_refuses_free_form_documents_from_public_and_owners(
     # ADMIN keeps free-form documents
     as_admin = await post(live.base, {"query": "{ me { id } }"}, token=admin.token)
     assert as_admin.json()["data"]["me"]["id"] == admin.gid
+
+
+async def test_trusted_only_holds_websocket_operations_to_the_trusted_set(
+    server_factory: Callable[..., LiveServer],
+    migrated: Settings,
+    owner: Account,
+    tmp_path: Path,
+    dbs: Databases,
+) -> None:
+    live = server_factory(trusted_documents_only=True)
+    # gql sends documents as graphql-core prints them: the manifest holds what the client sends
+    tag = uuid.uuid4().hex[:8]
+    subscription = print_ast(parse(f"subscription Inbox{tag} {{ notificationAdded {{ id }} }}"))
+
+    def transport() -> WebsocketsTransport:
+        return WebsocketsTransport(
+            url=live.ws_url,
+            init_payload={"authorization": f"Bearer {owner.token}"},
+            subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        )
+
+    async with Client(transport=transport()) as session:
+        with pytest.raises(TransportQueryError) as refused:
+            async for _ in session.subscribe(gql(subscription)):
+                raise AssertionError("a free-form subscription must not run")
+    assert refused.value.errors is not None
+    assert refused.value.errors[0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+
+    manifest = tmp_path / "persisted-documents.json"
+    manifest.write_text(json.dumps({sha(subscription): subscription}))
+    done = await asyncio.get_running_loop().run_in_executor(None, trust, migrated, manifest)
+    assert done.returncode == 0, done.stderr
+    entry = await persisted_documents.get(dbs.mongo, sha(subscription))
+    assert entry is not None and entry.trusted
+    async with Client(transport=transport()) as session:
+        events = session.subscribe(gql(subscription))
+        waiting = asyncio.ensure_future(events.__anext__())
+        for _ in range(6000):  # a condition (the server registered it), not a timing
+            if live.services.pubsub.subscriber_count(topic(owner.id)) > 0:
+                break
+            if waiting.done():
+                raise AssertionError(waiting.result())
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the trusted subscription never reached the server")
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await waiting
+        await events.aclose()

@@ -42,10 +42,9 @@ from sigma_graphql.core import errors
 from sigma_graphql.core.errors import AppError
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.settings import Settings
-from sigma_graphql.core.viewer import Audience, Viewer
+from sigma_graphql.core.viewer import Viewer
+from sigma_graphql.execution.trusted_sockets import RESTRICTED, trusted_only_error
 
-# Viewers held to trusted documents when SIGMA_TRUSTED_DOCUMENTS_ONLY is on.
-RESTRICTED = frozenset({Audience.PUBLIC, Audience.UMKM_OWNER})
 # Apollo's hashes are 64 hex digits; manifest ids may be any short token of these characters.
 _ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -61,12 +60,6 @@ register(
         "pq_hash_mismatch": (
             "sha256Hash tidak cocok dengan SHA-256 dokumen yang dikirim",
             "sha256Hash does not match the SHA-256 of the document sent",
-        ),
-        "pq_trusted_only": (
-            "Server ini hanya menjalankan dokumen tepercaya: kirim id dokumen "
-            "(extensions.persistedQuery.sha256Hash) dari manifest aplikasi",
-            "This server runs trusted documents only: send the document's id "
-            "(extensions.persistedQuery.sha256Hash) from the application's manifest",
         ),
     }
 )
@@ -146,14 +139,14 @@ class PersistedQueries:
         restricted = self.trusted_only and viewer.audience in RESTRICTED
         if document_id is None:
             if restricted and data.query is not None:
-                raise AppError(t("pq_trusted_only"), errors.TRUSTED_DOCUMENT_REQUIRED)
+                raise trusted_only_error()
             return data, None
         if data.query is None:
             stored = await self._lookup(mongo, document_id, restricted)
             if stored is None:
                 raise AppError(NOT_FOUND_MESSAGE, errors.PERSISTED_QUERY_NOT_FOUND)
             if restricted and not stored.trusted:
-                raise AppError(t("pq_trusted_only"), errors.TRUSTED_DOCUMENT_REQUIRED)
+                raise trusted_only_error()
             return dataclasses.replace(data, query=stored.document), Persisted(document_id, True)
         matches = sha256_hex(data.query) == document_id
         stored = None
@@ -163,7 +156,7 @@ class PersistedQueries:
             if not matches and (stored is None or stored.document != data.query):
                 raise AppError(t("pq_hash_mismatch"), errors.PERSISTED_QUERY_HASH_MISMATCH)
             if restricted and (stored is None or not stored.trusted):
-                raise AppError(t("pq_trusted_only"), errors.TRUSTED_DOCUMENT_REQUIRED)
+                raise trusted_only_error()
         known = stored is not None or document_id in self._cache
         return data, Persisted(document_id, False, None if known else data.query)
 
