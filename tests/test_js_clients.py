@@ -25,10 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import persisted_documents
 from db.drivers.handles import Databases
-from db.notifications import topic
 from sigma_graphql.core.settings import Settings
 from tests.fin_support import FLAG, fin_umkm, submit
-from tests.support import Account, Api, Factory, LiveServer
+from tests.support import Api, Factory, LiveServer, wait_subscribed
 
 JS = Path(__file__).parent / "clients" / "js"
 WAIT_S = 120  # a bound on a hung client, never a measure of speed
@@ -72,14 +71,6 @@ async def read_line(process: asyncio.subprocess.Process) -> dict[str, Any]:
     return json.loads(line)  # type: ignore[no-any-return]
 
 
-async def _wait_subscribed(server: LiveServer, owner: Account) -> None:
-    for _ in range(WAIT_S * 100):  # a condition (the server registered it), not a timing
-        if server.services.pubsub.subscriber_count(topic(owner.id)) > 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscription never reached the server")
-
-
 def _flag(umkm_id: object, reason: str) -> dict[str, Any]:
     return {"input": {"umkmId": str(umkm_id), "tahun": 2015, "bulan": 2, "reason": reason}}
 
@@ -96,7 +87,7 @@ async def test_graphql_ws_delivers_notification_added_to_its_owner_only(
     client = await run_node(node, "notifications.mjs", server.ws_url, alice.token)
     try:
         assert await read_line(client) == {"event": "connected"}
-        await _wait_subscribed(server, alice)
+        await wait_subscribed(server, alice.id)
         as_staff = api.as_(staff.token)
         # Bob's notification first: had it reached Alice's socket, it would be her first event
         flagged = await as_staff(FLAG, _flag(b_doc["_id"], "omzet tidak wajar untuk Bob"))

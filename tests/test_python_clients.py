@@ -11,9 +11,8 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.websockets import WebsocketsTransport
 
-from db.notifications import topic
 from tests.fin_support import FLAG, fin_umkm, submit
-from tests.support import Account, Api, Factory, LiveServer
+from tests.support import Api, Factory, LiveServer, wait_subscribed
 
 WAIT_S = 60  # a bound on a hung client, never a measure of speed
 
@@ -50,14 +49,6 @@ async def test_gql_mutation_reports_user_errors(
     assert payload["userErrors"][0]["message"]
 
 
-async def _wait_subscribed(server: LiveServer, owner: Account) -> None:
-    for _ in range(WAIT_S * 100):  # a condition (the server registered it), not a timing
-        if server.services.pubsub.subscriber_count(topic(owner.id)) > 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscription never reached the server")
-
-
 async def test_gql_subscription(server: LiveServer, api: Api, factory: Factory) -> None:
     owner, staff = await factory.account(), await factory.account("PEJABAT")
     doc = await fin_umkm(factory, owner)
@@ -72,7 +63,7 @@ async def test_gql_subscription(server: LiveServer, api: Api, factory: Factory) 
             gql("subscription { notificationAdded { type tahun bulan umkm { id } } }")
         )
         first = asyncio.ensure_future(events.__anext__())
-        await _wait_subscribed(server, owner)
+        await wait_subscribed(server, owner.id)
         variables = {
             "input": {"umkmId": str(doc["_id"]), "tahun": 2016, "bulan": 4, "reason": "x" * 20}
         }
