@@ -134,7 +134,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
         # named by its hash, or a refusal as a GraphQL error.
         try:
             request_data, persisted = await self.persisted.resolve(
-                context.mongo, request_data, context.viewer
+                context.dbs, request_data, context.viewer
             )
         except AppError as refused:
             return ExecutionResult(data=None, errors=[refused])
@@ -155,7 +155,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
                 )
             raise
         if persisted is not None:
-            await self.persisted.registered(context.mongo, persisted, result.errors, result.data)
+            await self.persisted.registered(context.dbs, persisted, result.errors, result.data)
         return result
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:

@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError
-from pymongo.asynchronous.database import AsyncDatabase
 from strawberry.http import GraphQLRequestData
 
 from db import persisted_documents
-from db.drivers.mongo import MongoDoc
+from db.drivers.handles import Databases
 from db.persisted_documents import StoredDocument, sha256_hex
 from sigma_graphql.core import errors
 from sigma_graphql.core.errors import AppError
@@ -117,7 +116,7 @@ class PersistedQueries:
             self._cache.popitem(last=False)
 
     async def _lookup(
-        self, mongo: AsyncDatabase[MongoDoc], document_id: str, need_trusted: bool
+        self, dbs: Databases, document_id: str, need_trusted: bool
     ) -> StoredDocument | None:
         stored = self._cache.get(document_id)
         # An untrusted entry may have been trusted since (trust-documents): ask again when it
@@ -125,13 +124,15 @@ class PersistedQueries:
         if stored is not None and (stored.trusted or not need_trusted):
             self._cache.move_to_end(document_id)
             return stored
-        stored = await persisted_documents.get(mongo, document_id)
+        # dbs.mongo only now: it raises while MongoDB's breaker is open, and requests without a
+        # persisted document must not depend on MongoDB.
+        stored = await persisted_documents.get(dbs.mongo, document_id)
         if stored is not None:
             self._remember(stored)
         return stored
 
     async def resolve(
-        self, mongo: AsyncDatabase[MongoDoc], data: GraphQLRequestData, viewer: Viewer
+        self, dbs: Databases, data: GraphQLRequestData, viewer: Viewer
     ) -> tuple[GraphQLRequestData, Persisted | None]:
         """The request with its document filled in from the store, and what it named.
         Raises AppError for the refusals described in the module docstring."""
@@ -142,7 +143,7 @@ class PersistedQueries:
                 raise trusted_only_error()
             return data, None
         if data.query is None:
-            stored = await self._lookup(mongo, document_id, restricted)
+            stored = await self._lookup(dbs, document_id, restricted)
             if stored is None:
                 raise AppError(NOT_FOUND_MESSAGE, errors.PERSISTED_QUERY_NOT_FOUND)
             if restricted and not stored.trusted:
@@ -151,7 +152,7 @@ class PersistedQueries:
         matches = sha256_hex(data.query) == document_id
         stored = None
         if not matches or restricted:
-            stored = await self._lookup(mongo, document_id, restricted)
+            stored = await self._lookup(dbs, document_id, restricted)
             # A trusted manifest may name a document by an id that is not its SHA-256.
             if not matches and (stored is None or stored.document != data.query):
                 raise AppError(t("pq_hash_mismatch"), errors.PERSISTED_QUERY_HASH_MISMATCH)
@@ -162,7 +163,7 @@ class PersistedQueries:
 
     async def registered(
         self,
-        mongo: AsyncDatabase[MongoDoc],
+        dbs: Databases,
         persisted: Persisted,
         result_errors: Sequence[GraphQLError] | None,
         data: object,
@@ -170,5 +171,5 @@ class PersistedQueries:
         """After execution: keeps a new document that ran without a request error."""
         if persisted.to_register is None or is_request_error(result_errors, data):
             return
-        await persisted_documents.register(mongo, persisted.id, persisted.to_register)
+        await persisted_documents.register(dbs.mongo, persisted.id, persisted.to_register)
         self._remember(StoredDocument(persisted.id, persisted.to_register, False))
