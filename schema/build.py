@@ -31,8 +31,10 @@ from sigma_graphql.execution.extensions import (
     log_unexpected,
 )
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
+from sigma_graphql.execution.operation_choice import RequireOperationName
 from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
 from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_execute
+from sigma_graphql.execution.trusted_sockets import TrustedDocumentsOverWebSocket
 from sigma_graphql.limits.argument_guard import argument_guard_factory
 from sigma_graphql.limits.cost import cost_limiter_factory
 from sigma_graphql.limits.document_limits import limit_rule
@@ -72,11 +74,14 @@ def extension_factories(settings: Settings) -> list[Any]:
         if not settings.introspection
         else (lambda: ValidationCache(maxsize=512)),
         argument_guard_factory(),  # after ValidationCache: checks validated documents only
+        RequireOperationName,  # after ValidationCache: adds to its errors
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         SubscriptionsOverWebSocket,
         cost_limiter_factory(settings),
     ]
+    if settings.trusted_documents_only:  # after ValidationCache: adds to its errors
+        exts.append(TrustedDocumentsOverWebSocket)
     cache = response_cache_factory(settings)
     if cache is not None:  # after CostLimiter: answers from memory are charged too
         exts.append(cache)

@@ -23,6 +23,7 @@ from graphql import ExecutionResult
 from db import sessions, umkm_profiles, users
 from db.drivers.handles import Databases
 from db.drivers.mongo import MongoDoc
+from db.notifications import topic
 from sigma_graphql.core.passwords import hash_password
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.request.context import Services
@@ -256,3 +257,13 @@ class Factory:
 
 def run(coro: Any) -> Any:
     return asyncio.get_event_loop().run_until_complete(coro)
+
+
+async def wait_subscribed(server: LiveServer, owner_id: uuid.UUID, bound: int = 12_000) -> None:
+    """Until `server` has a subscriber to owner_id's notifications: a condition (the server
+    registered the subscription), not a timing; `bound` polls only stop a hung client."""
+    for _ in range(bound):
+        if server.services.pubsub.subscriber_count(topic(owner_id)) > 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the subscription never reached the server")

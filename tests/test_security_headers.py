@@ -70,7 +70,7 @@ async def test_signed_in_answers_are_not_stored(server: LiveServer, factory: Fac
     assert "session_token=" in login.headers["set-cookie"]
     for answer in (bearer, cookie, login):
         _assert_common(answer)
-        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["cache-control"] == "private, no-store"
 
 
 async def test_explorer_page_allows_what_it_loads_and_nothing_else(

@@ -57,3 +57,6 @@ INDEXES: list[IndexSpec] = [
     # for every viewer, whose row rules differ).
     IndexSpec("umkm_profiles", [("kota_lower", 1), ("created_at", -1), ("_id", -1)], "kota_lower"),
 ]
+# persisted_documents (db/persisted_documents.py): looked up by `_id` (the document's hash);
+# `trusted` serves the count `sigma-graphql trust-documents` reports.
+INDEXES.append(IndexSpec("persisted_documents", [("trusted", 1)], "trusted"))

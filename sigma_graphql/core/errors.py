@@ -14,6 +14,11 @@ RATE_LIMITED = "RATE_LIMITED"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# Persisted operations (sigma_graphql/server/persisted_queries.py). The first is Apollo's
+# automatic-persisted-query code, which its clients answer by sending the document.
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+TRUSTED_DOCUMENT_REQUIRED = "TRUSTED_DOCUMENT_REQUIRED"
 # The documented set (docs/architecture.md, Errors): every error a client receives carries one
 # of these.
 CODES = frozenset(
@@ -26,6 +31,9 @@ CODES = frozenset(
         QUERY_TOO_COMPLEX,
         SERVICE_UNAVAILABLE,
         INTERNAL_SERVER_ERROR,
+        PERSISTED_QUERY_NOT_FOUND,
+        PERSISTED_QUERY_HASH_MISMATCH,
+        TRUSTED_DOCUMENT_REQUIRED,
     }
 )
 

@@ -124,6 +124,13 @@ class Settings:
     # off.
     public_cache_ttl_s: float = 2.0
     public_cache_entries: int = 1000
+    # Persisted operations (sigma_graphql/server/persisted_queries.py): only trusted documents
+    # (`sigma-graphql trust-documents`) from PUBLIC and UMKM_OWNER viewers; documents kept in
+    # memory in front of MongoDB; max-age of anonymous persisted GET answers
+    # (sigma_graphql/server/http_caching.py).
+    trusted_documents_only: bool = False
+    persisted_cache_entries: int = 2000
+    persisted_max_age_s: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -280,6 +287,9 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_FAST_EXECUTION": ("fast_execution", _parse_bool),
     "SIGMA_PUBLIC_CACHE_TTL_S": ("public_cache_ttl_s", _parse_seconds_or_zero),
     "SIGMA_PUBLIC_CACHE_ENTRIES": ("public_cache_entries", _parse_positive_int),
+    "SIGMA_TRUSTED_DOCUMENTS_ONLY": ("trusted_documents_only", _parse_bool),
+    "SIGMA_PERSISTED_CACHE_ENTRIES": ("persisted_cache_entries", _parse_positive_int),
+    "SIGMA_PERSISTED_MAX_AGE_S": ("persisted_max_age_s", _parse_positive_int),
 }
 
 

@@ -18,7 +18,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.types import QueryParams
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -27,11 +30,14 @@ from db.drivers import roundtrips
 from db.drivers.handles import Databases
 from db.drivers.outages import retry_after, unavailable_database
 from schema.build import build_schema
+from sigma_graphql.core import errors
+from sigma_graphql.core.errors import AppError
 from sigma_graphql.core.i18n import negotiate
 from sigma_graphql.core.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.execution.extensions import classify
 from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
+from sigma_graphql.server import http_caching, http_protocol
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.event_bus import EventBus
 from sigma_graphql.server.explorer_page import explorer_html, explorer_routes
@@ -41,6 +47,7 @@ from sigma_graphql.server.http_answers import (
     request_error_status,
     wants_graphql_response,
 )
+from sigma_graphql.server.persisted_queries import PersistedQueries
 from sigma_graphql.server.reconciler import Reconciler
 from sigma_graphql.server.security_headers import SecurityHeadersMiddleware, explorer_csp
 
@@ -70,6 +77,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
         # Our own page, not Strawberry's: every file it loads is served from this origin.
         self._ide_html = explorer_html() if self.graphql_ide else ""
         self._ide_csp = explorer_csp(self._ide_html)
+        self.persisted = PersistedQueries(settings)  # sigma_graphql/server/persisted_queries.py
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html, headers={"Content-Security-Policy": self._ide_csp})
@@ -87,6 +95,9 @@ class SigmaGraphQL(GraphQL[Context, None]):
         if not isinstance(value, dict | list):
             raise HTTPException(400, "The request body must be a JSON object")
         return value
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        return super().parse_query_params(http_protocol.without_empty_params(dict(params)))  # type: ignore[arg-type]
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
         parsed = await super().parse_http_body(request)
@@ -108,16 +119,73 @@ class SigmaGraphQL(GraphQL[Context, None]):
             if status is not None:
                 answer.pop("data", None)  # a request error has no data entry
             request.state.graphql_answer = (status or 200, GRAPHQL_RESPONSE)
+        if not result.errors:
+            request.state.graphql_data = result.data  # for the ETag (http_caching)
         return answer
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Persisted operations first (sigma_graphql/server/persisted_queries.py): the document
+        # named by its hash, or a refusal as a GraphQL error.
+        try:
+            request_data, persisted = await self.persisted.resolve(
+                context.dbs, request_data, context.viewer
+            )
+        except AppError as refused:
+            return ExecutionResult(data=None, errors=[refused])
+        request.state.persisted = persisted
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                # GraphQL over HTTP: a mutation over GET is 405 with the methods that work.
+                raise HTTPException(405, exc.reason) from exc
+            if isinstance(exc.__cause__, CannotGetOperationTypeError):
+                # GetOperation() failed: a request error like validation (200 with
+                # application/json, 400 without data with application/graphql-response+json).
+                return ExecutionResult(
+                    data=None, errors=[AppError(exc.reason, errors.BAD_USER_INPUT)]
+                )
+            raise
+        if persisted is not None:
+            await self.persisted.registered(context.dbs, persisted, result.errors, result.data)
+        return result
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert self.dbs is not None, "the application lifespan did not run"
-        return await build_context(
+        context = await build_context(
             request,
             response if isinstance(response, Response) else None,
             self.settings,
             self.dbs,
             self.services,
+        )
+        if isinstance(request, Request):
+            request.state.viewer = context.viewer  # for the caching headers (http_caching)
+        return context
+
+    def _finish(self, request: Request, response: Response) -> Response:
+        """Headers of every GraphQL answer and, for persisted GETs, HTTP caching."""
+        response = http_protocol.finish(response)
+        viewer = getattr(request.state, "viewer", None)
+        return http_caching.apply(
+            request,
+            response,
+            persisted_get=request.method == "GET"
+            and getattr(request.state, "persisted", None) is not None,
+            signed_in=viewer is not None and not viewer.is_public,
+            data=getattr(request.state, "graphql_data", None),
+            lang=negotiate(request.headers.get("accept-language")),
+            max_age_s=self.settings.persisted_max_age_s,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -137,10 +205,16 @@ class SigmaGraphQL(GraphQL[Context, None]):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         counter_token = roundtrips.start()[1]
         try:
+            if isinstance(request, Request):
+                refused = http_protocol.refusal(request)  # 406, 415, GET with a body
+                if refused is not None:
+                    return http_protocol.finish(refused)
             response = await super().run(request, context=context, root_value=root_value)
             answer = getattr(getattr(request, "state", None), "graphql_answer", None)
             if answer is not None and isinstance(response, Response):
                 response.status_code, response.headers["content-type"] = answer
+            if isinstance(request, Request) and isinstance(response, Response):
+                response = self._finish(request, response)
             return response
         except ClientDisconnect:
             # The client went away before its body arrived: nobody to answer, nothing broken.
@@ -148,7 +222,11 @@ class SigmaGraphQL(GraphQL[Context, None]):
             return Response(status_code=400)
         except HTTPException as exc:
             lang = negotiate(request.headers.get("accept-language"))
-            return bad_request(exc.status_code, exc.reason, lang)
+            refusal = bad_request(exc.status_code, exc.reason, lang)
+            if exc.status_code == 405:
+                mutation = isinstance(exc.__cause__, HTTPException)  # from execute_single
+                refusal.headers["Allow"] = "POST" if mutation else "GET, POST"
+            return http_protocol.finish(refusal)
         except Exception as exc:
             down = unavailable_database(exc)
             if down is None:

@@ -7,8 +7,10 @@
   it produced, as the GraphQL-over-HTTP specification recommends for that media type.
 - `application/graphql-response+json` when the client's Accept header prefers it: a request
   error (nothing executed: syntax, validation, variable coercion, limits) has no `data` entry and
-  a 4xx status (429 for RATE_LIMITED, 503 for SERVICE_UNAVAILABLE, 400 otherwise); a response
-  with `data` is 200.
+  a 4xx status (429 for RATE_LIMITED, 503 for SERVICE_UNAVAILABLE, 403 for
+  TRUSTED_DOCUMENT_REQUIRED, 400 otherwise); a response with `data` is 200.
+- What is refused before parsing (406, 415, GET with a body) and the headers of every answer:
+  sigma_graphql/server/http_protocol.py.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ _STATUS_OF_CODE = {
     errors.RATE_LIMITED: 429,
     errors.SERVICE_UNAVAILABLE: 503,
     errors.INTERNAL_SERVER_ERROR: 500,
+    # A free-form document where only trusted ones run (sigma_graphql/server/persisted_queries.py)
+    errors.TRUSTED_DOCUMENT_REQUIRED: 403,
 }
 
 
@@ -51,7 +55,7 @@ def bad_request(status: int, reason: str, lang: Lang) -> Response:
     return error_response(status, t("http_bad_request", lang, detail=reason), code)
 
 
-def _quality(accept: str, media_type: str) -> float:
+def quality(accept: str, media_type: str) -> float:
     """The q of the most specific range of `accept` matching media_type (0: not accepted)."""
     best, best_specificity = 0.0, -1
     kind = media_type.split("/")[0]
@@ -78,9 +82,9 @@ def wants_graphql_response(accept: str | None) -> bool:
     application/json (no Accept header: application/json, as legacy clients expect)."""
     if not accept:
         return False
-    preferred = _quality(accept, GRAPHQL_RESPONSE)
+    preferred = quality(accept, GRAPHQL_RESPONSE)
     named = GRAPHQL_RESPONSE in accept.lower()
-    return named and preferred > 0 and preferred >= _quality(accept, JSON)
+    return named and preferred > 0 and preferred >= quality(accept, JSON)
 
 
 def request_error_status(data: object, found: Sequence[GraphQLError] | None) -> int | None:

@@ -5,8 +5,8 @@ sniffed into HTML), `Referrer-Policy: no-referrer` (a query typed in the explore
 reach whatever a link leads to), `X-Frame-Options: DENY` and, unless the answer brings its
 own, `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` (nothing of ours is
 meant to be framed or to load anything). Answers to requests carrying a session (Bearer token or
-session cookie) and answers setting a cookie get `Cache-Control: no-store`: a viewer's data must
-not stay in a shared or browser cache.
+session cookie) and answers setting a cookie get `Cache-Control: private, no-store`: a viewer's
+data must not stay in a shared or browser cache.
 
 The explorer's policy is derived from the page as served (`explorer_csp`): the exact files its
 scripts and stylesheets load and the hash of its inline script, so it allows what the page loads
@@ -108,7 +108,7 @@ class SecurityHeadersMiddleware:
                 if "content-security-policy" not in headers:
                     headers["Content-Security-Policy"] = API_CSP
                 if signed_in or "set-cookie" in headers:
-                    headers["Cache-Control"] = "no-store"
+                    headers["Cache-Control"] = "private, no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
