@@ -31,6 +31,7 @@ from sigma_graphql.execution.extensions import (
     log_unexpected,
 )
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
+from sigma_graphql.execution.observe import observer_factory
 from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
 from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_execute
 from sigma_graphql.limits.argument_guard import argument_guard_factory
@@ -66,6 +67,8 @@ def extension_factories(settings: Settings) -> list[Any]:
         limit_rule(settings.max_depth, settings.max_aliases, settings.max_tokens)
     ]
     exts: list[Any] = [
+        # First, so its on_operation exits last and sees the classified answer.
+        observer_factory(settings.metrics_max_operation_names),
         ErrorPolicy,
         lambda: SafeParserCache(maxsize=512),
         (lambda: QuietValidationCache(maxsize=512))
