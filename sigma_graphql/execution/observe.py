@@ -3,7 +3,8 @@ SchemaExtension, run once per operation and never per field.
 
 It is the first extension of the schema (schema/build.py), so its `on_operation` exits last and
 sees the answer as ErrorPolicy classified it. It
-- opens the operation span (continuing the caller's W3C traceparent) and makes it the current
+- opens the operation span (a child of the caller's W3C traceparent, continued by the view
+  in sigma_graphql/server/app.py) and makes it the current
   span while the operation executes, so database calls and DataLoader batches become its
   children (db/drivers/roundtrips.py, loaders/dataloader.py); subscriptions keep their span
   un-activated (their stream is driven by another task);
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult, StreamExecutionResult
 from strawberry.types.graphql import OperationType
@@ -76,14 +77,9 @@ class OperationObserver(SchemaExtension):
         self._label = self.names.label(ec.operation_name) if valid else INVALID
 
     def on_operation(self) -> Iterator[None]:
-        ec = self.execution_context
         started = time.perf_counter()
-        ctx = ec.context
-        request = getattr(ctx, "request", None)
-        headers = getattr(request, "headers", None)
-        if tracing.enabled():
-            parent = tracing.continued_from(headers) if headers is not None else None
-            self._span = tracing.start_span("graphql.operation", parent=parent)
+        # Its parent is the caller's span (traceparent, continued by the view) when it sent one.
+        self._span = tracing.start_span("graphql.operation", kind=SpanKind.SERVER)
         try:
             yield
         finally:

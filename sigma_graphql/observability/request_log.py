@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from typing import Any
 
 import orjson
@@ -54,7 +55,7 @@ class TextFormatter(logging.Formatter):
         fields = getattr(record, FIELDS, None)
         if isinstance(fields, dict):
             pairs = " ".join(f"{k}={_text(v)}" for k, v in fields.items() if v is not None)
-            line = line.replace(record.getMessage(), f"{record.getMessage()} {pairs}", 1)
+            line = f"{line} {pairs}"
         return line
 
 
@@ -72,12 +73,13 @@ def configure(settings: Settings) -> None:
     """Gives every handler of the root logger the configured format (the serve command and the
     application lifespan; idempotent)."""
     root = logging.getLogger()
-    if not root.handlers:
+    if not root.handlers:  # a uvicorn worker process: nothing configured the root logger
         logging.basicConfig(level=logging.INFO)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
     for handler in root.handlers:
-        handler.setFormatter(formatter(settings))
+        # The console handlers only (those of `sigma-graphql`'s logging.basicConfig or the one
+        # above); handlers writing elsewhere (a test runner's capture) keep their format.
+        if getattr(handler, "stream", None) in (sys.stderr, sys.stdout):
+            handler.setFormatter(formatter(settings))
 
 
 def write_request(fields: dict[str, Any]) -> None:

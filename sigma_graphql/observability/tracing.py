@@ -75,9 +75,13 @@ def shutdown() -> None:
         _provider.shutdown()
 
 
-def continued_from(headers: Mapping[str, str]) -> otel_context.Context:
-    """The caller's trace (W3C traceparent / tracestate), or a new root."""
-    return _propagator.extract(headers)
+def continue_caller(headers: Mapping[str, str]) -> object | None:
+    """Continues the caller's trace (W3C traceparent / tracestate) for the rest of this task:
+    every span of the request, the session lookup included, joins it. Give the result to
+    `deactivate`. Nothing while tracing is off."""
+    if _tracer is None:
+        return None
+    return otel_context.attach(_propagator.extract(headers))
 
 
 def start_span(

@@ -35,6 +35,7 @@ from sigma_graphql.observability import metrics, request_log, request_record, tr
 from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
 from sigma_graphql.server import request_line
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
+from sigma_graphql.server.disconnects import DisconnectMiddleware, client_left
 from sigma_graphql.server.event_bus import EventBus
 from sigma_graphql.server.http_answers import (
     GRAPHQL_RESPONSE,
@@ -139,6 +140,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
         counter, counter_token = roundtrips.start()
         # HTTP requests get one log line and the per-request metrics (docs/operations.md).
         record, record_token = request_record.start()
+        trace_token = tracing.continue_caller(request.headers)
         status = 500
         try:
             response = await super().run(request, context=context, root_value=root_value)
@@ -149,8 +151,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
             return response
         except ClientDisconnect:
             # The client went away before its body arrived: nobody to answer, nothing broken.
-            log.info("request %s: client left before its body arrived", current_request_id())
-            metrics.DISCONNECTS.inc()
+            client_left("before its body arrived")
             record.outcome, status = "clientDisconnected", 499
             return Response(status_code=400)
         except HTTPException as exc:
@@ -181,6 +182,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
         finally:
             roundtrips.stop(counter_token)
             request_record.stop(record_token)
+            tracing.deactivate(trace_token)
             if isinstance(request, WebSocket):
                 self.services.sockets.closed(request)
             else:
@@ -267,6 +269,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(DisconnectMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
