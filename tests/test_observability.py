@@ -252,7 +252,8 @@ async def test_spans_of_an_operation_touching_both_databases(
     caller_trace = uuid.uuid4().hex
     caller_span = uuid.uuid4().hex[:16]
     query = """query ObsBoth15($n: Int!) {
-      me { nama umkms(first: $n) { nodes { namaUsaha financialLogs(first: 3) { nodes { omzet } } } } }
+      me { nama umkms(first: $n) {
+        nodes { namaUsaha financialLogs(first: 3) { nodes { omzet } } } } }
     }"""
     spans.clear()
     answer = await post(
