@@ -414,3 +414,77 @@ async def test_a_client_that_disconnects_is_one_short_line(
     gone = [r for r in caplog.records if "client disconnected" in r.getMessage()]
     assert len(gone) == 1 and gone[0].exc_info is None
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+# -- subscriptions and the event bus -----------------------------------------------------------
+
+
+async def test_subscription_and_event_bus_metrics(
+    server_factory: Callable[..., LiveServer], factory: Factory
+) -> None:
+    """A subscriber on one process, the write on another: the event crosses the bus."""
+    from gql import Client, gql
+    from gql.transport.websockets import WebsocketsTransport
+
+    from db.notifications import topic
+    from tests.fin_support import FLAG, submit
+    from tests.support import Api
+
+    here = server_factory(metrics_token=TOKEN, event_poll_interval_s=0.05)
+    there = server_factory(event_poll_interval_s=0.05)
+    owner = await factory.account()
+    staff = await factory.account("PEJABAT")
+    doc = await factory.umkm(owner)
+    await submit(Api(there), owner.token, doc["_id"], 2019, 4, 5_000_000)
+    before = await scrape(here)
+    client = Client(
+        transport=WebsocketsTransport(
+            url=here.ws_url,
+            init_payload={"authorization": f"Bearer {owner.token}"},
+            subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        )
+    )
+    async with client as session:
+        events = session.subscribe(gql("subscription ObsSub15 { notificationAdded { id } }"))
+        first = asyncio.ensure_future(events.__anext__())
+        for _ in range(3000):  # a condition, not a timing threshold
+            if here.services.pubsub.subscriber_count(topic(owner.id)) == 1:
+                break
+            await asyncio.sleep(0.01)
+        during = await scrape(here)
+        variables = {
+            "input": {
+                "umkmId": str(doc["_id"]),
+                "tahun": 2019,
+                "bulan": 4,
+                "reason": "omzet melonjak tajam",
+            }
+        }
+        flagged = await Api(there).as_(staff.token)(FLAG, variables)
+        assert flagged.ok()["flagFinancialLog"]["userErrors"] == []
+        assert (await asyncio.wait_for(first, 60))["notificationAdded"]["id"]
+        await events.aclose()
+    for _ in range(3000):
+        if here.services.pubsub.subscriber_count(topic(owner.id)) == 0:
+            break
+        await asyncio.sleep(0.01)
+    after = await scrape(here)
+    assert (
+        value(during, "sigma_subscriptions_open") - value(before, "sigma_subscriptions_open") == 1
+    )
+    assert value(after, "sigma_subscriptions_open") == value(before, "sigma_subscriptions_open")
+    delivered = "sigma_subscription_events_delivered_total"
+    assert value(after, delivered, operation="ObsSub15") - value(before, delivered) == 1
+    lag = "sigma_event_bus_lag_seconds_count"
+    assert value(after, lag) - value(before, lag) == 1
+
+
+def test_tracing_follows_the_standard_variables() -> None:
+    assert not tracing.wanted_by_environment({})
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    assert tracing.wanted_by_environment(endpoint)
+    assert tracing.wanted_by_environment(
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}
+    )
+    assert not tracing.wanted_by_environment({**endpoint, "OTEL_SDK_DISABLED": "true"})
+    assert not tracing.wanted_by_environment({**endpoint, "OTEL_TRACES_EXPORTER": "none"})

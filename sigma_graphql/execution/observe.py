@@ -63,6 +63,7 @@ class OperationObserver(SchemaExtension):
         self._type = UNKNOWN_TYPE
         self._subscription = False
         self._identified = False
+        self._open = False  # a subscription counted in SUBSCRIPTIONS_OPEN
 
     def _identify(self, *, valid: bool) -> None:
         ec = self.execution_context
@@ -88,11 +89,10 @@ class OperationObserver(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         self._identify(valid=True)
         if self._subscription:
+            # Executing only starts the stream; on_operation ends with it (_finish).
             metrics.SUBSCRIPTIONS_OPEN.inc()
-            try:
-                yield
-            finally:
-                metrics.SUBSCRIPTIONS_OPEN.dec()
+            self._open = True
+            yield
             return
         token = tracing.activate(self._span)
         try:
@@ -107,6 +107,8 @@ class OperationObserver(SchemaExtension):
 
     def _finish(self, started: float) -> None:
         ec = self.execution_context
+        if self._open:
+            metrics.SUBSCRIPTIONS_OPEN.dec()
         if not self._identified:  # refused before execution (syntax, validation, limits)
             self._identify(valid=False)
         result = ec.result
