@@ -19,18 +19,27 @@ from typing import TypeVar, cast
 
 import aiodataloader
 
+from sigma_graphql.observability import metrics, tracing
+
 K = TypeVar("K")
 V = TypeVar("V")
 
 
 class DataLoader(aiodataloader.DataLoader[K, V]):
     def __init__(self, load_fn: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
+        # The batch function's name labels its metric and span (a fixed set: our functions).
+        name = getattr(load_fn, "__qualname__", "loader").replace(".<locals>.", ".")
+        histogram = metrics.DATALOADER_BATCH.labels(name)
+
         async def batch(keys: list[K]) -> list[V]:
-            try:
-                return list(await load_fn(keys))
-            except Exception as error:
-                # aiodataloader fails a key whose value is an exception and keeps it cached
-                return cast(list[V], [error] * len(keys))
+            histogram.observe(len(keys))
+            with tracing.span(f"dataloader {name}", {"dataloader.batch_size": len(keys)}) as span:
+                try:
+                    return list(await load_fn(keys))
+                except Exception as error:
+                    tracing.fail(span, error)
+                    # aiodataloader fails a key whose value is an exception and keeps it cached
+                    return cast(list[V], [error] * len(keys))
 
         super().__init__(batch)
 

@@ -51,6 +51,7 @@ from sigma_graphql.core.passwords import (
     verify_password_async,
 )
 from sigma_graphql.core.viewer import Audience, Viewer
+from sigma_graphql.observability import metrics
 from sigma_graphql.request import mailer
 from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.session_cookie import clear_session_cookie, set_session_cookie
@@ -290,6 +291,7 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
     device = ctx.request.headers.get("user-agent")
     if not email_usable(input.email) or len(input.password) > PASSWORD_MAX:
         # No account has such an e-mail or password: the usual failure, no database call.
+        metrics.LOGIN_FAILURES.inc()
         return LoginPayload(
             user=None,
             token=None,
@@ -327,6 +329,7 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
         )
 
     if not allowed:
+        metrics.LOGIN_LOCKOUTS.inc()
         if await login_guard.audit_refusal(ctx.cassandra, attempt):
             await audit(False, checked=False)
         return refused("auth.rate_limited", UserErrorCode.RATE_LIMITED)
@@ -336,6 +339,7 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
     else:
         password_ok = await verify_password_async(doc["password_hash"], input.password)
     if doc is None or not password_ok or doc["account_status"] != "ACTIVE":
+        metrics.LOGIN_FAILURES.inc()
         await audit(False)  # the attempt stays counted as a failure (login_guard.begin)
         return refused("auth.login_failed", UserErrorCode.INVALID)
 

@@ -32,6 +32,7 @@ from sigma_graphql.execution.extensions import (
 )
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
 from sigma_graphql.execution.operation_choice import RequireOperationName
+from sigma_graphql.execution.observe import observer_factory
 from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
 from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_execute
 from sigma_graphql.execution.trusted_sockets import TrustedDocumentsOverWebSocket
@@ -68,6 +69,8 @@ def extension_factories(settings: Settings) -> list[Any]:
         limit_rule(settings.max_depth, settings.max_aliases, settings.max_tokens)
     ]
     exts: list[Any] = [
+        # First, so its on_operation exits last and sees the classified answer.
+        observer_factory(settings.metrics_max_operation_names),
         ErrorPolicy,
         lambda: SafeParserCache(maxsize=512),
         (lambda: QuietValidationCache(maxsize=512))

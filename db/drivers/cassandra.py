@@ -241,7 +241,8 @@ class Cassandra:
             stmt_bound.fetch_size = page_size
             return await _all_rows(session.execute_async(stmt_bound))
 
-        return await self._guarded(run)
+        with roundtrips.cassandra_call(cql):
+            return await self._guarded(run)
 
     async def execute_page(
         self, cql: str, params: Params, page_size: int, paging_state: bytes | None = None
@@ -257,7 +258,8 @@ class Cassandra:
             rows = await _one_page(future)
             return rows, future._paging_state if future.has_more_pages else None
 
-        return await self._guarded(run)
+        with roundtrips.cassandra_call(cql):
+            return await self._guarded(run)
 
     async def probe(self) -> None:
         """Asks Cassandra once, past the breaker (the background probe, db/drivers/handles.py);

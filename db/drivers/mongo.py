@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.trace import Span
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import ConnectionFailure
 
@@ -16,19 +17,33 @@ MongoDoc = dict[str, Any]
 
 
 class _RoundTripListener(monitoring.CommandListener):
-    """Counts every command the driver sends (started events run in the caller's context)."""
+    """Counts every command the driver sends (started events run in the caller's context), and
+    times it and traces it (db/drivers/roundtrips.py) until its succeeded or failed event."""
 
     _IGNORED = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "saslStart"})
 
+    def __init__(self) -> None:
+        # (request id, connection) of a command in flight -> its kind and span.
+        self._open: dict[tuple[int, object], tuple[str, Span | None]] = {}
+
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name not in self._IGNORED:
-            roundtrips.count_mongo()
+        if event.command_name in self._IGNORED:
+            return
+        roundtrips.count_mongo()
+        kind = roundtrips.mongo_kind(event.command_name, event.command.get(event.command_name))
+        span = roundtrips.mongo_span(kind, event.database_name)
+        self._open[(event.request_id, event.connection_id)] = (kind, span)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        opened = self._open.pop((event.request_id, event.connection_id), None)
+        if opened is not None:
+            roundtrips.mongo_done(opened[0], opened[1], event.duration_micros)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        opened = self._open.pop((event.request_id, event.connection_id), None)
+        if opened is not None:
+            failure = str(event.failure.get("codeName") or event.failure.get("errtype") or "")
+            roundtrips.mongo_done(opened[0], opened[1], event.duration_micros, failure or "error")
 
 
 class MongoUnavailable(ConnectionFailure):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +19,7 @@ from schema.build import export_sdl
 from sigma_graphql.commands import admin, maintenance, trusted_documents
 from sigma_graphql.commands.command import Command, no_arguments
 from sigma_graphql.core.settings import Settings, SettingsError, load_settings
+from sigma_graphql.observability import metrics
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
@@ -30,6 +33,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"sigma-graphql: serving on http://{host}:{port}/graphql ({settings.environment})")
+    _metrics_dir(args.workers)
     # uvloop + httptools (from uvicorn[standard]) and no access log: the cheapest event loop and
     # HTTP parser, and no per-request log line (bench/README.md).
     uvicorn.run(
@@ -44,6 +48,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=False,
     )
     return 0
+
+
+def _metrics_dir(workers: int) -> None:
+    """Several workers share their metrics through files (sigma_graphql/observability/metrics.py):
+    the directory must be set before a worker imports prometheus-client (workers are new
+    interpreters that inherit this environment) and empty at start."""
+    path = os.environ.get(metrics.MULTIPROC_ENV)
+    if not path and workers > 1:
+        path = os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="sigma-metrics-")
+    if path:
+        metrics.prepare_multiprocess_dir(path)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -131,6 +131,14 @@ class Settings:
     trusted_documents_only: bool = False
     persisted_cache_entries: int = 2000
     persisted_max_age_s: int = 30
+    # Observability (docs/operations.md): one request log line as JSON or text; an extra line
+    # for operations slower than slow_operation_ms (0: never); /metrics answers only a bearer of
+    # metrics_token (unset: /metrics is not served); distinct operation names given their own
+    # metric label per process (the rest are counted as "(other)").
+    log_format: Literal["json", "text"] = "text"
+    slow_operation_ms: float = 1000.0
+    metrics_token: str | None = None
+    metrics_max_operation_names: int = 200
 
     @property
     def is_production(self) -> bool:
@@ -234,6 +242,21 @@ def _parse_burst(raw: str) -> dict[str, int]:
     return _parse_audience_map(raw, _parse_positive_int)
 
 
+def _parse_log_format(raw: str) -> Literal["json", "text"]:
+    low = raw.strip().lower()
+    if low == "json":
+        return "json"
+    if low == "text":
+        return "text"
+    raise ValueError("expected json or text")
+
+
+def _parse_metrics_token(raw: str) -> str:
+    if len(raw) < 16:
+        raise ValueError("must be at least 16 characters")
+    return raw
+
+
 # Settings whose parsed value is merged over the default mapping instead of replacing it.
 _MERGED = frozenset({"budget_refill_per_s", "budget_burst"})
 
@@ -290,6 +313,10 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_TRUSTED_DOCUMENTS_ONLY": ("trusted_documents_only", _parse_bool),
     "SIGMA_PERSISTED_CACHE_ENTRIES": ("persisted_cache_entries", _parse_positive_int),
     "SIGMA_PERSISTED_MAX_AGE_S": ("persisted_max_age_s", _parse_positive_int),
+    "SIGMA_LOG_FORMAT": ("log_format", _parse_log_format),
+    "SIGMA_SLOW_OPERATION_MS": ("slow_operation_ms", _parse_seconds_or_zero),
+    "SIGMA_METRICS_TOKEN": ("metrics_token", _parse_metrics_token),
+    "SIGMA_METRICS_MAX_OPERATION_NAMES": ("metrics_max_operation_names", _parse_positive_int),
 }
 
 

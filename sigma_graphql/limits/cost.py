@@ -56,6 +56,7 @@ from sigma_graphql.core import errors
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.limits.budget import BudgetStore, Decision, SharedBudget
+from sigma_graphql.observability import metrics, request_record
 
 DEFAULT_FIRST = 20
 LIST_FACTOR = 10
@@ -454,7 +455,11 @@ class CostLimiter(SchemaExtension):
                 cost=cost,
                 maxCost=limit,
             )
+        record = request_record.current()
+        if record is not None:
+            record.cost = cost
         if refusal is not None:
+            metrics.BUDGET_REFUSALS.labels(audience, "too_complex").inc()
             self.report = {
                 "requested": cost,
                 "remaining": self.store.available(audience, identity),
@@ -464,7 +469,9 @@ class CostLimiter(SchemaExtension):
             return
         decision = await self._spend(ctx, audience, identity, cost)
         self.report = {"requested": cost, "remaining": decision.remaining}
+        metrics.OPERATION_COST.labels(audience).observe(cost)
         if not decision.allowed:
+            metrics.BUDGET_REFUSALS.labels(audience, "rate_limited").inc()
             response = getattr(ctx, "response", None)
             if response is not None:  # HTTP clients and proxies understand the header too
                 response.headers["Retry-After"] = str(decision.retry_after)

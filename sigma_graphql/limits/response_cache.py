@@ -36,6 +36,13 @@ from strawberry.types.graphql import OperationType
 
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.core.viewer import Audience
+from sigma_graphql.observability import metrics
+
+# docs/operations.md: a miss is a lookup that found nothing fresh (the request then executes, or
+# waits for the same query in flight); an eviction drops the least recently used answer.
+_HITS = metrics.CACHE_EVENTS.labels("hit")
+_MISSES = metrics.CACHE_EVENTS.labels("miss")
+_EVICTIONS = metrics.CACHE_EVENTS.labels("eviction")
 
 Key = tuple[str, str | None, bytes, str]
 
@@ -62,11 +69,14 @@ class ResponseStore:
     def get(self, key: Key) -> dict[str, Any] | None:
         entry = self._entries.get(key)
         if entry is None:
+            _MISSES.inc()
             return None
         if entry.expires <= self.clock():
             del self._entries[key]
+            _MISSES.inc()
             return None
         self._entries.move_to_end(key)
+        _HITS.inc()
         return entry.data
 
     def put(self, key: Key, data: dict[str, Any]) -> None:
@@ -74,6 +84,7 @@ class ResponseStore:
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+            _EVICTIONS.inc()
 
     def invalidate(self) -> None:
         self.generation += 1

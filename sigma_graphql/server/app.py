@@ -36,9 +36,12 @@ from sigma_graphql.core.i18n import negotiate
 from sigma_graphql.core.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.execution.extensions import classify
+from sigma_graphql.observability import metrics, request_log, request_record, tracing
 from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
 from sigma_graphql.server import http_caching, http_protocol
+from sigma_graphql.server import request_line
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
+from sigma_graphql.server.disconnects import DisconnectMiddleware, client_left
 from sigma_graphql.server.event_bus import EventBus
 from sigma_graphql.server.explorer_page import explorer_html, explorer_routes
 from sigma_graphql.server.http_answers import (
@@ -48,6 +51,7 @@ from sigma_graphql.server.http_answers import (
     wants_graphql_response,
 )
 from sigma_graphql.server.persisted_queries import PersistedQueries
+from sigma_graphql.server.metrics_endpoint import metrics_endpoint, record_readiness
 from sigma_graphql.server.reconciler import Reconciler
 from sigma_graphql.server.security_headers import SecurityHeadersMiddleware, explorer_csp
 
@@ -203,11 +207,16 @@ class SigmaGraphQL(GraphQL[Context, None]):
         return {"role": context.viewer.audience.value}
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        counter_token = roundtrips.start()[1]
+        counter, counter_token = roundtrips.start()
+        # HTTP requests get one log line and the per-request metrics (docs/operations.md).
+        record, record_token = request_record.start()
+        trace_token = tracing.continue_caller(request.headers)
+        status = 500
         try:
             if isinstance(request, Request):
                 refused = http_protocol.refusal(request)  # 406, 415, GET with a body
                 if refused is not None:
+                    status = refused.status_code
                     return http_protocol.finish(refused)
             response = await super().run(request, context=context, root_value=root_value)
             answer = getattr(getattr(request, "state", None), "graphql_answer", None)
@@ -215,10 +224,12 @@ class SigmaGraphQL(GraphQL[Context, None]):
                 response.status_code, response.headers["content-type"] = answer
             if isinstance(request, Request) and isinstance(response, Response):
                 response = self._finish(request, response)
+            status = getattr(response, "status_code", 200) or 200
             return response
         except ClientDisconnect:
             # The client went away before its body arrived: nobody to answer, nothing broken.
-            log.info("request %s: client left before its body arrived", current_request_id())
+            client_left("before its body arrived")
+            record.outcome, status = "clientDisconnected", 499
             return Response(status_code=400)
         except HTTPException as exc:
             lang = negotiate(request.headers.get("accept-language"))
@@ -226,6 +237,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
             if exc.status_code == 405:
                 mutation = isinstance(exc.__cause__, HTTPException)  # from execute_single
                 refusal.headers["Allow"] = "POST" if mutation else "GET, POST"
+            status = refusal.status_code
             return http_protocol.finish(refusal)
         except Exception as exc:
             down = unavailable_database(exc)
@@ -233,6 +245,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
                 raise
             # The viewer lookup needs MongoDB; say so instead of failing with a 500.
             wait = retry_after(exc)
+            status = 503
             return JSONResponse(
                 {
                     "errors": [
@@ -251,8 +264,12 @@ class SigmaGraphQL(GraphQL[Context, None]):
             )
         finally:
             roundtrips.stop(counter_token)
+            request_record.stop(record_token)
+            tracing.deactivate(trace_token)
             if isinstance(request, WebSocket):
                 self.services.sockets.closed(request)
+            else:
+                request_line.finish(request, self.settings, record, counter, status)
 
 
 async def health(_: Request) -> Response:
@@ -272,6 +289,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Log format and tracing (OTEL_* variables) in every worker process (docs/operations.md).
+        request_log.configure(settings)
+        tracing.configure_from_environment()
         dbs = Databases.open(settings)
         view.dbs = dbs
         app.state.dbs = dbs
@@ -309,9 +329,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.sockets.stop()
             await bus.stop(timeout_s=settings.cassandra_timeout_s)
             await dbs.close()
+            tracing.shutdown()
+            metrics.process_exit()
 
     async def ready(request: Request) -> Response:
         checks = await request.app.state.dbs.check(timeout_s=1.0)
+        record_readiness(checks)  # sigma_database_up agrees with this answer
         ok = all(v == "ok" for v in checks.values())
         for name, detail in checks.items():
             if detail != "ok":  # addresses and driver text stay in the log
@@ -324,11 +347,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/health", health),
             Route("/ready", ready),
             Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/metrics", metrics_endpoint),
             WebSocketRoute("/graphql", view),
             *explorer_routes(settings.graphiql),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(DisconnectMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],

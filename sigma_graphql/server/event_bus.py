@@ -33,6 +33,7 @@ from db import events
 from db.drivers.cassandra import Cassandra
 from sigma_graphql.core.event_codec import EventCodecError, decode, encode
 from sigma_graphql.core.pubsub import PubSub
+from sigma_graphql.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ class EventBus:
                 log.exception("event %s on %s cannot be decoded", event.event_id, event.topic)
                 continue
             delivered += self.pubsub.deliver(event.topic, message)
+            metrics.EVENT_BUS_LAG.observe(max(0.0, time.time() - event.at))
         self._previous_poll = now
         self.window_start = since
         # Ids at or before this read's lower bound can never be returned again.
