@@ -10,9 +10,11 @@ Freshness:
 - any mutation executed by this process empties the cache (a generation counter), so whoever
   writes through this process reads the new state right away, and a read that was running
   while a mutation finished is not stored;
-- writes made through other API processes (or the CLI) are visible here within the TTL at the
-  latest. That is the trade: with N processes behind a load balancer, public pages may be up
-  to TTL seconds behind. Signed-in viewers are never served from this cache.
+- every mutation is also published on the pubsub topic CACHE_TOPIC, which the NATS bus
+  (sigma_graphql/server/nats_bus.py, issue 17) carries to every other API process, whose stores
+  empty on arrival (milliseconds): an answer older than a write is never served once its
+  broadcast arrived. Writes made around the API (the CLI), or while NATS is down, are visible
+  within the TTL at the latest. Signed-in viewers are never served from this cache.
 
 Concurrent misses of one key wait for the first one instead of all executing (so an expiry
 under load costs one execution, not one per waiting client). Answers with errors are never
@@ -34,10 +36,14 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.core.viewer import Audience
 
 Key = tuple[str, str | None, bytes, str]
+
+# Pubsub topic of "a write happened: empty your public answers" (relayed to other processes).
+CACHE_TOPIC = "cache:public"
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,14 @@ class ResponseStore:
         self.generation = 0
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self._in_flight: dict[Key, asyncio.Future[dict[str, Any] | None]] = {}
+        self._bound: PubSub | None = None
+
+    def bind(self, pubsub: PubSub) -> None:
+        """Empties this store whenever any process announces a write on CACHE_TOPIC (bound at
+        the first request: a store that never answered holds nothing to empty)."""
+        if self._bound is not pubsub:
+            self._bound = pubsub
+            pubsub.on(CACHE_TOPIC, lambda _message: self.invalidate())
 
     def get(self, key: Key) -> dict[str, Any] | None:
         entry = self._entries.get(key)
@@ -118,9 +132,14 @@ class PublicResponseCache(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
+        pubsub = getattr(getattr(ec.context, "services", None), "pubsub", None)
+        if isinstance(pubsub, PubSub):
+            self.store.bind(pubsub)
         if ec.operation_type is OperationType.MUTATION:
             yield
             self.store.invalidate()
+            if isinstance(pubsub, PubSub):
+                pubsub.publish(CACHE_TOPIC, {"write": True})
             return
         key = _key(ec) if ec.result is None else None  # None: refused by CostLimiter
         if key is None:
