@@ -14,7 +14,7 @@ import uvicorn
 from db.maintenance.migrations import migrate_all
 from db.maintenance.seed import run_seed
 from schema.build import export_sdl
-from sigma_graphql.commands import admin, maintenance
+from sigma_graphql.commands import admin, cluster, maintenance
 from sigma_graphql.commands.command import Command, no_arguments
 from sigma_graphql.core.settings import Settings, SettingsError, load_settings
 
@@ -93,6 +93,7 @@ COMMANDS: dict[str, Command] = {
     "repair-verification": maintenance.REPAIR_VERIFICATION,
     "create-admin": admin.CREATE_ADMIN,
     "login-attempts": admin.LOGIN_ATTEMPTS,
+    "run-cluster": cluster.RUN_CLUSTER,
 }
 
 

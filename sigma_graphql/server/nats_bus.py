@@ -173,6 +173,7 @@ class NatsBus:
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         self.pubsub.attach(None)
+        self._connected = False  # a disconnect from here on is ours: no warning
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=timeout_s)
         if self._connector is not None and not self._connector.done():
