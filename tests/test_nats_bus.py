@@ -29,6 +29,8 @@ from sigma_graphql.server.nats_bus import NatsBus, subject_of, topic_of
 from tests.fin_support import FLAG, UNFLAG, submit
 from tests.nats_support import DedicatedNats, Listener, until, ws
 from tests.support import Account, Api, Factory, LiveServer
+from tests.test_cost_limits import SPEND
+from tests.test_shared_budget import AUDIENCES
 from tests.umkm_support import CREATE, valid_input
 
 NOTIFICATION_ADDED = """subscription ($since: ID) {
@@ -343,3 +345,26 @@ async def test_plain_pubsub_stays_in_process_and_can_be_interrupted() -> None:
         pubsub.open("t")
     pubsub.resume()
     pubsub.open("t").close()
+
+
+async def test_an_empty_budget_is_hinted_to_other_processes(
+    server_factory: Callable[..., LiveServer],
+) -> None:
+    # One shared bucket (tests/test_shared_budget.py) of 4 SPEND requests; a burst no other
+    # test uses (buckets are keyed by identity and settings).
+    small = {
+        "budget_burst": dict.fromkeys(AUDIENCES, 213),
+        "budget_refill_per_s": dict.fromkeys(AUDIENCES, 0.001),
+        "budget_shared": True,
+    }
+    a, b = server_factory(**small), server_factory(**small)
+    for _ in range(4):
+        assert (await Api(a)(SPEND)).ok()
+    heard = _bus(b).received
+    refused = await Api(a)(SPEND)  # the shared bucket is empty: a tells everyone
+    assert refused.error_codes == ["RATE_LIMITED"]
+    await until(lambda: _bus(b).received > heard, "b heard the hint")
+    # b refuses from the hint, without asking MongoDB (it never took a lease for this identity).
+    hinted = await Api(b)(SPEND)
+    assert hinted.error_codes == ["RATE_LIMITED"]
+    assert hinted.round_trips == 0

@@ -64,13 +64,12 @@ class ResponseStore:
         self.generation = 0
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self._in_flight: dict[Key, asyncio.Future[dict[str, Any] | None]] = {}
-        self._bound: PubSub | None = None
+        self.pubsub: PubSub | None = None
 
     def bind(self, pubsub: PubSub) -> None:
-        """Empties this store whenever any process announces a write on CACHE_TOPIC (bound at
-        the first request: a store that never answered holds nothing to empty)."""
-        if self._bound is not pubsub:
-            self._bound = pubsub
+        """Empties this store whenever any process announces a write on CACHE_TOPIC."""
+        if self.pubsub is not pubsub:
+            self.pubsub = pubsub
             pubsub.on(CACHE_TOPIC, lambda _message: self.invalidate())
 
     def get(self, key: Key) -> dict[str, Any] | None:
@@ -132,14 +131,11 @@ class PublicResponseCache(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
-        pubsub = getattr(getattr(ec.context, "services", None), "pubsub", None)
-        if isinstance(pubsub, PubSub):
-            self.store.bind(pubsub)
         if ec.operation_type is OperationType.MUTATION:
             yield
             self.store.invalidate()
-            if isinstance(pubsub, PubSub):
-                pubsub.publish(CACHE_TOPIC, {"write": True})
+            if self.store.pubsub is not None:
+                self.store.pubsub.publish(CACHE_TOPIC, {"write": True})
             return
         key = _key(ec) if ec.result is None else None  # None: refused by CostLimiter
         if key is None:
@@ -172,9 +168,14 @@ class PublicResponseCache(SchemaExtension):
             self.store.end(key, future, kept)
 
 
-def response_cache_factory(settings: Settings) -> Callable[[], PublicResponseCache] | None:
-    """One store per schema (per app), a fresh extension per request; None when switched off."""
+def response_cache_factory(
+    settings: Settings, pubsub: PubSub | None = None
+) -> Callable[[], PublicResponseCache] | None:
+    """One store per schema (per app), a fresh extension per request; None when switched off.
+    With the app's pubsub, writes on any process empty it (CACHE_TOPIC)."""
     if settings.public_cache_ttl_s <= 0:
         return None
     store = ResponseStore(settings.public_cache_ttl_s, settings.public_cache_entries)
+    if pubsub is not None:
+        store.bind(pubsub)
     return lambda: PublicResponseCache(store)

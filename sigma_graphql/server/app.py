@@ -62,7 +62,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = _TextFrames
 
     def __init__(self, settings: Settings, services: Services, **kwargs: Any) -> None:
-        super().__init__(build_schema(settings), **kwargs)
+        super().__init__(build_schema(settings, pubsub=services.pubsub), **kwargs)
         self.settings = settings
         self.services = services
         self.dbs: Databases | None = None  # set by the lifespan
