@@ -3,10 +3,10 @@
 The deployment shape of docs/architecture.md ("Deployment"), on one machine: every process is
 `sigma-graphql serve` on a port of its own with the same settings (databases, NATS), and HAProxy
 (Debian's package; `make run-cluster` installs it when missing) balances HTTP and WebSocket
-requests over them round-robin, checks `/health` every CHECK_MS and takes a process out after two
-failed checks or one refused connection. The HAProxy configuration is generated from the
-committed template beside this module (haproxy.cfg.in). `Cluster` is also what
-tests/test_cluster.py and bench/ start.
+requests over them round-robin, checks `/health` every CHECK_MS (waiting up to 2 s for the
+answer) and takes a process out after three failed checks or at once on a refused connection.
+The HAProxy configuration is generated from the committed template beside this module
+(haproxy.cfg.in). `Cluster` is also what tests/test_cluster.py and bench/ start.
 """
 
 from __future__ import annotations
