@@ -18,9 +18,18 @@ TEST_ENV := SIGMA_SERVICES_DIR=$(TEST_DIR) SIGMA_MONGO_PERSIST=0 \
   SIGMA_CASSANDRA_PORT=$(TEST_CQL_PORT) SIGMA_CASSANDRA_STORAGE_PORT=$(TEST_STORAGE_PORT) \
   SIGMA_MONGO_PORT=$(TEST_MONGO_PORT) SIGMA_MONGO_URI=mongodb://127.0.0.1:$(TEST_MONGO_PORT) \
   SIGMA_CASSANDRA_CONTACT_POINTS=127.0.0.1:$(TEST_CQL_PORT)
+# NATS, the event broker between API processes (issue 17): started beside the databases.
+RUN_NATS_PORT ?= 4222
+TEST_NATS_PORT ?= 14222
+RUN_ENV += SIGMA_NATS_PORT=$(RUN_NATS_PORT) SIGMA_NATS_URL=nats://127.0.0.1:$(RUN_NATS_PORT)
+TEST_ENV += SIGMA_NATS_PORT=$(TEST_NATS_PORT) SIGMA_NATS_URL=nats://127.0.0.1:$(TEST_NATS_PORT)
+# HAProxy from Debian's packages: the load balancer of `make run-cluster` and the cluster test.
+HAPROXY := command -v haproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq haproxy; }
+CLUSTER_PROCESSES ?= 3
+CLUSTER_PORT ?= 8080
 
 .PHONY: install services services-down migrate seed run test test-slow test-services \
-  test-services-down test-fast lint bench clean explorer
+  test-services-down test-fast lint bench clean explorer run-cluster
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -50,6 +59,7 @@ run: install services explorer
 # Lint first (fast, fails early), then starts the test databases, runs the whole suite, stops what
 # it started, keeps pytest's status.
 test: install lint explorer
+	@$(HAPROXY)
 	$(TEST_ENV) .ci/services.sh up
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  $(TEST_ENV) .ci/services.sh down; exit $$rc
@@ -63,6 +73,7 @@ test-slow: install
 # Test databases left running between pytest runs (developer loop): make test-services, then
 # `make test-fast` as often as needed.
 test-services: install
+	@$(HAPROXY)
 	$(TEST_ENV) .ci/services.sh up
 
 test-services-down:
@@ -89,3 +100,10 @@ clean:
 # integrity), cached in the git-ignored sigma_graphql/server/explorer/node_modules.
 explorer:
 	.ci/explorer.sh
+# Several API processes behind HAProxy on one port (issue 17; docs/architecture.md, Deployment):
+# `make run-cluster CLUSTER_PROCESSES=3 CLUSTER_PORT=8080`.
+run-cluster: install services
+	@$(HAPROXY)
+	$(BIN)/sigma-graphql migrate
+	$(BIN)/sigma-graphql seed --demo --if-empty
+	$(RUN_ENV) $(BIN)/sigma-graphql run-cluster --processes $(CLUSTER_PROCESSES) --port $(CLUSTER_PORT)

@@ -3,7 +3,9 @@
 #   Apache Cassandra 5.0.8 (cassandra-all jars from Maven Central) on OpenJDK 17, and
 #   MongoDB: mongo:7 through compose.yml when a Docker engine answers, otherwise the wire-compatible
 #   de.bwaldvogel:mongo-java-server 1.47.0 through .ci/mongo/MongoLauncher.java.
-# Usage: .ci/services.sh up|down|status [cassandra|mongo]   (both when not named)
+# Usage: .ci/services.sh up|down|status [cassandra|mongo|nats]   (all when not named)
+# NATS (issue 17, the event broker between API processes): nats-server v2.15.2 built with
+#   `go install` into .ci/nats/bin (git-ignored) on first use; data folder $DIR/nats.
 # Settings (environment):
 #   SIGMA_SERVICES_DIR     data, logs and pid files            (default .ci/tmp/services)
 #   SIGMA_CASSANDRA_PORT   CQL port                             (default 9042)
@@ -15,6 +17,8 @@
 #   SIGMA_CASSANDRA_UNSAFE 1 adds -Dcassandra.unsafesystem=true (default 0): schema changes then
 #                          skip the commit log, so a kill -9 loses every keyspace; only for
 #                          throw-away test servers (README: measured gain)
+#   SIGMA_NATS_PORT        NATS client port (the event broker)  (default 4222)
+#   SIGMA_NATS_MONITOR_PORT NATS monitoring port (/healthz)     (default NATS port + 4000)
 # Durability: both servers survive kill -9 of their process with every acknowledged write
 # (Cassandra's periodic commit log and the H2 file are written before the answer, into the OS
 # page cache); an OS crash or power loss can lose the last seconds (no fsync per write).
@@ -29,6 +33,9 @@ PERSIST="${SIGMA_MONGO_PERSIST:-0}"
 TIMEOUT="${SIGMA_SERVICES_TIMEOUT:-180}"
 UNSAFE="${SIGMA_CASSANDRA_UNSAFE:-0}"
 ONLY="${2:-}"
+NATS_PORT="${SIGMA_NATS_PORT:-4222}"
+NATS_MONITOR_PORT="${SIGMA_NATS_MONITOR_PORT:-$((NATS_PORT + 4000))}"
+NATS_VERSION=v2.15.2
 C="$ROOT/.ci/cassandra"
 M="$ROOT/.ci/mongo"
 JAVA="${SIGMA_JAVA:-java}"
@@ -112,6 +119,42 @@ start_mongo() {
 
 wants() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
+# The broker binary: built once from the Go module (the machine's GOPROXY/GOFLAGS), cached.
+NATS_BIN="$ROOT/.ci/nats/bin/nats-server"
+fetch_nats() {
+  if [ ! -x "$NATS_BIN" ] || ! "$NATS_BIN" --version 2>/dev/null | grep -q "${NATS_VERSION#v}"; then
+    command -v go >/dev/null || { log "go is required to build nats-server"; exit 1; }
+    log "building nats-server $NATS_VERSION with go install (first run only)"
+    GOBIN="$ROOT/.ci/nats/bin" go install "github.com/nats-io/nats-server/v2@$NATS_VERSION"
+  fi
+}
+
+start_nats() {
+  local data="$DIR/nats"
+  mkdir -p "$data"
+  if alive "$data/nats.pid"; then log "nats already running"; return; fi
+  fetch_nats
+  # Core NATS only (no JetStream): events are a live feed, Cassandra keeps the record.
+  nohup "$NATS_BIN" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -sd "$data" \
+    > "$data/stdout.log" 2>&1 < /dev/null &
+  echo $! > "$data/nats.pid"
+  log "nats-server starting (pid $(cat "$data/nats.pid"), port $NATS_PORT, monitor $NATS_MONITOR_PORT)"
+}
+
+wait_nats() {
+  local start=$SECONDS
+  while [ $((SECONDS - start)) -lt "$TIMEOUT" ]; do
+    if curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/healthz" >/dev/null 2>&1; then
+      log "nats ready after $((SECONDS - start)) s"; return 0
+    fi
+    if ! alive "$DIR/nats/nats.pid"; then
+      log "nats exited; last log lines:"; tail -40 "$DIR/nats/stdout.log" >&2; return 1
+    fi
+    sleep 0.2
+  done
+  log "nats not ready after $TIMEOUT s"; return 1
+}
+
 wait_ready() {
   local start=$SECONDS cass_ok=0 mongo_ok=0
   wants cassandra || cass_ok=1
@@ -150,8 +193,8 @@ stop_pid() {  # $1 pid file, $2 name
 }
 
 case "$ONLY" in
-  ""|cassandra|mongo) ;;
-  *) echo "usage: $0 up|down|status [cassandra|mongo]" >&2; exit 2 ;;
+  ""|cassandra|mongo|nats) ;;
+  *) echo "usage: $0 up|down|status [cassandra|mongo|nats]" >&2; exit 2 ;;
 esac
 
 case "${1:-}" in
@@ -159,7 +202,9 @@ case "${1:-}" in
     mkdir -p "$DIR"
     if wants cassandra; then start_cassandra; fi
     if wants mongo; then start_mongo; fi
-    wait_ready
+    if wants nats; then start_nats; fi
+    if wants cassandra || wants mongo; then wait_ready; fi
+    if wants nats; then wait_nats; fi
     ;;
   down)
     if wants cassandra; then stop_pid "$DIR/cassandra/cassandra.pid" cassandra; fi
@@ -169,10 +214,12 @@ case "${1:-}" in
       fi
       stop_pid "$DIR/mongo/mongo.pid" mongo
     fi
+    if wants nats; then stop_pid "$DIR/nats/nats.pid" nats; fi
     ;;
   status)
     alive "$DIR/cassandra/cassandra.pid" && echo "cassandra: running" || echo "cassandra: stopped"
     port_open "$MONGO_PORT" && echo "mongo: listening on $MONGO_PORT" || echo "mongo: stopped"
+    alive "$DIR/nats/nats.pid" && echo "nats: running on $NATS_PORT" || echo "nats: stopped"
     ;;
-  *) echo "usage: $0 up|down|status [cassandra|mongo]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [cassandra|mongo|nats]" >&2; exit 2 ;;
 esac

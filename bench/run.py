@@ -242,10 +242,17 @@ def _strip(payload: dict[str, Any]) -> Any:
     return payload.get("data")
 
 
-def run_shape(
-    shape: Shape, args: argparse.Namespace, env: dict[str, str], ids: dict[str, Any], tmp: Path
-) -> dict[str, VariantResult]:
-    results = {v: VariantResult() for v in args.variants}
+@dataclass
+class Bodies:
+    """What one shape sends: the probe request, wrk's body file and wrk's environment."""
+
+    token: str
+    probe: bytes
+    load_file: Path
+    wrk_env: dict[str, str]
+
+
+def shape_bodies(shape: Shape, env: dict[str, str], ids: dict[str, Any], tmp: Path) -> Bodies:
     token = ids["tokens"][shape.audience]
     variables = shape.variables
     if shape.key == "e":
@@ -268,6 +275,18 @@ def run_shape(
         load_body.write_text(text)
     else:
         load_body.write_bytes(probe_body)
+    wenv = dict(env, BENCH_BODY_FILE=str(load_body), BENCH_TOKEN=token)
+    if shape.key == "e":
+        wenv.update(BENCH_WRITE_POOL=ids["write_pool"], BENCH_MONTHS=ids["months"])
+    return Bodies(token, probe_body, load_body, wenv)
+
+
+def run_shape(
+    shape: Shape, args: argparse.Namespace, env: dict[str, str], ids: dict[str, Any], tmp: Path
+) -> dict[str, VariantResult]:
+    results = {v: VariantResult() for v in args.variants}
+    bodies = shape_bodies(shape, env, ids, tmp)
+    token, probe_body, wenv = bodies.token, bodies.probe, bodies.wrk_env
     golden_file = tmp / f"{shape.key}-golden.json"
     golden_file.write_bytes(b"{}")
 
@@ -309,9 +328,6 @@ def run_shape(
             elif variant != "b0" and golden is not None and _strip(answer) != golden:
                 results[variant].status = "ok (data differs from B1)"
         live = [v for v in wanted if v in servers]
-        wenv = dict(env, BENCH_BODY_FILE=str(load_body), BENCH_TOKEN=token)
-        if shape.key == "e":
-            wenv.update(BENCH_WRITE_POOL=ids["write_pool"], BENCH_MONTHS=ids["months"])
         for _round in range(args.rounds):
             for variant in [*live, *reversed(live)]:
                 server = servers[variant]

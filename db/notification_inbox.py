@@ -35,6 +35,17 @@ async def page(
     return await cass.execute(cql, params)
 
 
+async def newer_than(
+    cass: Cassandra, owner_id: uuid.UUID, after: uuid.UUID, limit: int
+) -> list[Row]:
+    """Oldest first, strictly newer than `after` (notificationAdded's catch-up), at most limit."""
+    return await cass.execute(
+        f"SELECT {COLUMNS} FROM flag_notifications WHERE owner_id = ? AND notification_id > ? "
+        "ORDER BY notification_id ASC LIMIT ?",
+        (owner_id, after, limit),
+    )
+
+
 async def get(cass: Cassandra, owner_id: uuid.UUID, notification_id: uuid.UUID) -> Row | None:
     rows = await cass.execute(
         f"SELECT {COLUMNS} FROM flag_notifications WHERE owner_id = ? AND notification_id = ?",

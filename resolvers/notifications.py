@@ -31,7 +31,18 @@ from schema.types.pagination import (
     encode_cursor,
     page_info,
 )
+from sigma_graphql.core.errors import bad_input
+from sigma_graphql.core.i18n import register, t
 from sigma_graphql.request.context import Info
+
+register(
+    {
+        "notification.since_invalid": (
+            "since harus id notifikasi yang pernah diterima",
+            "since must be the id of a notification received before",
+        )
+    }
+)
 
 
 def _owner(info: Info) -> uuid.UUID:
@@ -102,12 +113,44 @@ async def mark_all_read(info: Info) -> CountPayload:
     return CountPayload(count=count, user_errors=[])
 
 
-async def subscribe(info: Info) -> AsyncGenerator[Notification, None]:
+# Stored notifications a reconnecting subscriber receives at most (newest missed ones beyond
+# this are in `notifications`, the list, which stays the record).
+CATCH_UP_MAX = 1000
+
+
+async def subscribe(
+    info: Info, since: strawberry.ID | None = None
+) -> AsyncGenerator[Notification, None]:
     """The viewer's own topic only; the session is checked on connection (app.on_ws_connect)
-    and again before each delivery (an ended session closes the socket)."""
+    and again before each delivery (an ended session closes the socket).
+
+    With `since` (the last notification id the client saw) the subscription first sends the
+    stored notifications newer than it, oldest first, then live ones: the live subscription is
+    registered before the read, and an id already sent (or not newer than `since`) is not sent
+    again, so nothing falls between the two and nothing comes twice (issue 17)."""
     ctx = info.context
-    async for row in ctx.services.pubsub.subscribe(topic(_owner(info))):
-        if not await ctx.services.sockets.admit(ctx):
-            continue  # withheld; an ended session has closed the socket, which ends this loop
-        ctx.fresh_loaders()  # one context serves many events: no stale cached documents
-        yield notification_from_row(row)
+    owner = _owner(info)
+    after = None
+    if since is not None:
+        after = _timeuuid(since)
+        if after is None:
+            raise bad_input(t("notification.since_invalid"), argument="since")
+    with ctx.services.pubsub.open(topic(owner)) as live:
+        sent: set[uuid.UUID] = set()
+        if after is not None:
+            for row in await inbox.newer_than(ctx.cassandra, owner, after, CATCH_UP_MAX):
+                if not await ctx.services.sockets.admit(ctx):
+                    continue
+                sent.add(row["notification_id"])
+                yield notification_from_row(row)
+        while True:
+            row = await live.get()
+            nid: uuid.UUID = row["notification_id"]
+            # Sent by the catch-up already, or not newer than what the client saw (timeuuids
+            # order by time first).
+            if nid in sent or (after is not None and (nid == after or nid.time < after.time)):
+                continue
+            if not await ctx.services.sockets.admit(ctx):
+                continue  # withheld; an ended session has closed the socket, which ends this loop
+            ctx.fresh_loaders()  # one context serves many events: no stale cached documents
+            yield notification_from_row(row)

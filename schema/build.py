@@ -23,6 +23,7 @@ from strawberry.types.base import get_object_definition
 
 from schema.root import Mutation, Query, Subscription
 from schema.types.scalars import SCALAR_MAP
+from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.execution.extensions import (
     ErrorPolicy,
@@ -31,8 +32,8 @@ from sigma_graphql.execution.extensions import (
     log_unexpected,
 )
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
-from sigma_graphql.execution.operation_choice import RequireOperationName
 from sigma_graphql.execution.observe import observer_factory
+from sigma_graphql.execution.operation_choice import RequireOperationName
 from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
 from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_execute
 from sigma_graphql.execution.trusted_sockets import TrustedDocumentsOverWebSocket
@@ -62,7 +63,7 @@ class SigmaSchema(strawberry.Schema):
             log_unexpected(error, rid)
 
 
-def extension_factories(settings: Settings) -> list[Any]:
+def extension_factories(settings: Settings, pubsub: PubSub | None = None) -> list[Any]:
     # Built once here: ValidationCache's key includes the rule classes, so a rule class made per
     # request would make every request miss the cache.
     limit_rules: list[type[ASTValidationRule]] = [
@@ -81,11 +82,11 @@ def extension_factories(settings: Settings) -> list[Any]:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         SubscriptionsOverWebSocket,
-        cost_limiter_factory(settings),
+        cost_limiter_factory(settings, pubsub),
     ]
     if settings.trusted_documents_only:  # after ValidationCache: adds to its errors
         exts.append(TrustedDocumentsOverWebSocket)
-    cache = response_cache_factory(settings)
+    cache = response_cache_factory(settings, pubsub)
     if cache is not None:  # after CostLimiter: answers from memory are charged too
         exts.append(cache)
     if not settings.introspection:
@@ -144,16 +145,18 @@ def build_schema(
     query: type = Query,
     mutation: type = Mutation,
     subscription: type = Subscription,
+    pubsub: PubSub | None = None,
 ) -> SigmaSchema:
     """The served schema; other root types only in tests (e.g. proving an unlisted root field
-    refuses to build)."""
+    refuses to build). `pubsub` (the app's) carries cache invalidations and budget hints to
+    other API processes (issue 17)."""
     config = StrawberryConfig(scalar_map=SCALAR_MAP)
     attach_root_guards(config, query, mutation, subscription)
     schema = SigmaSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
-        extensions=[*extension_factories(settings), *(extra_extensions or [])],
+        extensions=[*extension_factories(settings, pubsub), *(extra_extensions or [])],
         config=config,
         execution_context_class=FastExecutor if settings.fast_execution else None,
     )

@@ -378,8 +378,12 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="UMKM_OWNER: own new notifications as they are created.")
-    async def notification_added(self, info: Info) -> AsyncGenerator[Notification, None]:
-        async for item in notifications.subscribe(info):
+    async def notification_added(
+        self,
+        info: Info,
+        since: strawberry.ID | None = None,
+    ) -> AsyncGenerator[Notification, None]:
+        async for item in notifications.subscribe(info, since):
             yield item
 
     @strawberry.subscription(

@@ -55,6 +55,10 @@ def base_settings(mailbox: Mailbox) -> Settings:
     env["SIGMA_RECONCILE_INTERVAL_S"] = "0"
     env["SIGMA_SMTP_HOST"] = "127.0.0.1"
     env["SIGMA_SMTP_PORT"] = str(mailbox.port)
+    # The event broker (issue 17) started by `make test` (TEST_NATS_PORT); subjects of this
+    # session only, so parallel sessions on one NATS do not hear each other.
+    env.setdefault("SIGMA_NATS_URL", "nats://127.0.0.1:14222")
+    env["SIGMA_NATS_SUBJECT_PREFIX"] = f"t_{RUN}"
     return load_settings(env)
 
 

@@ -93,7 +93,8 @@ async def test_health_ready_and_request_id(server: LiveServer) -> None:
         assert health.status_code == 200 and health.text == "ok"
         ready = await http.get("/ready")
         assert ready.status_code == 200
-        assert ready.json() == {"ready": True, "checks": {"mongodb": "ok", "cassandra": "ok"}}
+        checks = {"mongodb": "ok", "cassandra": "ok", "nats": "ok"}  # nats: issue 17
+        assert ready.json() == {"ready": True, "checks": checks}
         assert len(health.headers["x-request-id"]) == 32
         echoed = await http.get("/health", headers={"X-Request-ID": "trace-123"})
         assert echoed.headers["x-request-id"] == "trace-123"

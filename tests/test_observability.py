@@ -430,8 +430,8 @@ async def test_subscription_and_event_bus_metrics(
     from tests.fin_support import FLAG, submit
     from tests.support import Api
 
-    here = server_factory(metrics_token=TOKEN, event_poll_interval_s=0.05)
-    there = server_factory(event_poll_interval_s=0.05)
+    here = server_factory(metrics_token=TOKEN)
+    there = server_factory()
     owner = await factory.account()
     staff = await factory.account("PEJABAT")
     doc = await factory.umkm(owner)

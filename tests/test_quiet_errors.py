@@ -106,7 +106,8 @@ async def test_ready_names_the_database_and_logs_the_detail(
     finally:
         live.stop()
     assert ready.status_code == 503
-    assert ready.json() == {"ready": False, "checks": {"mongodb": "unavailable", "cassandra": "ok"}}
+    checks = {"mongodb": "unavailable", "cassandra": "ok", "nats": "ok"}  # nats: issue 17
+    assert ready.json() == {"ready": False, "checks": checks}
     assert str(dead) not in ready.text and "127.0.0.1" not in ready.text
     detail = [r.getMessage() for r in caplog.records if r.name == "sigma_graphql.server.app"]
     assert any("mongodb not ready" in m and str(dead) in m for m in detail), detail

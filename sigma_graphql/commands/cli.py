@@ -16,7 +16,7 @@ import uvicorn
 from db.maintenance.migrations import migrate_all
 from db.maintenance.seed import run_seed
 from schema.build import export_sdl
-from sigma_graphql.commands import admin, maintenance, trusted_documents
+from sigma_graphql.commands import admin, cluster, maintenance, trusted_documents
 from sigma_graphql.commands.command import Command, no_arguments
 from sigma_graphql.core.settings import Settings, SettingsError, load_settings
 from sigma_graphql.observability import metrics
@@ -109,6 +109,7 @@ COMMANDS: dict[str, Command] = {
     "create-admin": admin.CREATE_ADMIN,
     "login-attempts": admin.LOGIN_ATTEMPTS,
     "trust-documents": trusted_documents.TRUST_DOCUMENTS,
+    "run-cluster": cluster.RUN_CLUSTER,
 }
 
 

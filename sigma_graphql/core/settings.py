@@ -97,8 +97,8 @@ class Settings:
     mail_window_s: int = 15 * 60
     mail_max_per_window: int = 3
 
-    # Cross-process subscriptions (sigma_graphql/server/event_bus.py): seconds between reads of the
-    # event log while this process has subscribers.
+    # Retired with the Cassandra event poller (issue 17: events go through NATS, nats_url); still
+    # parsed so existing environments keep starting.
     event_poll_interval_s: float = 1.0
     # Open subscription sockets (sigma_graphql/request/socket_sessions.py): how long one session
     # lookup is trusted for deliveries (0: look up before every delivery), and how often every open
@@ -139,6 +139,12 @@ class Settings:
     slow_operation_ms: float = 1000.0
     metrics_token: str | None = None
     metrics_max_operation_names: int = 200
+
+    # The event broker between API processes (issue 17; sigma_graphql/server/nats_bus.py): NATS
+    # server URL(s), comma-separated; None ("off") keeps events inside this process. Subjects
+    # start with nats_subject_prefix (deployments sharing one NATS keep apart).
+    nats_url: str | None = "nats://127.0.0.1:4222"
+    nats_subject_prefix: str = "sigma"
 
     @property
     def is_production(self) -> bool:
@@ -208,6 +214,15 @@ def _parse_name(raw: str) -> str:
     if not raw.replace("_", "").isalnum() or not raw[0].isalpha():
         raise ValueError("must be letters, digits and underscores, starting with a letter")
     return raw
+
+
+def _parse_nats_url(raw: str) -> str | None:
+    if raw.strip().lower() == "off":
+        return None
+    urls = [u.strip() for u in raw.split(",") if u.strip()]
+    if not urls or not all(u.startswith(("nats://", "tls://")) for u in urls):
+        raise ValueError("must be nats:// (or tls://) URLs, comma-separated, or off")
+    return ",".join(urls)
 
 
 AUDIENCES = ("PUBLIC", "UMKM_OWNER", "PEJABAT", "ADMIN")
@@ -317,6 +332,8 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_SLOW_OPERATION_MS": ("slow_operation_ms", _parse_seconds_or_zero),
     "SIGMA_METRICS_TOKEN": ("metrics_token", _parse_metrics_token),
     "SIGMA_METRICS_MAX_OPERATION_NAMES": ("metrics_max_operation_names", _parse_positive_int),
+    "SIGMA_NATS_URL": ("nats_url", _parse_nats_url),
+    "SIGMA_NATS_SUBJECT_PREFIX": ("nats_subject_prefix", _parse_name),
 }
 
 

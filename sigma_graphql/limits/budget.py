@@ -12,6 +12,12 @@ Each identity owns a bucket of `burst` points refilled at `refill_per_s`, both p
   them back: an identity can be refused a little early, never let through beyond its budget).
   When MongoDB does not answer, the process falls back to its own buckets (logged) instead of
   refusing everyone.
+- Hints (issue 17): a process whose take finds the shared bucket empty refuses that identity
+  from memory until the missing points are back (at most HINT_MAX_S), and tells the other
+  processes on the pubsub topic HINT_TOPIC (carried by NATS), which do the same. An identity
+  flooding every process after spending its budget then costs no MongoDB round trip per refused
+  request. A hint can only refuse early (a cheaper request might have fit within that second),
+  never admit: the shared bucket stays the only source of points.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pymongo.errors import PyMongoError
 
 from db import budgets
 from db.drivers.mongo import MongoDoc
+from sigma_graphql.core.pubsub import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +117,9 @@ class BudgetStore:
 
 LEASE_FRACTION = 0.1
 LEASE_TTL_S = 5.0
+# "This identity's shared bucket is empty until <unix time>", to every process.
+HINT_TOPIC = "budget:exhausted"
+HINT_MAX_S = 1.0
 
 
 @dataclass
@@ -135,6 +145,31 @@ class SharedBudget:
         self._pending: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._warned = False
         self._taken = 0
+        self._exhausted: dict[tuple[str, str], float] = {}  # identity -> empty until (unix s)
+        self._hints: PubSub | None = None
+
+    def bind(self, pubsub: PubSub) -> None:
+        """Sends and receives empty-bucket hints on pubsub (the app's, at start)."""
+        if self._hints is not pubsub:
+            self._hints = pubsub
+            pubsub.on(HINT_TOPIC, self._hint)
+
+    def _hint(self, message: dict[str, object]) -> None:
+        try:
+            key = (str(message["a"]), str(message["i"]))
+            until = min(float(str(message["until"])), self._clock() + HINT_MAX_S)
+        except (KeyError, TypeError, ValueError):
+            return
+        if until > self._exhausted.get(key, 0.0) and len(self._exhausted) < _SWEEP_EVERY:
+            self._exhausted[key] = until
+
+    def _empty(self, key: tuple[str, str], until: float) -> None:
+        if len(self._exhausted) >= _SWEEP_EVERY:  # hints last a second: drop the expired ones
+            now = self._clock()
+            self._exhausted = {k: u for k, u in self._exhausted.items() if u > now}
+        self._exhausted[key] = until
+        if self._hints is not None:
+            self._hints.publish(HINT_TOPIC, {"a": key[0], "i": key[1], "until": until})
 
     def burst_of(self, audience: str) -> int:
         return self.local.burst_of(audience)
@@ -172,6 +207,12 @@ class SharedBudget:
                 break
             # Another request of this identity is leasing: one take per process at a time.
             await asyncio.shield(pending)
+        now = self._clock()
+        empty_until = self._exhausted.get(key)
+        if empty_until is not None:
+            if empty_until > now:  # a hint: the shared bucket is empty, no round trip
+                return Decision(False, int(have), max(1, math.ceil(empty_until - now)))
+            del self._exhausted[key]
         taken = await self._take(mongo, key, cost - have)
         if taken is None:  # MongoDB did not answer
             return self.local.spend(audience, identity, cost)
@@ -184,6 +225,9 @@ class SharedBudget:
             rate = self.local.rate_of(audience)
             missing = cost - tokens - taken.left
             wait = math.ceil(missing / rate) if rate > 0 else 3600
+            if taken.granted == 0:
+                exact = missing / rate if rate > 0 else HINT_MAX_S
+                self._empty(key, now + min(exact, HINT_MAX_S))
             return Decision(False, int(tokens + taken.left), max(1, wait))
         self._leases[key] = _Lease(tokens - cost, now + LEASE_TTL_S, taken.left, now)
         self._taken += 1

@@ -54,6 +54,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from db.drivers import outages
 from sigma_graphql.core import errors
 from sigma_graphql.core.i18n import register, t
+from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.limits.budget import BudgetStore, Decision, SharedBudget
 from sigma_graphql.observability import metrics, request_record
@@ -496,12 +497,15 @@ class CostLimiter(SchemaExtension):
         return {"cost": self.report}
 
 
-def cost_limiter_factory(settings: Settings) -> Any:
-    """One budget store and cost cache per schema (per app), a fresh extension per request."""
+def cost_limiter_factory(settings: Settings, pubsub: PubSub | None = None) -> Any:
+    """One budget store and cost cache per schema (per app), a fresh extension per request;
+    shared budgets send and hear empty-bucket hints on pubsub (limits/budget.py)."""
     store: BudgetStore | SharedBudget = (
         SharedBudget(settings.budget_refill_per_s, settings.budget_burst)
         if settings.budget_shared
         else BudgetStore(settings.budget_refill_per_s, settings.budget_burst)
     )
+    if isinstance(store, SharedBudget) and pubsub is not None:
+        store.bind(pubsub)
     cache = CostCache()
     return lambda: CostLimiter(settings, store, cache)

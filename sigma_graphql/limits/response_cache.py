@@ -10,9 +10,11 @@ Freshness:
 - any mutation executed by this process empties the cache (a generation counter), so whoever
   writes through this process reads the new state right away, and a read that was running
   while a mutation finished is not stored;
-- writes made through other API processes (or the CLI) are visible here within the TTL at the
-  latest. That is the trade: with N processes behind a load balancer, public pages may be up
-  to TTL seconds behind. Signed-in viewers are never served from this cache.
+- every mutation is also published on the pubsub topic CACHE_TOPIC, which the NATS bus
+  (sigma_graphql/server/nats_bus.py, issue 17) carries to every other API process, whose stores
+  empty on arrival (milliseconds): an answer older than a write is never served once its
+  broadcast arrived. Writes made around the API (the CLI), or while NATS is down, are visible
+  within the TTL at the latest. Signed-in viewers are never served from this cache.
 
 Concurrent misses of one key wait for the first one instead of all executing (so an expiry
 under load costs one execution, not one per waiting client). Answers with errors are never
@@ -34,6 +36,7 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.core.viewer import Audience
 from sigma_graphql.observability import metrics
@@ -45,6 +48,9 @@ _MISSES = metrics.CACHE_EVENTS.labels("miss")
 _EVICTIONS = metrics.CACHE_EVENTS.labels("eviction")
 
 Key = tuple[str, str | None, bytes, str]
+
+# Pubsub topic of "a write happened: empty your public answers" (relayed to other processes).
+CACHE_TOPIC = "cache:public"
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,13 @@ class ResponseStore:
         self.generation = 0
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self._in_flight: dict[Key, asyncio.Future[dict[str, Any] | None]] = {}
+        self.pubsub: PubSub | None = None
+
+    def bind(self, pubsub: PubSub) -> None:
+        """Empties this store whenever any process announces a write on CACHE_TOPIC."""
+        if self.pubsub is not pubsub:
+            self.pubsub = pubsub
+            pubsub.on(CACHE_TOPIC, lambda _message: self.invalidate())
 
     def get(self, key: Key) -> dict[str, Any] | None:
         entry = self._entries.get(key)
@@ -132,6 +145,8 @@ class PublicResponseCache(SchemaExtension):
         if ec.operation_type is OperationType.MUTATION:
             yield
             self.store.invalidate()
+            if self.store.pubsub is not None:
+                self.store.pubsub.publish(CACHE_TOPIC, {"write": True})
             return
         key = _key(ec) if ec.result is None else None  # None: refused by CostLimiter
         if key is None:
@@ -164,9 +179,14 @@ class PublicResponseCache(SchemaExtension):
             self.store.end(key, future, kept)
 
 
-def response_cache_factory(settings: Settings) -> Callable[[], PublicResponseCache] | None:
-    """One store per schema (per app), a fresh extension per request; None when switched off."""
+def response_cache_factory(
+    settings: Settings, pubsub: PubSub | None = None
+) -> Callable[[], PublicResponseCache] | None:
+    """One store per schema (per app), a fresh extension per request; None when switched off.
+    With the app's pubsub, writes on any process empty it (CACHE_TOPIC)."""
     if settings.public_cache_ttl_s <= 0:
         return None
     store = ResponseStore(settings.public_cache_ttl_s, settings.public_cache_entries)
+    if pubsub is not None:
+        store.bind(pubsub)
     return lambda: PublicResponseCache(store)

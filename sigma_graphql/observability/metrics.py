@@ -118,7 +118,7 @@ SUBSCRIPTION_EVENTS = Counter(
 EVENT_BUS_LAG = Histogram(
     "sigma_event_bus_lag_seconds",
     "From an event's publication on another process to its delivery here",
-    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
 )
 DISCONNECTS = Counter(
     "sigma_client_disconnects", "Requests whose client went away before the answer was sent"

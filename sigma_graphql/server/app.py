@@ -38,11 +38,9 @@ from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.execution.extensions import classify
 from sigma_graphql.observability import metrics, request_log, request_record, tracing
 from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
-from sigma_graphql.server import http_caching, http_protocol
-from sigma_graphql.server import request_line
+from sigma_graphql.server import http_caching, http_protocol, request_line
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.disconnects import DisconnectMiddleware, client_left
-from sigma_graphql.server.event_bus import EventBus
 from sigma_graphql.server.explorer_page import explorer_html, explorer_routes
 from sigma_graphql.server.http_answers import (
     GRAPHQL_RESPONSE,
@@ -50,8 +48,9 @@ from sigma_graphql.server.http_answers import (
     request_error_status,
     wants_graphql_response,
 )
-from sigma_graphql.server.persisted_queries import PersistedQueries
 from sigma_graphql.server.metrics_endpoint import metrics_endpoint, record_readiness
+from sigma_graphql.server.nats_bus import NatsBus
+from sigma_graphql.server.persisted_queries import PersistedQueries
 from sigma_graphql.server.reconciler import Reconciler
 from sigma_graphql.server.security_headers import SecurityHeadersMiddleware, explorer_csp
 
@@ -74,7 +73,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = _TextFrames
 
     def __init__(self, settings: Settings, services: Services, **kwargs: Any) -> None:
-        super().__init__(build_schema(settings), **kwargs)
+        super().__init__(build_schema(settings, pubsub=services.pubsub), **kwargs)
         self.settings = settings
         self.services = services
         self.dbs: Databases | None = None  # set by the lifespan
@@ -296,12 +295,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         view.dbs = dbs
         app.state.dbs = dbs
         app.state.services = services
-        # Subscribers on other API processes get this process's events (and vice versa).
-        bus = EventBus(
-            services.pubsub, dbs.cassandra, poll_interval_s=settings.event_poll_interval_s
+        # Subscribers on other API processes get this process's events (and vice versa) through
+        # NATS (issue 17); without a broker URL events stay inside this process.
+        bus = (
+            NatsBus(services.pubsub, settings.nats_url, prefix=settings.nats_subject_prefix)
+            if settings.nats_url
+            else None
         )
         app.state.event_bus = bus
-        bus.start()
+        if bus is not None:
+            bus.start()
+            await bus.wait_connected(2.0)  # bounded: a broker that is down does not stop start-up
         services.sockets.configure(
             lambda ctx: resolve_viewer(ctx.request, dbs, ctx.connection_params or {}),
             cache_s=settings.ws_session_cache_s,
@@ -327,7 +331,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 await probe
             await reconciler.stop()
             await services.sockets.stop()
-            await bus.stop(timeout_s=settings.cassandra_timeout_s)
+            if bus is not None:
+                await bus.stop(timeout_s=2.0)
             await dbs.close()
             tracing.shutdown()
             metrics.process_exit()
@@ -340,6 +345,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if detail != "ok":  # addresses and driver text stay in the log
                 log.warning("ready: %s not ready: %s", name, detail)
         public = {name: "ok" if v == "ok" else "unavailable" for name, v in checks.items()}
+        # NATS only carries events between processes: without it writes still succeed, so it
+        # makes the process degraded, not unready (issue 17).
+        bus = request.app.state.event_bus
+        if bus is not None:
+            public["nats"] = bus.status
         return JSONResponse({"ready": ok, "checks": public}, status_code=200 if ok else 503)
 
     app = Starlette(
