@@ -34,6 +34,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLID,
     GraphQLInt,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -187,6 +188,53 @@ def _leaf_reader(attr: str, coerce: Callable[[Any], Any], non_null: bool) -> Rea
     return read
 
 
+_INCREMENTAL = frozenset(("defer", "stream"))
+
+
+def _object_reader(attr: str, plan: Plan, non_null: bool) -> Reader:
+    """An attribute holding an object whose selected fields are all answered inline."""
+
+    def read(source: Any) -> Any:
+        try:
+            value = getattr(source, attr)
+        except Exception:
+            return _SLOW
+        if value is None:
+            return _SLOW if non_null else None
+        return _complete_plain(plan, value)
+
+    return read
+
+
+def _list_reader(attr: str, plan: Plan, non_null: bool, item_non_null: bool) -> Reader:
+    """An attribute holding a list of such objects (a list or tuple; anything else, a null
+    item in a non-null list or an item needing the normal path: _SLOW)."""
+
+    def read(source: Any) -> Any:
+        try:
+            value = getattr(source, attr)
+        except Exception:
+            return _SLOW
+        if value is None:
+            return _SLOW if non_null else None
+        if not isinstance(value, (list, tuple)):
+            return _SLOW
+        out: list[Any] = []
+        for item in value:
+            if item is None:
+                if item_non_null:
+                    return _SLOW
+                out.append(None)
+                continue
+            done = _complete_plain(plan, item)
+            if done is _SLOW:
+                return _SLOW
+            out.append(done)
+        return out
+
+    return read
+
+
 def _typename_reader(name: str) -> Reader:
     return lambda _source: name
 
@@ -264,9 +312,34 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         field_type = field_def.type
         non_null = isinstance(field_type, GraphQLNonNull)
         leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-        if not isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
+        if isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
+            return _leaf_reader(attr, _coercer(leaf), non_null)
+        if any(
+            d.name.value in _INCREMENTAL
+            for fd in field_details_list
+            for d in fd.node.directives or ()
+        ):
             return None
-        return _leaf_reader(attr, _coercer(leaf), non_null)
+        if isinstance(leaf, GraphQLList):
+            item_type = leaf.of_type
+            item_non_null = isinstance(item_type, GraphQLNonNull)
+            item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+            plan = self._nested_plan(item, field_details_list)
+            return None if plan is None else _list_reader(attr, plan, non_null, item_non_null)
+        plan = self._nested_plan(leaf, field_details_list)
+        return None if plan is None else _object_reader(attr, plan, non_null)
+
+    def _nested_plan(self, object_type: Any, field_details_list: FieldDetailsList) -> Plan | None:
+        """The plan of an attribute's object value when every selected field below it can be
+        answered inline (recursively); None otherwise."""
+        if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
+            return None
+        grouped, new_defer_usages, forbidden = self.collect_subfields(
+            object_type, field_details_list
+        )
+        if new_defer_usages or forbidden:
+            return None
+        return self._plan_for(object_type, grouped)
 
     def _plan_for(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
