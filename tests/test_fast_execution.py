@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
@@ -252,3 +253,35 @@ async def test_nested_attribute_objects_skip_graphql_core_field_machinery(
     fast = await FAST.execute(doc)
     assert not fast.errors and fast.data == stock.data
     assert calls == ["Query"], "groups, their items and first answered inline"
+
+
+async def test_a_document_sent_again_is_planned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    original = FastExecutor._reader
+
+    def counting(self: Any, parent_type: Any, group: Any) -> Any:
+        built.append(group[0].node.name.value)
+        return original(self, parent_type, group)
+
+    monkeypatch.setattr(FastExecutor, "_reader", counting)
+    # The app parses through a cache (schema/build.py), so a document sent again is the
+    # same parsed document.
+    schema = strawberry.Schema(
+        query=Query, execution_context_class=FastExecutor, extensions=[ParserCache]
+    )
+    streamline(schema)
+    doc = "{ groups { nama first { nama } items { nama jumlah } } }"
+    first = await schema.execute(doc)
+    assert built, "the first request plans"
+    built.clear()
+    again = await schema.execute(doc)
+    assert again.data == first.data and not again.errors
+    assert built == [], "the same parsed document reuses its plans"
+    # With directives the fields depend on the variables: planned per request, and right.
+    doc = "query ($y: Boolean!) { groups { nama @include(if: $y) first { nama } } }"
+    for y in (True, False, True):
+        built.clear()
+        fast = await schema.execute(doc, variable_values={"y": y})
+        stock = await STOCK.execute(doc, variable_values={"y": y})
+        assert fast.data == stock.data and not fast.errors
+        assert built, "planned again"
