@@ -49,10 +49,37 @@ async def _mongo_list_ms(env: dict[str, str], staff: bool, samples: int = 15) ->
         await dbs.close()
 
 
+def _cpu_medians(path: Path) -> dict[str, Any]:
+    """bench.cpu's runs as bench.run's medians: p50 = wall time of a lone request."""
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = json.loads(path.read_text())
+    out: dict[str, Any] = {}
+    for shape, variants in runs.items():
+        out[shape] = {}
+        for variant, rs in variants.items():
+            ok = [r for r in rs if "cpu_us" in r]
+            out[shape][variant] = {
+                "p50": statistics.median(r["wall_ms"] for r in ok) if ok else None,
+                "cpu_us": statistics.median(r["cpu_us"] for r in ok) if ok else None,
+                "bad": sum(r.get("bad", 0) for r in ok),
+            }
+    return out
+
+
 def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
-    database = f"sigma_curve{size}"
+    database = args.database_for.get(size, f"sigma_curve{size}")
     out = RESULTS / f"curve-{size}.json"
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.method == "cpu":
+        cmd = [
+            sys.executable, "-m", "bench.cpu", "--database", database, "--synthetic", str(size),
+            "--shapes", args.shapes, "--variants", args.variants, "--rounds", str(args.rounds),
+            "--requests", str(args.requests), "--json", str(out),
+        ]  # fmt: skip
+        start = time.monotonic()
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        took = time.monotonic() - start
+        shapes = _cpu_medians(out)
+        return _finish(size, database, took, shapes)
     cmd = [
         sys.executable, "-m", "bench.run", "--database", database, "--synthetic", str(size),
         "--shapes", args.shapes, "--variants", args.variants, "--duration", str(args.duration),
@@ -62,17 +89,16 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     start = time.monotonic()
     subprocess.run(cmd, cwd=ROOT, check=True)
     took = time.monotonic() - start
+    return _finish(size, database, took, json.loads(out.read_text()))
+
+
+def _finish(size: int, database: str, took: float, shapes: dict[str, Any]) -> dict[str, Any]:
     env = bench_env(argparse.Namespace(database=database))
     mongo = {
         "a": asyncio.run(_mongo_list_ms(env, staff=False)),
         "d": asyncio.run(_mongo_list_ms(env, staff=True)),
     }
-    result = {
-        "size": size,
-        "run_s": took,
-        "mongo_list_ms": mongo,
-        "shapes": json.loads(out.read_text()),
-    }
+    result = {"size": size, "run_s": took, "mongo_list_ms": mongo, "shapes": shapes}
     (RESULTS / f"curve-{size}-all.json").write_text(json.dumps(result, indent=1))
     return result
 
@@ -108,7 +134,12 @@ def table(results: list[dict[str, Any]], variants: list[str]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: list[dict[str, Any]], variants: list[str], path: Path) -> None:
+def plot(
+    results: list[dict[str, Any]],
+    variants: list[str],
+    path: Path,
+    latency: str = "latency p50 (ms, closed loop, 16 connections)",
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,7 +163,7 @@ def plot(results: list[dict[str, Any]], variants: list[str], path: Path) -> None
             cpu.plot(xs, cpu_ms, style, marker="o", label=label)
     lat.plot(sizes, [r["mongo_list_ms"]["a"] for r in results], ":", color="black",
              marker="x", label="(a) Mongo list query alone")  # fmt: skip
-    for ax, title in ((lat, "latency p50 (ms, closed loop, 16 connections)"),
+    for ax, title in ((lat, latency),
                       (cpu, "server CPU per request (ms)")):  # fmt: skip
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -153,9 +184,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=2)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--reuse", action="store_true", help="table and plot from earlier results")
+    p.add_argument(
+        "--method",
+        default="wrk",
+        choices=("wrk", "cpu"),
+        help="wrk: bench.run under load (p50 of 16 connections); cpu: bench.cpu, sequential "
+        "requests (p50 = a lone request's wall time), for a machine too busy for wrk",
+    )
+    p.add_argument("--requests", type=int, default=30, help="--method cpu: requests per run")
+    p.add_argument(
+        "--database-for",
+        default="",
+        help="use existing data sets, e.g. 2000=sigma_bench2k (default sigma_curve<N>)",
+    )
     p.add_argument("--table", default=str(ROOT / "bench" / "curves.md"))
     p.add_argument("--plot", default=str(ROOT / "bench" / "curves.png"))
     args = p.parse_args(argv)
+    args.database_for = {
+        int(k): v for k, v in (e.split("=", 1) for e in args.database_for.split(",") if e)
+    }
     sizes = [int(s) for s in args.sizes.split(",") if s]
     variants = [v for v in args.variants.split(",") if v]
     results = []
@@ -168,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         results.append(measure(size, args))
     text = table(results, variants)
     Path(args.table).write_text(text + "\n", encoding="utf-8")
-    plot(results, variants, Path(args.plot))
+    if args.method == "cpu":
+        plot(results, variants, Path(args.plot), "latency of a lone request (ms, median)")
+    else:
+        plot(results, variants, Path(args.plot))
     print(text)
     return 0
 
