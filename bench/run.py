@@ -166,14 +166,23 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, variant: str, shape: Shape, env: dict[str, str], body_file: Path) -> None:
+    def __init__(
+        self,
+        variant: str,
+        shape: Shape,
+        env: dict[str, str],
+        body_file: Path,
+        *,
+        workers: int = 1,
+        cpus: str = SERVER_CPU,
+    ) -> None:
         self.variant = variant
         self.port = free_port()
         senv = dict(env, BENCH_VARIANT=variant, BENCH_SHAPE=shape.key)
         senv["BENCH_BODY_FILE"] = str(body_file)
         cmd = [
-            "taskset", "-c", SERVER_CPU, PYTHON, "-m", "uvicorn", APPS[variant],
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            "taskset", "-c", cpus, PYTHON, "-m", "uvicorn", APPS[variant],
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
             "--loop", "uvloop", "--http", "httptools", "--no-access-log",
             "--log-level", "warning",
         ]  # fmt: skip
@@ -192,15 +201,31 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/graphql"
 
+    def pids(self) -> list[int]:
+        """The server and, with --workers > 1, uvicorn's worker processes."""
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                todo.extend(int(c) for c in task.read_text().split())
+        return found
+
     def cpu_ticks(self) -> int:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+        return total
 
     def rss_peak_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return sum(_status_mb(pid, "VmHWM:") for pid in self.pids())
+
+    def rss_mb(self) -> float:
+        return sum(_status_mb(pid, "VmRSS:") for pid in self.pids())
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -208,6 +233,16 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def _status_mb(pid: int, key: str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def post(url: str, body: bytes, token: str) -> dict[str, Any]:
@@ -300,7 +335,9 @@ def run_shape(
             if variant == "b0" and golden is None:
                 results["b0"].status = "no reference (B1 failed)"
                 continue
-            servers[variant] = Server(variant, shape, env, golden_file)
+            servers[variant] = Server(
+                variant, shape, env, golden_file, workers=args.workers, cpus=args.server_cpus
+            )
             try:
                 # Twice: the second answer shows the steady state (budget lease taken, public
                 # answer cached), which is what the load runs measure.
@@ -431,8 +468,9 @@ def environment(args: argparse.Namespace) -> str:
         f"graphql-core {graphql.__version__}, uvicorn {version('uvicorn')}, "
         f"uvloop {version('uvloop')}, httptools {version('httptools')}, "
         f"pymongo {version('pymongo')}, cassandra-driver {version('cassandra-driver')}\n"
-        f"- dataset: --synthetic {args.synthetic} in {args.database}; servers pinned to CPU "
-        f"{SERVER_CPU}, wrk -t1 -c{args.connections} on CPU {LOAD_CPU}; databases not pinned; "
+        f"- dataset: --synthetic {args.synthetic} in {args.database}; {args.workers} uvicorn "
+        f"worker(s) per server, servers pinned to CPU {args.server_cpus}, "
+        f"wrk -t1 -c{args.connections} on CPU {LOAD_CPU}; databases not pinned; "
         f"{args.rounds} rounds x {args.duration}s (warm-up {args.warmup}s), order "
         f"B.. then reversed per round; medians"
     )
@@ -448,6 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--output", help="also write the report (markdown) to this file")
+    p.add_argument("--json", help="also write the medians per shape and variant (JSON) here")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn workers per server")
+    p.add_argument(
+        "--server-cpus", default=SERVER_CPU, help="taskset CPU list of the servers (e.g. 0,1)"
+    )
     args = p.parse_args(argv)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
@@ -465,7 +508,26 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(medians(all_results), indent=1), encoding="utf-8")
     return 0
+
+
+def medians(all_results: dict[str, dict[str, VariantResult]]) -> dict[str, Any]:
+    """{shape: {variant: {rps, p50, p95, p99, cpu_us, round_trips, rss_mb, bad, status}}}"""
+    return {
+        key: {
+            variant: {
+                **{a: r.median(a) for a in ("rps", "p50", "p95", "p99", "cpu_us")},
+                "round_trips": r.round_trips,
+                "rss_mb": r.rss_mb,
+                "bad": sum(m.bad for m in r.runs),
+                "status": r.status,
+            }
+            for variant, r in res.items()
+        }
+        for key, res in all_results.items()
+    }
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
@@ -61,6 +62,17 @@ class Broken:
     # no kode_wilayah attribute at all
 
 
+@strawberry.type
+class Group:
+    """Attribute fields holding objects and lists of objects (answered inline when every field
+    selected below them is)."""
+
+    nama: str
+    first: Item | None
+    items: list[Item]
+    maybe: list[Item | None] | None
+
+
 ITEMS = [
     Item(nama=f"Barang {i}", jumlah=i, harga=i * 1.5 if i % 2 else None, warna=w, kode_wilayah=k)
     for i, (w, k) in enumerate([(Warna.MERAH, "35.73"), (Warna.HIJAU, None)] * 50)
@@ -89,6 +101,22 @@ class Query:
     def too_big(self) -> list[Item]:
         big = Item(nama="Besar", jumlah=2**40, harga=1.0, warna=Warna.MERAH, kode_wilayah=None)
         return [ITEMS[0], big]
+
+    @strawberry.field
+    def groups(self) -> list[Group]:
+        return [
+            Group(nama="g0", first=ITEMS[0], items=ITEMS[:10], maybe=[ITEMS[1], None]),
+            Group(nama="g1", first=None, items=[], maybe=None),
+        ]
+
+    @strawberry.field
+    def broken_groups(self) -> list[Group]:
+        bad = Group(nama="bad", first=Broken(), items=[ITEMS[2], Broken()], maybe=[None])  # type: ignore[list-item,arg-type]
+        return [Group(nama="ok", first=ITEMS[0], items=ITEMS[:2], maybe=None), bad]
+
+    @strawberry.field
+    def null_in_groups(self) -> list[Group]:
+        return [Group(nama="n", first=None, items=[ITEMS[0], None], maybe=None)]  # type: ignore[list-item]
 
     @strawberry.field
     def broken_one(self) -> Item | None:
@@ -127,6 +155,20 @@ DOCUMENTS = {
     "missing attribute": "{ broken { kodeWilayah } }",
     "list items may be null": "{ maybeItems { nama warna } }",
     "null item in a non-null-item list": "{ itemsWithNull { nama } }",
+    "nested objects and lists": """
+        { groups { nama first { nama warna } items { __typename nama jumlah harga }
+                   maybe { kodeWilayah } } }
+    """,
+    "nested with fragments and directives": """
+        query ($yes: Boolean!, $no: Boolean!) {
+          groups { ...G items @include(if: $yes) { nama } first @skip(if: $yes) { nama } }
+        }
+        fragment G on Group { nama maybe @include(if: $no) { nama } first { a: jumlah } }
+    """,
+    "nested beside resolvers": "{ groups { items { nama label } first { kali(n: 2) } } }",
+    "nested: null in non-null leaf propagates": "{ brokenGroups { nama first { nama } } }",
+    "nested: bad int in a list": "{ brokenGroups { items { jumlah } } }",
+    "nested: null item in a non-null list": "{ nullInGroups { items { nama } } }",
     "nullable parent": "{ brokenOne { nama jumlah warna kodeWilayah harga } }",
 }
 
@@ -142,7 +184,7 @@ async def test_fast_path_answers_like_stock_execution(name: str) -> None:
     stock = await STOCK.execute(DOCUMENTS[name], variable_values=variables)
     fast = await FAST.execute(DOCUMENTS[name], variable_values=variables)
     assert _shape(fast) == _shape(stock)
-    if name.startswith(("null ", "bad", "missing", "nullable")):
+    if name.startswith(("null ", "bad", "missing", "nullable", "nested: ")):
         assert fast.errors, "the broken rows must still be reported"
     else:
         assert not fast.errors and fast.data is not None
@@ -192,3 +234,54 @@ async def test_per_field_extensions_still_see_every_field() -> None:
     result = await schema.execute("{ items { nama jumlah } }")
     assert not result.errors
     assert len(_EveryField.seen) == 1 + 100 * 2
+
+
+async def test_nested_attribute_objects_skip_graphql_core_field_machinery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    original = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(parent_type.name)
+        return original(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
+    doc = "{ groups { nama first { nama } items { nama jumlah } maybe { warna } } }"
+    stock = await STOCK.execute(doc)
+    calls.clear()
+    fast = await FAST.execute(doc)
+    assert not fast.errors and fast.data == stock.data
+    assert calls == ["Query"], "groups, their items and first answered inline"
+
+
+async def test_a_document_sent_again_is_planned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    original = FastExecutor._reader
+
+    def counting(self: Any, parent_type: Any, group: Any) -> Any:
+        built.append(group[0].node.name.value)
+        return original(self, parent_type, group)
+
+    monkeypatch.setattr(FastExecutor, "_reader", counting)
+    # The app parses through a cache (schema/build.py), so a document sent again is the
+    # same parsed document.
+    schema = strawberry.Schema(
+        query=Query, execution_context_class=FastExecutor, extensions=[ParserCache]
+    )
+    streamline(schema)
+    doc = "{ groups { nama first { nama } items { nama jumlah } } }"
+    first = await schema.execute(doc)
+    assert built, "the first request plans"
+    built.clear()
+    again = await schema.execute(doc)
+    assert again.data == first.data and not again.errors
+    assert built == [], "the same parsed document reuses its plans"
+    # With directives the fields depend on the variables: planned per request, and right.
+    doc = "query ($y: Boolean!) { groups { nama @include(if: $y) first { nama } } }"
+    for y in (True, False, True):
+        built.clear()
+        fast = await schema.execute(doc, variable_values={"y": y})
+        stock = await STOCK.execute(doc, variable_values={"y": y})
+        assert fast.data == stock.data and not fast.errors
+        assert built, "planned again"

@@ -38,6 +38,11 @@ INDEXES: list[IndexSpec] = [
         [("legalitas.status_verifikasi", 1), ("is_deleted", 1), ("created_at", -1), ("_id", -1)],
         "status_created",
     ),
+    # Staff lists (row rule {is_deleted: false}, list order): without it a real MongoDB scans
+    # the collection and sorts it in memory to return one page (shape (d), bench/README.md).
+    IndexSpec(
+        "umkm_profiles", [("is_deleted", 1), ("created_at", -1), ("_id", -1)], "live_created"
+    ),
     IndexSpec("umkm_profiles", [("sektor", 1), ("wilayah.kota", 1)], "sektor_kota"),
     IndexSpec("umkm_profiles", [("geohash", 1)], "geohash"),
     IndexSpec("umkm_profiles", [("lokasi", "2dsphere")], "lokasi_2dsphere", {}, True),

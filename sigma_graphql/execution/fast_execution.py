@@ -34,6 +34,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLID,
     GraphQLInt,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -41,9 +42,13 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
+    OperationDefinitionNode,
     Undefined,
+    Visitor,
+    visit,
 )
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
+from graphql.language.visitor import BREAK
 from graphql.pyutils import Path
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -187,6 +192,53 @@ def _leaf_reader(attr: str, coerce: Callable[[Any], Any], non_null: bool) -> Rea
     return read
 
 
+_INCREMENTAL = frozenset(("defer", "stream"))
+
+
+def _object_reader(attr: str, plan: Plan, non_null: bool) -> Reader:
+    """An attribute holding an object whose selected fields are all answered inline."""
+
+    def read(source: Any) -> Any:
+        try:
+            value = getattr(source, attr)
+        except Exception:
+            return _SLOW
+        if value is None:
+            return _SLOW if non_null else None
+        return _complete_plain(plan, value)
+
+    return read
+
+
+def _list_reader(attr: str, plan: Plan, non_null: bool, item_non_null: bool) -> Reader:
+    """An attribute holding a list of such objects (a list or tuple; anything else, a null
+    item in a non-null list or an item needing the normal path: _SLOW)."""
+
+    def read(source: Any) -> Any:
+        try:
+            value = getattr(source, attr)
+        except Exception:
+            return _SLOW
+        if value is None:
+            return _SLOW if non_null else None
+        if not isinstance(value, (list, tuple)):
+            return _SLOW
+        out: list[Any] = []
+        for item in value:
+            if item is None:
+                if item_non_null:
+                    return _SLOW
+                out.append(None)
+                continue
+            done = _complete_plain(plan, item)
+            if done is _SLOW:
+                return _SLOW
+            out.append(done)
+        return out
+
+    return read
+
+
 def _typename_reader(name: str) -> Reader:
     return lambda _source: name
 
@@ -205,6 +257,68 @@ def _complete_plain(plan: Plan, source: Any) -> Any:
     return out
 
 
+def _group_key(group: FieldDetailsList) -> tuple[int, ...]:
+    return tuple(id(fd.node) for fd in group)
+
+
+def _grouped_key(grouped: GroupedFieldSet) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return tuple((name, _group_key(group)) for name, group in grouped.items())
+
+
+class _OperationPlans:
+    """The decisions for one operation of a parsed document, shared by every request sending
+    that document. Only for documents without directives: then the fields graphql-core
+    collects, and so every decision, depend on the document and the schema alone (no
+    variables). Holds the operation so that the node ids in its keys stay unique."""
+
+    __slots__ = ("operation", "plans", "readers")
+
+    def __init__(self, operation: OperationDefinitionNode) -> None:
+        self.operation = operation
+        self.readers: dict[tuple[GraphQLObjectType, Any], Reader | None] = {}
+        self.plans: dict[tuple[GraphQLObjectType, Any], Plan | None] = {}
+
+
+_OPERATIONS_MAX = 256  # like the parser cache (schema/build.py): a bounded set of documents
+_ATTR_OPERATIONS = "_sigma_operation_plans"
+
+
+class _HasDirective(Visitor):
+    found = False
+
+    def enter_directive(self, *_args: Any) -> Any:
+        self.found = True
+        return BREAK
+
+
+def _operation_plans(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: dict[str, Any]
+) -> _OperationPlans | None:
+    """The shared decisions of `operation` on `schema` (kept on the schema, bounded, oldest
+    dropped first); None when the document has a directive."""
+    cache: dict[int, _OperationPlans | None] | None = getattr(schema, _ATTR_OPERATIONS, None)
+    if cache is None:
+        cache = {}
+        setattr(schema, _ATTR_OPERATIONS, cache)
+    key = id(operation)
+    if key in cache:
+        entry = cache[key]
+        if entry is None or entry.operation is operation:
+            return entry
+    probe = _HasDirective()
+    visit(operation, probe)
+    for details in fragments.values():
+        if not probe.found:
+            visit(details.definition, probe)
+    if len(cache) >= _OPERATIONS_MAX:
+        del cache[next(iter(cache))]
+    found = None if probe.found else _OperationPlans(operation)
+    # A None entry does not keep its operation alive: a later operation with the same id
+    # is simply checked again.
+    cache[key] = found
+    return found
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor with inline completion of attribute leaves (module docstring).
 
@@ -212,13 +326,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     a single leaf field (`execute_field`), an object whose selected fields are all such leaves
     (`execute_collected_subfields`) and a list of such objects (`complete_iterable_value`).
     Decisions are cached per request by the identity of graphql-core's memoized field groups,
-    which are kept alive beside the cached decision.
+    which are kept alive beside the cached decision; for a document without directives they
+    are also kept per operation across requests (`_OperationPlans`), so a document sent again
+    (parsed once by the parser cache) is planned once.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._readers: dict[tuple[GraphQLObjectType, int], tuple[Any, Reader | None]] = {}
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+        self._shared = _operation_plans(self.schema, self.operation, self.fragments)
 
     # ---------------------------------------------------------------- decisions
 
@@ -228,20 +345,33 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         group: Any,
         build: Callable[[GraphQLObjectType, Any], Any],
+        shared: dict[tuple[GraphQLObjectType, Any], Any] | None = None,
+        node_key: Callable[[Any], Any] | None = None,
     ) -> Any:
         """build(parent_type, group), once per request; the group is kept alive beside it so
-        its id cannot be reused while the entry exists."""
+        its id cannot be reused while the entry exists. With `shared` (the operation's
+        decisions across requests), keyed by the identity of the group's field nodes, which
+        the cached document keeps alive."""
         key = (parent_type, id(group))
         found = cache.get(key)
         if found is None:
-            found = cache[key] = (group, build(parent_type, group))
+            if shared is not None and node_key is not None:
+                skey = (parent_type, node_key(group))
+                if skey in shared:
+                    built = shared[skey]
+                else:
+                    built = shared[skey] = build(parent_type, group)
+            else:
+                built = build(parent_type, group)
+            found = cache[key] = (group, built)
         return found[1]
 
     def _reader_for(
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Reader | None:
+        shared = self._shared.readers if self._shared is not None else None
         reader: Reader | None = self._memo(
-            self._readers, parent_type, field_details_list, self._reader
+            self._readers, parent_type, field_details_list, self._reader, shared, _group_key
         )
         return reader
 
@@ -264,14 +394,42 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         field_type = field_def.type
         non_null = isinstance(field_type, GraphQLNonNull)
         leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-        if not isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
+        if isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
+            return _leaf_reader(attr, _coercer(leaf), non_null)
+        if any(
+            d.name.value in _INCREMENTAL
+            for fd in field_details_list
+            for d in fd.node.directives or ()
+        ):
             return None
-        return _leaf_reader(attr, _coercer(leaf), non_null)
+        if isinstance(leaf, GraphQLList):
+            item_type = leaf.of_type
+            item_non_null = isinstance(item_type, GraphQLNonNull)
+            item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+            plan = self._nested_plan(item, field_details_list)
+            return None if plan is None else _list_reader(attr, plan, non_null, item_non_null)
+        plan = self._nested_plan(leaf, field_details_list)
+        return None if plan is None else _object_reader(attr, plan, non_null)
+
+    def _nested_plan(self, object_type: Any, field_details_list: FieldDetailsList) -> Plan | None:
+        """The plan of an attribute's object value when every selected field below it can be
+        answered inline (recursively); None otherwise."""
+        if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
+            return None
+        grouped, new_defer_usages, forbidden = self.collect_subfields(
+            object_type, field_details_list
+        )
+        if new_defer_usages or forbidden:
+            return None
+        return self._plan_for(object_type, grouped)
 
     def _plan_for(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> Plan | None:
-        plan: Plan | None = self._memo(self._plans, parent_type, grouped_field_set, self._plan)
+        shared = self._shared.plans if self._shared is not None else None
+        plan: Plan | None = self._memo(
+            self._plans, parent_type, grouped_field_set, self._plan, shared, _grouped_key
+        )
         return plan
 
     def _plan(
