@@ -56,4 +56,10 @@ INDEXES: list[IndexSpec] = [
     # umkms(filter: {kota}): equality on the lower-cased kota, then the list order (the same
     # for every viewer, whose row rules differ).
     IndexSpec("umkm_profiles", [("kota_lower", 1), ("created_at", -1), ("_id", -1)], "kota_lower"),
+    # export jobs (db/export_jobs.py): the creator's list, the claim of jobs nobody holds;
+    # expiry is checked in code, the TTL index only cleans up (clean-exports removes the files).
+    IndexSpec("export_jobs", [("owner_id", 1), ("created_at", -1), ("_id", -1)], "owner_created"),
+    IndexSpec("export_jobs", [("status", 1), ("lease_until", 1)], "status_lease"),
+    IndexSpec("export_jobs", [("expires_at", 1)], "ttl_expires", {"expireAfterSeconds": 0}, True),
+    IndexSpec("export_slots", [("job_id", 1)], "job"),
 ]

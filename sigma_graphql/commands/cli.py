@@ -16,6 +16,7 @@ from db.maintenance.seed import run_seed
 from schema.build import export_sdl
 from sigma_graphql.commands import admin, maintenance
 from sigma_graphql.commands.command import Command, no_arguments
+from sigma_graphql.commands.exports import CLEAN_EXPORTS
 from sigma_graphql.core.settings import Settings, SettingsError, load_settings
 
 
@@ -93,6 +94,7 @@ COMMANDS: dict[str, Command] = {
     "repair-verification": maintenance.REPAIR_VERIFICATION,
     "create-admin": admin.CREATE_ADMIN,
     "login-attempts": admin.LOGIN_ATTEMPTS,
+    "clean-exports": CLEAN_EXPORTS,
 }
 
 

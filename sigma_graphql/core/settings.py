@@ -125,6 +125,16 @@ class Settings:
     public_cache_ttl_s: float = 2.0
     public_cache_entries: int = 1000
 
+    # Exports (issue 18; sigma_graphql/server/export_worker.py): how long jobs and their files
+    # are kept, how many may run at once per user, the lease a running job's process renews
+    # (a job whose lease lapsed is taken over by another process, or after a restart), how long
+    # a signed download link works, and how often each process looks for jobs to take over.
+    export_retention_s: int = 7 * 24 * 3600
+    export_max_running_per_user: int = 2
+    export_lease_s: float = 30.0
+    export_url_ttl_s: int = 3600
+    export_scan_interval_s: float = 5.0
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -280,6 +290,11 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_FAST_EXECUTION": ("fast_execution", _parse_bool),
     "SIGMA_PUBLIC_CACHE_TTL_S": ("public_cache_ttl_s", _parse_seconds_or_zero),
     "SIGMA_PUBLIC_CACHE_ENTRIES": ("public_cache_entries", _parse_positive_int),
+    "SIGMA_EXPORT_RETENTION_S": ("export_retention_s", _parse_positive_int),
+    "SIGMA_EXPORT_MAX_RUNNING": ("export_max_running_per_user", _parse_positive_int),
+    "SIGMA_EXPORT_LEASE_S": ("export_lease_s", _parse_positive_float),
+    "SIGMA_EXPORT_URL_TTL_S": ("export_url_ttl_s", _parse_positive_int),
+    "SIGMA_EXPORT_SCAN_INTERVAL_S": ("export_scan_interval_s", _parse_positive_float),
 }
 
 

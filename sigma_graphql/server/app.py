@@ -32,8 +32,10 @@ from sigma_graphql.core.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.execution.extensions import classify
 from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
+from sigma_graphql.server import downloads
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.event_bus import EventBus
+from sigma_graphql.server.export_worker import ExportWorker
 from sigma_graphql.server.http_answers import (
     GRAPHQL_RESPONSE,
     bad_request,
@@ -217,6 +219,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.reconciler = reconciler
         if settings.reconcile_interval_s > 0:
             reconciler.start()
+        exports = ExportWorker(dbs, settings, services.pubsub, services.export_wakeup)
+        app.state.export_worker = exports
+        exports.start()
         # Circuit breakers and their probe (db/drivers/handles.py, issue #12).
         probe = asyncio.get_running_loop().create_task(dbs.probe_forever())
         try:
@@ -225,6 +230,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await probe
+            await exports.stop()
             await reconciler.stop()
             await services.sockets.stop()
             await bus.stop(timeout_s=settings.cassandra_timeout_s)
@@ -245,6 +251,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/ready", ready),
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            *downloads.ROUTES,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
