@@ -66,7 +66,9 @@ async def delete(db: AsyncDatabase[MongoDoc], file_id: uuid.UUID) -> bool:
     return True
 
 
-async def exists(db: AsyncDatabase[MongoDoc], file_id: uuid.UUID) -> bool:
+async def exists(db: AsyncDatabase[MongoDoc], file_id: uuid.UUID | None) -> bool:
+    if file_id is None:
+        return False
     found = await db[f"{BUCKET}.files"].find_one({"_id": file_id}, {"_id": 1})
     return found is not None
 

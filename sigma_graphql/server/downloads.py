@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from db import export_files, export_jobs
 from db.drivers.handles import Databases
+from db.drivers.outages import retry_after, unavailable_database
 from resolvers.export_runs import content_type
 from sigma_graphql.core.download_tokens import TokenExpired, TokenInvalid, verify
 from sigma_graphql.core.settings import Settings
@@ -44,17 +45,27 @@ async def download(request: Request) -> Response:
         return _refuse(410, "This download link has expired; ask for the job again")
     except TokenInvalid:
         return _refuse(404, "Not found")
-    viewer = await resolve_viewer(request, dbs)
+    try:
+        viewer = await resolve_viewer(request, dbs)
+        job = await export_jobs.find(dbs.mongo, job_id)
+        present = job is not None and await export_files.exists(dbs.mongo, job.get("file_id"))
+    except Exception as exc:
+        down = unavailable_database(exc)
+        if down is None:
+            raise
+        wait = retry_after(exc)
+        return JSONResponse(
+            {"error": f"Database {down} is unavailable"},
+            status_code=503,
+            headers={"Retry-After": str(wait), "Cache-Control": "no-store"},
+        )
     if viewer.user_id is None:
         return _refuse(401, "Sign in as the account that started the export")
     if viewer.user_id != user_id:
         return _refuse(403, "Only the account that started the export can download it")
-    job = await export_jobs.find(dbs.mongo, job_id)
     if job is None or job["owner_id"] != user_id or job["status"] != "SUCCEEDED":
         return _refuse(404, "Not found")
-    if job["expires_at"] <= export_jobs.now_utc() or not await export_files.exists(
-        dbs.mongo, job["file_id"]
-    ):
+    if job["expires_at"] <= export_jobs.now_utc() or not present:
         return _refuse(410, "This export has expired")
     name = str(job["file_name"])
     headers = {
