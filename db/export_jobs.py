@@ -105,8 +105,12 @@ async def take_slot(
         except DuplicateKeyError:
             pass
         held = await slots.find_one({"_id": slot["_id"]})
-        if held is None:
-            continue  # released meanwhile: the next start takes it
+        if held is None:  # released meanwhile
+            try:
+                await slots.insert_one(slot)
+                return True
+            except DuplicateKeyError:
+                continue
         holder = await db[COLLECTION].find_one({"_id": held["job_id"]}, {"status": 1})
         if holder is not None and holder["status"] in ACTIVE:
             continue
