@@ -62,4 +62,8 @@ INDEXES: list[IndexSpec] = [
     IndexSpec("export_jobs", [("status", 1), ("lease_until", 1)], "status_lease"),
     IndexSpec("export_jobs", [("expires_at", 1)], "ttl_expires", {"expireAfterSeconds": 0}, True),
     IndexSpec("export_slots", [("job_id", 1)], "job"),
+    # GridFS bucket `exports` (db/export_files.py writes its chunks itself): the driver's own
+    # indexes of a bucket, which its upload stream would otherwise create.
+    IndexSpec("exports.chunks", [("files_id", 1), ("n", 1)], "files_id_1_n_1", {"unique": True}),
+    IndexSpec("exports.files", [("filename", 1), ("uploadDate", 1)], "filename_1_uploadDate_1"),
 ]
