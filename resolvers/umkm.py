@@ -127,6 +127,11 @@ def _list_base(viewer: Viewer, f: UMKMFilter | None) -> dict[str, Any]:
     return base
 
 
+def list_query(viewer: Viewer, f: UMKMFilter | None) -> dict[str, Any]:
+    """The Mongo query of `umkms(filter: f)` for `viewer` (exports list the same rows)."""
+    return _filter_query(_list_base(viewer, f), f)
+
+
 async def _no_count() -> int:
     return 0
 
@@ -155,7 +160,7 @@ async def list_umkms(
 ) -> UMKMConnection:
     ctx = info.context
     n = check_first(first)
-    query = _filter_query(_list_base(ctx.viewer, filter), filter)
+    query = list_query(ctx.viewer, filter)
     key = decode_keyset(after)
     page_query = umkm_profiles.combine(query, umkm_profiles.after_filter(*key)) if key else query
     # totalCount costs a second scan of the matching profiles: only when it is asked for

@@ -13,6 +13,7 @@ from datetime import date
 import strawberry
 
 from resolvers import analytics, auth, financial, notifications, umkm, users, verification
+from resolvers import exports as export_resolvers
 from schema.types.analytics import (
     Anomaly,
     GrowthRanking,
@@ -25,6 +26,12 @@ from schema.types.analytics import (
 )
 from schema.types.common import CountPayload, OkPayload
 from schema.types.enums import Role, VerificationStatus
+from schema.types.exports import (
+    ExportJob,
+    ExportJobConnection,
+    ExportJobPayload,
+    StartExportInput,
+)
 from schema.types.financial import (
     FinancialLogConnection,
     FinancialLogPayload,
@@ -233,6 +240,17 @@ class Query:
     ) -> list[LoginEvent]:
         return await auth.login_history(info, user_id, first)
 
+    # exports (issue 18)
+    @strawberry.field(description="Staff: one of the viewer's own export jobs, or null.")
+    async def export_job(self, info: Info, id: strawberry.ID) -> ExportJob | None:
+        return await export_resolvers.export_job(info, id)
+
+    @strawberry.field(description="Staff: the viewer's own export jobs, newest first.")
+    async def export_jobs(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> ExportJobConnection:
+        return await export_resolvers.list_export_jobs(info, first, after)
+
 
 @strawberry.type
 class Mutation:
@@ -374,6 +392,15 @@ class Mutation:
     async def mark_all_notifications_read(self, info: Info) -> CountPayload:
         return await notifications.mark_all_read(info)
 
+    # exports (issue 18)
+    @strawberry.mutation(
+        description="Staff: starts a background export (CSV or XLSX) of the UMKM registry, "
+        "monthly revenue or the sector/region aggregates, with the lists' filters; follow it "
+        "with exportJob or exportJobUpdated."
+    )
+    async def start_export(self, info: Info, input: StartExportInput) -> ExportJobPayload:
+        return await export_resolvers.start_export(info, input)
+
 
 @strawberry.type
 class Subscription:
@@ -391,4 +418,14 @@ class Subscription:
     )
     async def verification_task_added(self, info: Info) -> AsyncGenerator[VerificationTask, None]:
         async for item in verification.subscribe(info):
+            yield item
+
+    # exports (issue 18)
+    @strawberry.subscription(
+        description="Staff: the creator's export job now, then its progress until it ends."
+    )
+    async def export_job_updated(
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[ExportJob, None]:
+        async for item in export_resolvers.subscribe(info, id):
             yield item

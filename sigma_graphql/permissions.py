@@ -84,6 +84,21 @@ ROOT_ACCESS: dict[str, frozenset[Audience]] = {
     # subscriptions
     "Subscription.notificationAdded": OWNER,
     "Subscription.verificationTaskAdded": STAFF,
+    # exports (issue 18): staff only; which kinds per audience in EXPORT_ACCESS below, the
+    # exported columns per FIELD_ACCESS as GraphQL shows them; jobs are their creator's alone.
+    "Mutation.startExport": STAFF,
+    "Query.exportJob": STAFF,
+    "Query.exportJobs": STAFF,
+    "Subscription.exportJobUpdated": STAFF,
+}
+
+# What each audience may export (startExport's `kind`; checked again each time a job runs).
+# The aggregates are public in GraphQL, but a bulk file of them is a staff tool like the rest.
+EXPORT_ACCESS: dict[str, frozenset[Audience]] = {
+    "UMKM_REGISTRY": STAFF,
+    "MONTHLY_REVENUE": STAFF,
+    "SECTOR_STATS": STAFF,
+    "REGION_STATS": STAFF,
 }
 
 

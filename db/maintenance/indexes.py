@@ -61,6 +61,16 @@ INDEXES: list[IndexSpec] = [
     # umkms(filter: {kota}): equality on the lower-cased kota, then the list order (the same
     # for every viewer, whose row rules differ).
     IndexSpec("umkm_profiles", [("kota_lower", 1), ("created_at", -1), ("_id", -1)], "kota_lower"),
+    # export jobs (db/export_jobs.py): the creator's list, the claim of jobs nobody holds;
+    # expiry is checked in code, the TTL index only cleans up (clean-exports removes the files).
+    IndexSpec("export_jobs", [("owner_id", 1), ("created_at", -1), ("_id", -1)], "owner_created"),
+    IndexSpec("export_jobs", [("status", 1), ("lease_until", 1)], "status_lease"),
+    IndexSpec("export_jobs", [("expires_at", 1)], "ttl_expires", {"expireAfterSeconds": 0}, True),
+    IndexSpec("export_slots", [("job_id", 1)], "job"),
+    # GridFS bucket `exports` (db/export_files.py writes its chunks itself): the driver's own
+    # indexes of a bucket, which its upload stream would otherwise create.
+    IndexSpec("exports.chunks", [("files_id", 1), ("n", 1)], "files_id_1_n_1", {"unique": True}),
+    IndexSpec("exports.files", [("filename", 1), ("uploadDate", 1)], "filename_1_uploadDate_1"),
 ]
 # persisted_documents (db/persisted_documents.py): looked up by `_id` (the document's hash);
 # `trusted` serves the count `sigma-graphql trust-documents` reports.

@@ -18,6 +18,7 @@ from db.maintenance.seed import run_seed
 from schema.build import export_sdl
 from sigma_graphql.commands import admin, cluster, maintenance, trusted_documents
 from sigma_graphql.commands.command import Command, no_arguments
+from sigma_graphql.commands.exports import CLEAN_EXPORTS
 from sigma_graphql.core.settings import Settings, SettingsError, load_settings
 from sigma_graphql.observability import metrics
 
@@ -110,6 +111,7 @@ COMMANDS: dict[str, Command] = {
     "login-attempts": admin.LOGIN_ATTEMPTS,
     "trust-documents": trusted_documents.TRUST_DOCUMENTS,
     "run-cluster": cluster.RUN_CLUSTER,
+    "clean-exports": CLEAN_EXPORTS,
 }
 
 

@@ -146,6 +146,16 @@ class Settings:
     nats_url: str | None = "nats://127.0.0.1:4222"
     nats_subject_prefix: str = "sigma"
 
+    # Exports (issue 18; sigma_graphql/server/export_worker.py): how long jobs and their files
+    # are kept, how many may run at once per user, the lease a running job's process renews
+    # (a job whose lease lapsed is taken over by another process, or after a restart), how long
+    # a signed download link works, and how often each process looks for jobs to take over.
+    export_retention_s: int = 7 * 24 * 3600
+    export_max_running_per_user: int = 2
+    export_lease_s: float = 30.0
+    export_url_ttl_s: int = 3600
+    export_scan_interval_s: float = 5.0
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -334,6 +344,11 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_METRICS_MAX_OPERATION_NAMES": ("metrics_max_operation_names", _parse_positive_int),
     "SIGMA_NATS_URL": ("nats_url", _parse_nats_url),
     "SIGMA_NATS_SUBJECT_PREFIX": ("nats_subject_prefix", _parse_name),
+    "SIGMA_EXPORT_RETENTION_S": ("export_retention_s", _parse_positive_int),
+    "SIGMA_EXPORT_MAX_RUNNING": ("export_max_running_per_user", _parse_positive_int),
+    "SIGMA_EXPORT_LEASE_S": ("export_lease_s", _parse_positive_float),
+    "SIGMA_EXPORT_URL_TTL_S": ("export_url_ttl_s", _parse_positive_int),
+    "SIGMA_EXPORT_SCAN_INTERVAL_S": ("export_scan_interval_s", _parse_positive_float),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -37,6 +38,9 @@ class Services:
     sockets: SocketSessions = field(default_factory=SocketSessions)
     # Public map reads answered during a MongoDB outage (sigma_graphql/request/last_good.py).
     last_good: LastGood = field(default_factory=LastGood)
+    # Set when a job is queued: this process's export worker takes it at once
+    # (sigma_graphql/server/export_worker.py).
+    export_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass

@@ -38,10 +38,11 @@ from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.execution.extensions import classify
 from sigma_graphql.observability import metrics, request_log, request_record, tracing
 from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
-from sigma_graphql.server import http_caching, http_protocol, request_line
+from sigma_graphql.server import downloads, http_caching, http_protocol, request_line
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.disconnects import DisconnectMiddleware, client_left
 from sigma_graphql.server.explorer_page import explorer_html, explorer_routes
+from sigma_graphql.server.export_worker import ExportWorker
 from sigma_graphql.server.http_answers import (
     GRAPHQL_RESPONSE,
     bad_request,
@@ -321,6 +322,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.reconciler = reconciler
         if settings.reconcile_interval_s > 0:
             reconciler.start()
+        exports = ExportWorker(dbs, settings, services.pubsub, services.export_wakeup)
+        app.state.export_worker = exports
+        exports.start()
         # Circuit breakers and their probe (db/drivers/handles.py, issue #12).
         probe = asyncio.get_running_loop().create_task(dbs.probe_forever())
         try:
@@ -329,6 +333,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await probe
+            await exports.stop()
             await reconciler.stop()
             await services.sockets.stop()
             if bus is not None:
@@ -360,6 +365,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/metrics", metrics_endpoint),
             WebSocketRoute("/graphql", view),
             *explorer_routes(settings.graphiql),
+            *downloads.ROUTES,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
