@@ -36,6 +36,7 @@ from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_exec
 from sigma_graphql.limits.argument_guard import argument_guard_factory
 from sigma_graphql.limits.cost import cost_limiter_factory
 from sigma_graphql.limits.document_limits import limit_rule
+from sigma_graphql.limits.machine_scope import MachineScope
 from sigma_graphql.limits.response_cache import response_cache_factory
 from sigma_graphql.permissions import ROOT_ACCESS, allow
 
@@ -72,6 +73,7 @@ def extension_factories(settings: Settings) -> list[Any]:
         if not settings.introspection
         else (lambda: ValidationCache(maxsize=512)),
         argument_guard_factory(),  # after ValidationCache: checks validated documents only
+        MachineScope,  # API keys: machine operations only, refused before any budget is spent
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         SubscriptionsOverWebSocket,

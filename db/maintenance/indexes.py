@@ -56,4 +56,8 @@ INDEXES: list[IndexSpec] = [
     # umkms(filter: {kota}): equality on the lower-cased kota, then the list order (the same
     # for every viewer, whose row rules differ).
     IndexSpec("umkm_profiles", [("kota_lower", 1), ("created_at", -1), ("_id", -1)], "kota_lower"),
+    # api_keys (db/api_keys.py): the presented key's prefix finds its document; owners list theirs
+    IndexSpec("api_keys", [("prefix", 1)], "uniq_prefix", {"unique": True}),
+    IndexSpec("api_keys", [("owner_id", 1), ("created_at", -1), ("_id", -1)], "owner_created"),
+    IndexSpec("api_keys", [("umkm_id", 1)], "umkm"),
 ]

@@ -31,7 +31,14 @@ from sigma_graphql.core.i18n import negotiate
 from sigma_graphql.core.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.execution.extensions import classify
-from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
+from sigma_graphql.request.context import (
+    Context,
+    InvalidApiKey,
+    Services,
+    build_context,
+    has_preflight_header,
+    resolve_viewer,
+)
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.event_bus import EventBus
 from sigma_graphql.server.http_answers import (
@@ -41,6 +48,7 @@ from sigma_graphql.server.http_answers import (
     wants_graphql_response,
 )
 from sigma_graphql.server.reconciler import Reconciler
+from sigma_graphql.server.revenue_templates import TEMPLATE_ROUTES, invalid_api_key
 from sigma_graphql.server.security_headers import SecurityHeadersMiddleware, explorer_csp
 
 log = logging.getLogger(__name__)
@@ -87,6 +95,13 @@ class SigmaGraphQL(GraphQL[Context, None]):
         return value
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type == "multipart/form-data" and not has_preflight_header(request.headers):
+            # CSRF: a cross-site form may post multipart/form-data without a preflight; only
+            # scripts allowed by CORS can add this header (sigma_graphql/request/context.py).
+            raise HTTPException(
+                400, "multipart requests need an Apollo-Require-Preflight header (CSRF)"
+            )
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if not isinstance(item.operation_name, str | None):
@@ -147,6 +162,8 @@ class SigmaGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             lang = negotiate(request.headers.get("accept-language"))
             return bad_request(exc.status_code, exc.reason, lang)
+        except InvalidApiKey:
+            return invalid_api_key(negotiate(request.headers.get("accept-language")))
         except Exception as exc:
             down = unavailable_database(exc)
             if down is None:
@@ -187,7 +204,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        multipart_uploads_enabled=False,
+        # File uploads (importFinancialLogs) with the CSRF header rule of parse_http_body.
+        multipart_uploads_enabled=True,
     )
 
     @contextlib.asynccontextmanager
@@ -245,11 +263,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/ready", ready),
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            *TEMPLATE_ROUTES,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                max_upload_bytes=settings.max_body_bytes + settings.import_max_bytes,
+            ),
         ],
         lifespan=lifespan,
     )
