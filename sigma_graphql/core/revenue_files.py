@@ -198,6 +198,8 @@ def parse(data: bytes, filename: str | None, limits: Limits) -> Sheet:
 def _header(cells: list[Any], limits: Limits) -> list[str]:
     while cells and (cells[-1] is None or str(cells[-1]).strip() == ""):
         cells = cells[:-1]
+    if not cells:
+        raise FileProblem("REQUIRED", "import_empty")
     if len(cells) > limits.max_columns:
         raise FileProblem("INVALID", "import_too_many_columns", {"max": limits.max_columns})
     names = [str(c).strip() if c is not None else "" for c in cells]
