@@ -2,7 +2,8 @@
 
 Every row passes the rules of submitFinancialLog (resolvers/rules/financial.py validate_submit
 and resolvers/financial.py write_refusal: same messages, same codes) and is written through the
-same flow (db/writes/financial.py submit: intent, LWT, counters, audit row, flag kept). A month
+same flow (db/writes/financial.py submit_months: submit's steps for the months of one partition
+at once: intents, LWT per month, counters, audit row, flag kept). A month
 already stored with the same values is not written again, so uploading a file twice changes
 nothing the second time. ALL_OR_NOTHING (the default, SIGMA_IMPORT_MODE) writes nothing when any
 row is rejected; VALID_ROWS_ONLY writes the valid rows. "Nothing" is about validation: a database
@@ -10,7 +11,8 @@ failure halfway through leaves the months written so far, and uploading the same
 finishes the job (the written months count as unchanged).
 
 Round trips: one MongoDB read for the UMKMs of the whole file, one Cassandra read per 100 UMKMs
-for the stored months, then the write flow per changed month, SIGMA_IMPORT_CONCURRENCY at once.
+for the stored months, then the write flow per partition (an UMKM's year) with changed months,
+SIGMA_IMPORT_CONCURRENCY partitions at once.
 """
 
 from __future__ import annotations
@@ -242,7 +244,7 @@ async def import_logs(
     by_key: dict[Key, Row] = {
         (r["umkm_id"], r["tahun"], r["bulan"]): r for rows in stored.values() for r in rows
     }
-    todo: list[tuple[_Month, int, str | None]] = []
+    todo: list[tuple[_Month, financial_writes.Month]] = []
     unchanged = 0
     for month in allowed:
         old = by_key.get((month.umkm_id, month.tahun, month.bulan))
@@ -255,7 +257,9 @@ async def import_logs(
         ):
             unchanged += 1
         else:
-            todo.append((month, jumlah, catatan))
+            todo.append(
+                (month, financial_writes.Month(month.bulan, month.omzet, jumlah, catatan, old))
+            )
     await _write(info, docs, todo, settings.import_concurrency)
     return _payload(
         rows=len(sheet.rows), imported=len(todo), unchanged=unchanged, rejected=rejected
@@ -265,35 +269,35 @@ async def import_logs(
 async def _write(
     info: Info,
     docs: dict[uuid.UUID, MongoDoc],
-    todo: list[tuple[_Month, int, str | None]],
+    todo: list[tuple[_Month, financial_writes.Month]],
     concurrency: int,
 ) -> None:
-    """The write flow per month, `concurrency` at once. On a failure the other workers finish
-    the month they are writing (no flow is cut halfway) and take no new one; the first error is
-    raised (the client retries with the same file)."""
+    """The write flow per partition (an UMKM's year: db/writes/financial.py submit_months),
+    `concurrency` partitions at once. One partition's months are written one after the other:
+    each is a lightweight transaction on that partition, and Paxos rounds on one partition at
+    once time out on contention. On a failure the other workers finish the partition they are
+    writing (no flow is cut halfway) and take no new one; the first error is raised (the client
+    retries with the same file)."""
     ctx = info.context
-    pending = iter(todo)
+    partitions: dict[tuple[uuid.UUID, int], list[financial_writes.Month]] = {}
+    for month, values in todo:
+        partitions.setdefault((month.umkm_id, month.tahun), []).append(values)
+    pending = iter(partitions.items())
     failures: list[BaseException] = []
 
     async def worker() -> None:
-        for month, jumlah, catatan in pending:
+        for (umkm_id, tahun), months in pending:
             if failures:
                 return
             try:
-                await financial_writes.submit(
-                    ctx.dbs,
-                    docs[month.umkm_id],
-                    tahun=month.tahun,
-                    bulan=month.bulan,
-                    omzet=month.omzet,
-                    jumlah_karyawan=jumlah,
-                    catatan=catatan,
-                    by=ctx.viewer.actor_id,
+                await financial_writes.submit_months(
+                    ctx.dbs, docs[umkm_id], tahun, months, by=ctx.viewer.actor_id
                 )
             except Exception as exc:
                 failures.append(exc)
                 return
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(todo))))))
+    workers = max(1, min(concurrency, len(partitions)))
+    await asyncio.gather(*(worker() for _ in range(workers)))
     if failures:
         raise failures[0]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ async def upload(
     variables: Mapping[str, Any] | None = None,
     query: str = IMPORT,
     preflight: bool = True,
-    cookies: Mapping[str, str] | None = None,
+    cookies: dict[str, str] | None = None,
 ) -> httpx.Response:
     """One GraphQL multipart request (the specification's operations / map / file parts)."""
     operations = {"query": query, "variables": {"file": None, **(variables or {})}}
@@ -69,7 +70,7 @@ def xlsx_bytes(rows: Sequence[Sequence[object]], merge: str | None = None) -> by
     sheet = book.active
     assert sheet is not None
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([str(v) if isinstance(v, uuid.UUID) else v for v in row])
     if merge:
         sheet.merge_cells(merge)
     out = io.BytesIO()
