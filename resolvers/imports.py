@@ -43,6 +43,10 @@ from sigma_graphql.request.context import Info
 
 register(
     {
+        "import_not_a_file": (
+            "Kirim berkas sebagai unggahan multipart (GraphQL multipart request)",
+            "Send the file as a multipart upload (GraphQL multipart request)",
+        ),
         "import_other_umkm": (
             "Baris ini untuk UMKM lain dari yang dipilih",
             "This row is for another UMKM than the one chosen",
@@ -184,6 +188,9 @@ async def import_logs(
         return _payload(
             user_errors=[user_error(["umkmId"], "fin_not_owner", UserErrorCode.FORBIDDEN)]
         )
+    if not callable(getattr(file, "read", None)):  # a JSON request put a value in its place
+        problem = user_error(["file"], "import_not_a_file", UserErrorCode.REQUIRED)
+        return _payload(user_errors=[problem])
     data = await _read_bounded(file, settings.import_max_bytes)
     if data is None:
         problem = user_error(

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from db import financial_logs as fl
 from db.drivers.handles import Databases
 from tests.fin_support import FLAG, assert_exact, fin_umkm, submit
-from tests.import_support import HEADER, csv_bytes, payload, upload, xlsx_bytes
+from tests.import_support import HEADER, IMPORT, csv_bytes, payload, upload, xlsx_bytes
 from tests.support import Account, Api, Factory, LiveServer
 
 
@@ -335,3 +335,10 @@ async def test_multipart_needs_the_preflight_header(
         server, content, "a.csv", headers={}, cookies={"session_token": owner.token}
     )
     assert payload(done)["imported"] == 1
+
+
+async def test_a_json_request_without_a_file_gets_a_user_error(api: Api, factory: Factory) -> None:
+    owner = await factory.account("UMKM_OWNER")
+    answer = await api.as_(owner.token)(IMPORT, {"file": "omzet.csv"})
+    [error] = answer.ok()["importFinancialLogs"]["userErrors"]
+    assert (error["field"], error["code"]) == (["file"], "REQUIRED")
