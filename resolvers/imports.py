@@ -191,7 +191,12 @@ async def import_logs(
     if not callable(getattr(file, "read", None)):  # a JSON request put a value in its place
         problem = user_error(["file"], "import_not_a_file", UserErrorCode.REQUIRED)
         return _payload(user_errors=[problem])
-    data = await _read_bounded(file, settings.import_max_bytes)
+    try:
+        data = await _read_bounded(file, settings.import_max_bytes)
+    finally:
+        closing = getattr(file, "close", None)
+        if callable(closing):  # Starlette spools large parts to a temporary file
+            await closing()
     if data is None:
         problem = user_error(
             ["file"], "import_too_large", UserErrorCode.TOO_LONG, max=settings.import_max_bytes

@@ -102,7 +102,11 @@ REQUIRED = ("tahun", "bulan", "omzet")
 INTEGER_COLUMNS = ("tahun", "bulan", "omzet", "jumlahKaryawan")
 _BY_LOWER = {c.lower(): c for c in COLUMNS}
 _DIGITS = re.compile(r"^[0-9]+$")
-_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?([ T].*)?$")
+# 2025-03, 2025-03-01, 01/03/2025, 1.3.25, 03/2025 (not 1.500.000: thousands separators)
+_DATE_LIKE = re.compile(
+    r"^(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}[-/]\d{4})"
+    r"([ T].*)?$"
+)
 _ZIP_MAGIC = b"PK\x03\x04"
 # What an XLSX may inflate to (10,000 rows take about 1.5 MB unpacked).
 UNPACKED_MAX = 64 * 1024 * 1024
