@@ -16,7 +16,7 @@ from db.writes import financial as financial_writes
 from loaders.financial import log_by_key
 from resolvers.common import parse_id, user_error
 from resolvers.rules.financial import Errors, check_period, reason_errors, validate_submit
-from schema.types.common import OkPayload
+from schema.types.common import OkPayload, UserError
 from schema.types.enums import UserErrorCode
 from schema.types.financial import (
     FinancialLogConnection,
@@ -69,17 +69,33 @@ async def _umkm_for_write(
 ) -> tuple[MongoDoc | None, Errors]:
     """The not deleted, VERIFIED UMKM the viewer may write for, or the userError saying why not."""
     ctx = info.context
-    viewer: Viewer = ctx.viewer
     umkm_id = parse_id(raw_id)
     doc = await umkm_profiles.find_by_id(ctx.mongo, umkm_id) if umkm_id else None
-    field = [*path, "umkmId"]
-    if doc is None or doc.get("is_deleted"):
-        return None, [user_error(field, "not_found", UserErrorCode.NOT_FOUND)]
-    if not viewer.is_staff and not (owner_may and viewer.owns(doc.get("owner_id"))):
-        return None, [user_error(field, "fin_not_owner", UserErrorCode.FORBIDDEN)]
-    if (doc.get("legalitas") or {}).get("status_verifikasi") != "VERIFIED":
-        return None, [user_error(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN)]
+    refusal = write_refusal(ctx.viewer, doc, [*path, "umkmId"], owner_may=owner_may)
+    if refusal is not None:
+        return None, [refusal]
     return doc, []
+
+
+def write_refusal(
+    viewer: Viewer, doc: MongoDoc | None, field: list[str], *, owner_may: bool
+) -> UserError | None:
+    """Why `viewer` may not write months of the UMKM `doc` (None: it may). Shared by
+    submitFinancialLog and importFinancialLogs (resolvers/imports.py). An API key writes only
+    for its own UMKM, and only while that UMKM still belongs to the key's owner."""
+    if doc is None or doc.get("is_deleted"):
+        return user_error(field, "not_found", UserErrorCode.NOT_FOUND)
+    if viewer.is_api_key:
+        allowed = doc["_id"] == viewer.api_key_umkm_id and (
+            doc.get("owner_id") is not None and doc.get("owner_id") == viewer.on_behalf_of
+        )
+    else:
+        allowed = viewer.is_staff or (owner_may and viewer.owns(doc.get("owner_id")))
+    if not allowed:
+        return user_error(field, "fin_not_owner", UserErrorCode.FORBIDDEN)
+    if (doc.get("legalitas") or {}).get("status_verifikasi") != "VERIFIED":
+        return user_error(field, "fin_umkm_not_verified", UserErrorCode.FORBIDDEN)
+    return None
 
 
 async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLogPayload:
@@ -98,7 +114,7 @@ async def submit_log(info: Info, input: SubmitFinancialLogInput) -> FinancialLog
         omzet=int(input.omzet),
         jumlah_karyawan=input.jumlah_karyawan,
         catatan=input.catatan,
-        by=ctx.viewer.user_id,
+        by=ctx.viewer.actor_id,
     )
     return FinancialLogPayload(log=log_from_row(done.row), user_errors=[])
 

@@ -40,6 +40,7 @@ from sigma_graphql.execution.trusted_sockets import TrustedDocumentsOverWebSocke
 from sigma_graphql.limits.argument_guard import argument_guard_factory
 from sigma_graphql.limits.cost import cost_limiter_factory
 from sigma_graphql.limits.document_limits import limit_rule
+from sigma_graphql.limits.machine_scope import MachineScope
 from sigma_graphql.limits.response_cache import response_cache_factory
 from sigma_graphql.permissions import ROOT_ACCESS, allow
 
@@ -79,6 +80,7 @@ def extension_factories(settings: Settings, pubsub: PubSub | None = None) -> lis
         else (lambda: ValidationCache(maxsize=512)),
         argument_guard_factory(),  # after ValidationCache: checks validated documents only
         RequireOperationName,  # after ValidationCache: adds to its errors
+        MachineScope,  # API keys: machine operations only, refused before any budget is spent
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         SubscriptionsOverWebSocket,

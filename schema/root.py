@@ -11,9 +11,12 @@ from collections.abc import AsyncGenerator
 from datetime import date
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from resolvers import analytics, auth, financial, notifications, umkm, users, verification
+from resolvers import api_keys as api_key_resolvers
 from resolvers import exports as export_resolvers
+from resolvers import imports as import_resolvers
 from schema.types.analytics import (
     Anomaly,
     GrowthRanking,
@@ -23,6 +26,12 @@ from schema.types.analytics import (
     RegionStats,
     RevenueTrend,
     SectorStats,
+)
+from schema.types.api_keys import (
+    ApiKeyConnection,
+    ApiKeyPayload,
+    CreateApiKeyInput,
+    CreateApiKeyPayload,
 )
 from schema.types.common import CountPayload, OkPayload
 from schema.types.enums import Role, VerificationStatus
@@ -41,6 +50,7 @@ from schema.types.financial import (
     NotificationPayload,
     SubmitFinancialLogInput,
 )
+from schema.types.imports import ImportFinancialLogsPayload, ImportMode
 from schema.types.umkm import (
     UMKM,
     CityCluster,
@@ -251,6 +261,17 @@ class Query:
     ) -> ExportJobConnection:
         return await export_resolvers.list_export_jobs(info, first, after)
 
+    # issue 18: API keys for machines
+    @strawberry.field(description="UMKM_OWNER: own API keys (of one UMKM), newest first.")
+    async def api_keys(
+        self,
+        info: Info,
+        umkm_id: strawberry.ID | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> ApiKeyConnection:
+        return await api_key_resolvers.list_api_keys(info, umkm_id, first, after)
+
 
 @strawberry.type
 class Mutation:
@@ -400,6 +421,34 @@ class Mutation:
     )
     async def start_export(self, info: Info, input: StartExportInput) -> ExportJobPayload:
         return await export_resolvers.start_export(info, input)
+
+    # issue 18: revenue imports and API keys for machines
+    @strawberry.mutation(
+        description="Owner (own VERIFIED UMKMs), staff (any) or an API key (its UMKM): monthly "
+        "revenue from a CSV or XLSX file sent as a GraphQL multipart request (with the header "
+        "Apollo-Require-Preflight). Rows follow the rules of submitFinancialLog; templates at "
+        "/templates/financial-logs.csv and .xlsx. mode defaults to SIGMA_IMPORT_MODE "
+        "(ALL_OR_NOTHING)."
+    )
+    async def import_financial_logs(
+        self,
+        info: Info,
+        file: Upload,
+        umkm_id: strawberry.ID | None = None,
+        mode: ImportMode | None = None,
+    ) -> ImportFinancialLogsPayload:
+        return await import_resolvers.import_logs(info, file, umkm_id, mode)
+
+    @strawberry.mutation(
+        description="UMKM_OWNER: a key for one own UMKM and revenue reporting; the secret is "
+        "in this answer only."
+    )
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
+        return await api_key_resolvers.create_api_key(info, input)
+
+    @strawberry.mutation(description="UMKM_OWNER: own key; refused at once on every process.")
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
+        return await api_key_resolvers.revoke_api_key(info, id)
 
 
 @strawberry.type

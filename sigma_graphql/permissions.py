@@ -25,7 +25,10 @@ from sigma_graphql.core.i18n import t
 from sigma_graphql.core.viewer import Audience, Viewer
 
 A = Audience
-ANY = frozenset(A)
+# Every person, signed in or not. API keys (machines) are never part of ANY: a root field open
+# to a key names A.API_KEY, and a key calling anything else is refused before execution
+# (MACHINE_OPERATIONS below, sigma_graphql/limits/machine_scope.py).
+ANY = frozenset(A) - {A.API_KEY}
 SIGNED_IN = frozenset({A.UMKM_OWNER, A.PEJABAT, A.ADMIN})
 STAFF = frozenset({A.PEJABAT, A.ADMIN})
 ADMIN = frozenset({A.ADMIN})
@@ -75,7 +78,7 @@ ROOT_ACCESS: dict[str, frozenset[Audience]] = {
     "Mutation.approveUmkm": STAFF,
     "Mutation.rejectUmkm": STAFF,
     "Mutation.resubmitUmkm": OWNER,
-    "Mutation.submitFinancialLog": OWNER_OR_STAFF,
+    "Mutation.submitFinancialLog": OWNER_OR_STAFF | {A.API_KEY},
     "Mutation.deleteFinancialLog": ADMIN,
     "Mutation.flagFinancialLog": STAFF,
     "Mutation.unflagFinancialLog": STAFF,
@@ -90,6 +93,11 @@ ROOT_ACCESS: dict[str, frozenset[Audience]] = {
     "Query.exportJob": STAFF,
     "Query.exportJobs": STAFF,
     "Subscription.exportJobUpdated": STAFF,
+    # issue 18: revenue imports and API keys for machines
+    "Query.apiKeys": OWNER,
+    "Mutation.createApiKey": OWNER,
+    "Mutation.revokeApiKey": OWNER,
+    "Mutation.importFinancialLogs": OWNER_OR_STAFF | {A.API_KEY},
 }
 
 # What each audience may export (startExport's `kind`; checked again each time a job runs).
@@ -100,6 +108,10 @@ EXPORT_ACCESS: dict[str, frozenset[Audience]] = {
     "SECTOR_STATS": STAFF,
     "REGION_STATS": STAFF,
 }
+
+# The only root fields an API key may call (its UMKM is checked by the resolvers); an operation
+# selecting any other root field is refused FORBIDDEN as a whole before it runs.
+MACHINE_OPERATIONS = frozenset(op for op, who in ROOT_ACCESS.items() if A.API_KEY in who)
 
 
 class Access(Enum):

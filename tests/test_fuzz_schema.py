@@ -137,7 +137,11 @@ HOSTILE_JSON: list[Any] = [
     None,
     "x" * 70_000,
 ]
-SCALARS = {"Rupiah": st.integers(-(2**63), 2**63).map(nodes.Int)}
+SCALARS = {
+    "Rupiah": st.integers(-(2**63), 2**63).map(nodes.Int),
+    # A JSON request cannot carry a file: whatever stands in its place must get a clear answer.
+    "Upload": st.one_of(st.text(max_size=20).map(nodes.String), st.just(nodes.Null)),
+}
 
 
 def _type_node(type_: graphql.GraphQLInputType) -> graphql.TypeNode:

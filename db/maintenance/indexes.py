@@ -71,6 +71,10 @@ INDEXES: list[IndexSpec] = [
     # indexes of a bucket, which its upload stream would otherwise create.
     IndexSpec("exports.chunks", [("files_id", 1), ("n", 1)], "files_id_1_n_1", {"unique": True}),
     IndexSpec("exports.files", [("filename", 1), ("uploadDate", 1)], "filename_1_uploadDate_1"),
+    # api_keys (db/api_keys.py): the presented key's prefix finds its document; owners list theirs
+    IndexSpec("api_keys", [("prefix", 1)], "uniq_prefix", {"unique": True}),
+    IndexSpec("api_keys", [("owner_id", 1), ("created_at", -1), ("_id", -1)], "owner_created"),
+    IndexSpec("api_keys", [("umkm_id", 1)], "umkm"),
 ]
 # persisted_documents (db/persisted_documents.py): looked up by `_id` (the document's hash);
 # `trusted` serves the count `sigma-graphql trust-documents` reports.

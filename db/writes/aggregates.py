@@ -282,6 +282,18 @@ async def recheck_month(
     raise ConcurrentWriteError(f"UMKM {umkm_id} kept changing")
 
 
+async def recheck_months(
+    dbs: Databases, doc: MongoDoc, umkm_id: uuid.UUID, months: list[tuple[int, int]]
+) -> None:
+    """recheck_month for several months written from the same `doc`: one MongoDB read when
+    nothing raced (db/writes/financial.py submit_months)."""
+    fresh = await umkm_profiles.find_by_id(dbs.mongo, umkm_id)
+    if fresh is None or _relevant(fresh) == _relevant(doc):
+        return
+    for tahun, bulan in months:
+        await recheck_month(dbs, doc, umkm_id, tahun, bulan)
+
+
 def _relevant(doc: MongoDoc) -> tuple[Any, ...]:
     return (
         counts(doc),

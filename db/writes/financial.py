@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,6 +112,84 @@ async def submit(
     else:
         row = {**old, **values}  # the flag stays until staff clear it
     return Submitted(row, old)
+
+
+@dataclass(frozen=True)
+class Month:
+    """One month of submit_months: the values to store, and the row as the caller read it
+    (a hint that saves a read; the LWT tells when it moved, and then the row is read again)."""
+
+    bulan: int
+    omzet: int
+    jumlah_karyawan: int
+    catatan: str | None
+    previous: Row | None
+
+
+async def submit_months(
+    dbs: Databases,
+    doc: MongoDoc,
+    tahun: int,
+    months: Sequence[Month],
+    *,
+    by: uuid.UUID | None,
+) -> None:
+    """`submit` for several months of one partition (an UMKM's year) at once: the imports
+    (resolvers/imports.py). Same steps in the same order, each month's row written as in
+    `submit` (its own intent, LWT on the version read, delta from counted_*, audit row when
+    replaced, flag kept), with the statements of one step sent together: (0) every month's
+    intent and the year, (1) the rows one after the other (LWTs on one partition at once would
+    contend), (2) all deltas and audit rows, (2b) one re-read of the profile for all months,
+    (3) one summary refresh, (4) every intent done. The intents live as long as the partition's
+    write (at most 12 months), so the repair age still exceeds a live write."""
+    if not months:
+        return
+    cass = dbs.cassandra
+    umkm_id: uuid.UUID = doc["_id"]
+    intents = [write_intents.LogIntents(cass, umkm_id, tahun, m.bulan) for m in months]
+    wants = [aggregates.desired(doc, m.omzet) for m in months]
+    await asyncio.gather(  # (0)
+        *(
+            intent.cover([want, aggregates.counted(m.previous)])
+            for intent, want, m in zip(intents, wants, months, strict=True)
+        ),
+        fl.add_year(cass, umkm_id, tahun),
+    )
+    steps: list[Coroutine[Any, Any, object]] = []
+    for m, want, intent in zip(months, wants, intents, strict=True):  # (1)
+        old = m.previous
+        for attempt in range(aggregates.MAX_ATTEMPTS):
+            if attempt:
+                old = await fl.get(cass, umkm_id, tahun, m.bulan)
+                await intent.cover([aggregates.counted(old)])
+            values: dict[str, Any] = {
+                "omzet": m.omzet,
+                "jumlah_karyawan": m.jumlah_karyawan,
+                "catatan": m.catatan,
+                "tanggal_input": fl.now_ms(),
+                "input_by": by,
+                **aggregates.denormalised(doc),
+                **aggregates.counted_columns(want),
+            }
+            key = {"umkm_id": umkm_id, "tahun": tahun, "bulan": m.bulan}
+            if old is None:
+                applied = await fl.insert_new(cass, {**key, **values})
+            else:
+                applied = await fl.cas_update(cass, old, values, fl.version_of(old))
+            if applied:
+                break
+        else:
+            raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{m.bulan} kept changing")
+        steps.append(
+            aggregates.apply_delta(cass, umkm_id, tahun, m.bulan, aggregates.counted(old), want)
+        )
+        if old is not None:
+            steps.append(fl.insert_audit(cass, old, values, by))
+    await fault_point("after_log_row")
+    await asyncio.gather(*steps)  # (2)
+    await aggregates.recheck_months(dbs, doc, umkm_id, [(tahun, m.bulan) for m in months])
+    await aggregates.refresh_summary(dbs, umkm_id)  # (3)
+    await write_intents.finish(cass, [i.intent for i in intents if i.intent is not None])  # (4)
 
 
 async def delete(dbs: Databases, umkm_id: uuid.UUID, tahun: int, bulan: int) -> Row | None:

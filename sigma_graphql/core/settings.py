@@ -71,6 +71,7 @@ class Settings:
             "UMKM_OWNER": 4_000.0,
             "PEJABAT": 10_000.0,
             "ADMIN": 20_000.0,
+            "API_KEY": 1_000.0,
         }
     )
     budget_burst: Mapping[str, int] = field(
@@ -79,6 +80,7 @@ class Settings:
             "UMKM_OWNER": 200_000,
             "PEJABAT": 500_000,
             "ADMIN": 1_000_000,
+            "API_KEY": 50_000,
         }
     )
     # One bucket per identity for all API processes (MongoDB, leased;
@@ -156,6 +158,17 @@ class Settings:
     export_url_ttl_s: int = 3600
     export_scan_interval_s: float = 5.0
 
+    # Revenue imports (resolvers/imports.py, sigma_graphql/core/revenue_files.py): largest file,
+    # most data rows and columns, the mode when the request names none, and how many months are
+    # written at once.
+    import_max_bytes: int = 5 * 1024 * 1024
+    import_max_rows: int = 20_000
+    import_max_columns: int = 10
+    import_mode: str = "ALL_OR_NOTHING"
+    import_concurrency: int = 16
+    # API keys (db/api_keys.py): last_used_at is written at most once per this many seconds.
+    api_key_touch_s: float = 60.0
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -220,6 +233,12 @@ def _parse_mongo_uri(raw: str) -> str:
     return raw
 
 
+def _parse_import_mode(raw: str) -> str:
+    if raw not in ("ALL_OR_NOTHING", "VALID_ROWS_ONLY"):
+        raise ValueError("must be ALL_OR_NOTHING or VALID_ROWS_ONLY")
+    return raw
+
+
 def _parse_name(raw: str) -> str:
     if not raw.replace("_", "").isalnum() or not raw[0].isalpha():
         raise ValueError("must be letters, digits and underscores, starting with a letter")
@@ -235,7 +254,7 @@ def _parse_nats_url(raw: str) -> str | None:
     return ",".join(urls)
 
 
-AUDIENCES = ("PUBLIC", "UMKM_OWNER", "PEJABAT", "ADMIN")
+AUDIENCES = ("PUBLIC", "UMKM_OWNER", "PEJABAT", "ADMIN", "API_KEY")
 
 
 def _parse_audience_map(raw: str, cast: Callable[[str], T]) -> dict[str, T]:
@@ -349,6 +368,12 @@ _FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SIGMA_EXPORT_LEASE_S": ("export_lease_s", _parse_positive_float),
     "SIGMA_EXPORT_URL_TTL_S": ("export_url_ttl_s", _parse_positive_int),
     "SIGMA_EXPORT_SCAN_INTERVAL_S": ("export_scan_interval_s", _parse_positive_float),
+    "SIGMA_IMPORT_MAX_BYTES": ("import_max_bytes", _parse_positive_int),
+    "SIGMA_IMPORT_MAX_ROWS": ("import_max_rows", _parse_positive_int),
+    "SIGMA_IMPORT_MAX_COLUMNS": ("import_max_columns", _parse_positive_int),
+    "SIGMA_IMPORT_MODE": ("import_mode", _parse_import_mode),
+    "SIGMA_IMPORT_CONCURRENCY": ("import_concurrency", _parse_positive_int),
+    "SIGMA_API_KEY_TOUCH_S": ("api_key_touch_s", _parse_seconds_or_zero),
 }
 
 

@@ -91,6 +91,9 @@ FIELD_COSTS: dict[str, int] = {
     "Query.officialDashboard": 50,  # ~5 ms: counts, flags, last month's totals
     "Query.publicStats": 30,  # ~3 ms: counts and a year of sector aggregates
     "UMKM.forecast": 20,  # ~3 ms per UMKM: history read and the seasonal fit
+    # A file of up to SIGMA_IMPORT_MAX_ROWS months: priced flat (the rows are unknown before
+    # execution) at a few hundred rows' worth; the file limits bound the rest.
+    "Mutation.importFinancialLogs": 5_000,
 }
 # Root fields priced at least EXPENSIVE (~10 ms each) appear under at most MAX_REPEATS response
 # keys per operation (e.g. this year and last year side by side).
@@ -397,6 +400,9 @@ def _identity(ctx: Any) -> tuple[str, str]:
     """(audience, identity): the user id, or the client address for PUBLIC."""
     viewer = getattr(ctx, "viewer", None)
     audience = str(getattr(getattr(viewer, "audience", None), "value", "PUBLIC"))
+    key_id = getattr(viewer, "api_key_id", None)
+    if key_id is not None:  # each API key has a budget of its own (audience API_KEY)
+        return audience, f"key:{key_id}"
     user_id = getattr(viewer, "user_id", None)
     if user_id is not None:
         return audience, f"user:{user_id}"

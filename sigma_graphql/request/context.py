@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -11,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from db import sessions
+from db import api_keys, sessions
 from db.drivers.cassandra import Cassandra
 from db.drivers.handles import Databases
 from db.drivers.mongo import MongoDoc
@@ -26,6 +27,14 @@ from sigma_graphql.request.last_good import LastGood
 from sigma_graphql.request.socket_sessions import SocketSessions
 
 SESSION_COOKIE = "session_token"
+# Headers a cross-site form cannot send without a CORS preflight; one of them must accompany a
+# multipart (file upload) request (sigma_graphql/server/app.py), as Apollo's CSRF prevention does.
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+
+
+class InvalidApiKey(Exception):
+    """The request presented an API key that is malformed, unknown, wrong, revoked or expired,
+    or whose owner is not an ACTIVE UMKM_OWNER: refused (401), never served as PUBLIC."""
 
 
 @dataclass
@@ -112,12 +121,52 @@ def _cookie_allowed(conn: HTTPConnection) -> bool:
     if method == "GET":
         return True
     content_type = conn.headers.get("content-type", "").split(";")[0].strip().lower()
+    if method == "POST" and content_type == "multipart/form-data":
+        return has_preflight_header(conn.headers)
     return method == "POST" and content_type == "application/json"
+
+
+def has_preflight_header(headers: Mapping[str, str]) -> bool:
+    return any((headers.get(name) or "").strip() for name in PREFLIGHT_HEADERS)
+
+
+def _api_key(conn: HTTPConnection) -> str | None:
+    """The API key of an HTTP request (`Authorization: ApiKey <key>` or `X-API-Key`), or None.
+    Sockets never authenticate with keys: machines only submit revenue."""
+    if conn.scope["type"] != "http":
+        return None
+    raw = conn.headers.get("authorization")
+    if raw and raw[:7].lower() == "apikey ":
+        return raw[7:].strip()
+    header = conn.headers.get("x-api-key")
+    return header.strip() if header is not None else None
+
+
+async def _key_viewer(dbs: Databases, presented: str) -> Viewer:
+    """Looked up on every request (no cache): revocation, expiry and the owner's suspension
+    apply at once on every API process (db/api_keys.py)."""
+    found = await api_keys.find_with_owner(dbs.mongo, dbs.settings.secret_key, presented)
+    if found is None:
+        raise InvalidApiKey
+    key, owner = found
+    if owner.get("account_status") != "ACTIVE" or owner.get("role") != "UMKM_OWNER":
+        raise InvalidApiKey
+    await api_keys.touch(dbs.mongo, key, dbs.settings.api_key_touch_s)
+    return Viewer(
+        audience=Audience.API_KEY,
+        nama=key.get("name"),
+        api_key_id=key["_id"],
+        api_key_umkm_id=key["umkm_id"],
+        on_behalf_of=owner["_id"],
+    )
 
 
 async def resolve_viewer(
     conn: HTTPConnection, dbs: Databases, params: dict[str, Any] | None = None
 ) -> Viewer:
+    presented = _api_key(conn)
+    if presented is not None:  # a key wins over a session: a machine never acts as a person
+        return await _key_viewer(dbs, presented)
     token = _bearer(conn, params)
     via_cookie = False
     if token is None:

@@ -37,7 +37,14 @@ from sigma_graphql.core.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.execution.extensions import classify
 from sigma_graphql.observability import metrics, request_log, request_record, tracing
-from sigma_graphql.request.context import Context, Services, build_context, resolve_viewer
+from sigma_graphql.request.context import (
+    Context,
+    InvalidApiKey,
+    Services,
+    build_context,
+    has_preflight_header,
+    resolve_viewer,
+)
 from sigma_graphql.server import downloads, http_caching, http_protocol, request_line
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.disconnects import DisconnectMiddleware, client_left
@@ -53,6 +60,7 @@ from sigma_graphql.server.metrics_endpoint import metrics_endpoint, record_readi
 from sigma_graphql.server.nats_bus import NatsBus
 from sigma_graphql.server.persisted_queries import PersistedQueries
 from sigma_graphql.server.reconciler import Reconciler
+from sigma_graphql.server.revenue_templates import TEMPLATE_ROUTES, invalid_api_key
 from sigma_graphql.server.security_headers import SecurityHeadersMiddleware, explorer_csp
 
 log = logging.getLogger(__name__)
@@ -104,6 +112,13 @@ class SigmaGraphQL(GraphQL[Context, None]):
         return super().parse_query_params(http_protocol.without_empty_params(dict(params)))  # type: ignore[arg-type]
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type == "multipart/form-data" and not has_preflight_header(request.headers):
+            # CSRF: a cross-site form may post multipart/form-data without a preflight; only
+            # scripts allowed by CORS can add this header (sigma_graphql/request/context.py).
+            raise HTTPException(
+                400, "multipart requests need an Apollo-Require-Preflight header (CSRF)"
+            )
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if not isinstance(item.operation_name, str | None):
@@ -239,6 +254,10 @@ class SigmaGraphQL(GraphQL[Context, None]):
                 refusal.headers["Allow"] = "POST" if mutation else "GET, POST"
             status = refusal.status_code
             return http_protocol.finish(refusal)
+        except InvalidApiKey:
+            refusal = invalid_api_key(negotiate(request.headers.get("accept-language")))
+            status = refusal.status_code
+            return refusal
         except Exception as exc:
             down = unavailable_database(exc)
             if down is None:
@@ -284,7 +303,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        multipart_uploads_enabled=False,
+        # File uploads (importFinancialLogs) with the CSRF header rule of parse_http_body.
+        multipart_uploads_enabled=True,
     )
 
     @contextlib.asynccontextmanager
@@ -366,12 +386,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             WebSocketRoute("/graphql", view),
             *explorer_routes(settings.graphiql),
             *downloads.ROUTES,
+            *TEMPLATE_ROUTES,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(DisconnectMiddleware),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                max_upload_bytes=settings.max_body_bytes + settings.import_max_bytes,
+            ),
         ],
         lifespan=lifespan,
     )
