@@ -8,8 +8,10 @@ application/graphql-response+json, 200 for every well-formed request with applic
   application/graphql-response+json nor application/json (directly or through `*/*`,
   `application/*`) gets 406, except for the explorer page (a GET without `query` asking for
   HTML, left to Strawberry);
-- POST bodies must be `application/json`, UTF-8 (assumed when no charset is given): anything
-  else, or no Content-Type at all, gets 415;
+- POST bodies must be `application/json`, UTF-8 (assumed when no charset is given), or
+  `multipart/form-data` (file uploads by the GraphQL multipart request specification, which the
+  view accepts only with a preflight header: README, "Revenue imports"); anything else, or no
+  Content-Type at all, gets 415;
 - a GET carries its parameters in the URL: a GET with a body gets 400;
 - empty GET parameters (`variables=`, `operationName=`, `extensions=`) mean absent;
 - every GraphQL answer names its charset (`; charset=utf-8`) and varies on the headers that
@@ -29,6 +31,7 @@ from sigma_graphql.server.http_answers import GRAPHQL_RESPONSE, JSON, bad_reques
 VARY = "Accept, Accept-Language, Authorization, Cookie"
 CHARSET = "; charset=utf-8"
 OPTIONAL_GET_PARAMS = ("variables", "operationName", "extensions")
+MULTIPART = "multipart/form-data"
 
 
 def accepts_graphql(accept: str | None) -> bool:
@@ -55,10 +58,12 @@ def _has_body(request: Request) -> bool:
     return "transfer-encoding" in request.headers
 
 
-def _json_utf8(content_type: str | None) -> bool:
+def _supported_body(content_type: str | None) -> bool:
     if not content_type:
         return False
     media, *params = [part.strip() for part in content_type.split(";")]
+    if media.lower() == MULTIPART:
+        return True
     if media.lower() != JSON:
         return False
     for param in params:
@@ -84,8 +89,10 @@ def refusal(request: Request) -> Response | None:
             f"the Accept header allows neither {GRAPHQL_RESPONSE} nor {JSON}",
             lang,
         )
-    if request.method == "POST" and not _json_utf8(request.headers.get("content-type")):
-        return bad_request(415, f"POST bodies must be {JSON} encoded in UTF-8", lang)
+    if request.method == "POST" and not _supported_body(request.headers.get("content-type")):
+        return bad_request(
+            415, f"POST bodies must be {JSON} encoded in UTF-8 (or {MULTIPART} uploads)", lang
+        )
     return None
 
 
