@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def client_left(where: str) -> None:
     metrics.DISCONNECTS.inc()
-    log.info("request %s: client disconnected %s", current_request_id(), where)
+    log.info("request %s: client left %s", current_request_id(), where)
 
 
 class DisconnectMiddleware:
