@@ -92,6 +92,11 @@ DATABASE_UP = Gauge(
     ["database"],
     multiprocess_mode="livemostrecent",
 )
+EVENT_BROKER_UP = Gauge(
+    "sigma_event_broker_up",
+    "1 when this process is connected to NATS (events reach other processes), else 0",
+    multiprocess_mode="livemostrecent",
+)
 DATALOADER_BATCH = Histogram(
     "sigma_dataloader_batch_size",
     "Keys per DataLoader batch, by loader",
@@ -117,7 +122,8 @@ SUBSCRIPTION_EVENTS = Counter(
 )
 EVENT_BUS_LAG = Histogram(
     "sigma_event_bus_lag_seconds",
-    "From an event's publication on another process to its delivery here",
+    "From an event's publication on another process to its delivery here, by kind of topic",
+    ["kind"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
 )
 DISCONNECTS = Counter(

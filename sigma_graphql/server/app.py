@@ -56,7 +56,11 @@ from sigma_graphql.server.http_answers import (
     request_error_status,
     wants_graphql_response,
 )
-from sigma_graphql.server.metrics_endpoint import metrics_endpoint, record_readiness
+from sigma_graphql.server.metrics_endpoint import (
+    broker_status,
+    metrics_endpoint,
+    record_readiness,
+)
 from sigma_graphql.server.nats_bus import NatsBus
 from sigma_graphql.server.persisted_queries import PersistedQueries
 from sigma_graphql.server.reconciler import Reconciler
@@ -364,7 +368,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     async def ready(request: Request) -> Response:
         checks = await request.app.state.dbs.check(timeout_s=1.0)
-        record_readiness(checks)  # sigma_database_up agrees with this answer
+        broker = broker_status(request)
+        record_readiness(checks, broker)  # the metrics agree with this answer
         ok = all(v == "ok" for v in checks.values())
         for name, detail in checks.items():
             if detail != "ok":  # addresses and driver text stay in the log
@@ -372,9 +377,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         public = {name: "ok" if v == "ok" else "unavailable" for name, v in checks.items()}
         # NATS only carries events between processes: without it writes still succeed, so it
         # makes the process degraded, not unready (issue 17).
-        bus = request.app.state.event_bus
-        if bus is not None:
-            public["nats"] = bus.status
+        if broker is not None:
+            public["nats"] = broker
         return JSONResponse({"ready": ok, "checks": public}, status_code=200 if ok else 503)
 
     app = Starlette(

@@ -129,7 +129,9 @@ class NatsBus:
             return
         self.received += 1
         self.pubsub.deliver(topic, message)
-        metrics.EVENT_BUS_LAG.observe(max(0.0, time.time() - published))
+        # The topic's kind ("notifications", "cache", ...): a closed set, ids stay out of labels.
+        kind = topic.split(":", 1)[0]
+        metrics.EVENT_BUS_LAG.labels(kind).observe(max(0.0, time.time() - published))
 
     async def _disconnected(self) -> None:
         if self._connected:
