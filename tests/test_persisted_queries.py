@@ -121,6 +121,17 @@ async def test_unknown_hash_answers_persisted_query_not_found(
     assert not await stored(dbs, sha(document))
 
 
+@pytest.mark.parametrize("accept", ["*/*", "text/html,*/*;q=0.8"])
+async def test_a_persisted_get_accepting_anything_is_not_the_explorer(
+    server: LiveServer, accept: str
+) -> None:
+    """curl and many mobile HTTP libraries send `Accept: */*`: an APQ GET must still get the
+    GraphQL answer (here PERSISTED_QUERY_NOT_FOUND), not the explorer's HTML page."""
+    resp = await get(server.base, {"extensions": pq(sha(unique_query()))}, accept)
+    assert resp.headers["content-type"].startswith("application/json")
+    assert codes(resp) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
 async def test_miss_register_hit_over_post_and_get(server: LiveServer, dbs: Databases) -> None:
     document = unique_query()
     digest = sha(document)

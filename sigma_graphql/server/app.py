@@ -95,6 +95,15 @@ class SigmaGraphQL(GraphQL[Context, None]):
         self._ide_csp = explorer_csp(self._ide_html)
         self.persisted = PersistedQueries(settings)  # sigma_graphql/server/persisted_queries.py
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted document (`extensions` without `query`) is an APQ request,
+        # not the explorer, even from a client accepting anything (`*/*`: curl, mobile HTTP
+        # libraries); http_protocol lets the same requests through its 406 check.
+        return bool(
+            super().should_render_graphql_ide(request)
+            and request.query_params.get("extensions") is None
+        )
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html, headers={"Content-Security-Policy": self._ide_csp})
 
