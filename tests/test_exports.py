@@ -35,6 +35,7 @@ from tests.exports_support import (
     subscription,
 )
 from tests.fin_support import fin_umkm, submit
+from tests.import_support import payload, upload
 from tests.support import Api, Factory, LiveServer
 
 UMKMS = """query($f: UMKMFilter) {
@@ -409,3 +410,65 @@ async def test_subscription_follows_the_job_and_only_its_creator(
     payload = refused[0]["payload"]
     errors = payload if refused[0]["type"] == "error" else payload["errors"]
     assert errors[0]["extensions"]["code"] == "NOT_FOUND", refused
+
+
+ROUND_TRIP_STATS = """query($s: String, $k: String) {
+  sectorStats(tahun: 2024, sektor: $s) { sektor months { tahun bulan totalOmzet jumlahUmkm } }
+  regionStats(tahun: 2024, kota: $k) { kota months { tahun bulan totalOmzet jumlahUmkm } }
+}"""
+DELETE_LOG = """mutation($u: ID!, $t: Int!, $b: Int!) {
+  deleteFinancialLog(umkmId: $u, tahun: $t, bulan: $b) { ok userErrors { code } }
+}"""
+
+
+async def test_revenue_export_imports_back_with_identical_aggregates(
+    api: Api, factory: Factory, server: LiveServer
+) -> None:
+    """Issue 18: export then re-import gives identical aggregates. The months are deleted in
+    between, so the import has to write every one of them back from the exported file; a
+    formula-looking note makes the CSV's protective apostrophe go there and back."""
+    tag = uuid.uuid4().hex[:8]
+    sektor, kota = f"SektorRT{tag}", f"Kota RT {tag}"
+    owner, admin = await factory.account("UMKM_OWNER"), await factory.account("ADMIN")
+    docs = [await fin_umkm(factory, owner, sektor=sektor, kota=kota) for _ in range(2)]
+    months = [(docs[0], 1, 1_250_000), (docs[0], 2, 0), (docs[0], 7, 99), (docs[1], 1, 3_000_000)]
+    for doc, bulan, omzet in months:
+        note = "=SUM(A1); catatan" if bulan == 1 else None
+        await submit(api, owner.token, doc["_id"], 2024, bulan, omzet, catatan=note)
+    as_admin = api.as_(admin.token)
+
+    async def stats() -> dict[str, Any]:
+        return (await as_admin(ROUND_TRIP_STATS, {"s": sektor, "k": kota})).ok()
+
+    async def logs() -> list[dict[str, Any]]:
+        return [
+            (await as_admin(LOGS, {"id": str(d["_id"])})).ok()["umkm"]["financialLogs"]["nodes"]
+            for d in docs
+        ]
+
+    before, logs_before = await stats(), await logs()
+    assert before["sectorStats"] and before["regionStats"]
+    job = await export(
+        api, admin.token, kind="MONTHLY_REVENUE", csvDelimiter="SEMICOLON", filter={"kota": kota}
+    )
+    exported = (await download(server, job["downloadUrl"], admin.token)).content
+    for doc, bulan, _ in months:
+        gone = (await as_admin(DELETE_LOG, {"u": str(doc["_id"]), "t": 2024, "b": bulan})).ok()
+        assert gone["deleteFinancialLog"] == {"ok": True, "userErrors": []}
+    assert await stats() != before
+
+    bearer = {"Authorization": f"Bearer {admin.token}"}
+    back = payload(await upload(server, exported, "omzet.csv", headers=bearer))
+    assert (back["rows"], back["imported"], back["unchanged"]) == (4, 4, 0)
+    assert back["rejected"] == [] and back["userErrors"] == []
+    assert await stats() == before
+    assert await logs() == logs_before
+
+    # The XLSX export of the same months is what is stored: importing it changes nothing.
+    job = await export(
+        api, admin.token, kind="MONTHLY_REVENUE", format="XLSX", filter={"kota": kota}
+    )
+    sheet = (await download(server, job["downloadUrl"], admin.token)).content
+    again = payload(await upload(server, sheet, "omzet.xlsx", headers=bearer))
+    assert (again["rows"], again["imported"], again["unchanged"]) == (4, 0, 4)
+    assert await stats() == before

@@ -215,9 +215,10 @@ async def test_bad_files_are_refused_with_a_clear_message_and_nothing_written(
     empty_xlsx = xlsx_bytes([])
     assert "kosong" in await _refused(server, dbs, owner, u, empty_xlsx, "a.xlsx")
 
-    extra = csv_bytes([[*HEADER, "sektor"], [u, 2024, 1, 100, 1, None, "x"]])
+    # (sektor, kota, ... are the revenue export's read-only columns: accepted and ignored)
+    extra = csv_bytes([[*HEADER, "diskon"], [u, 2024, 1, 100, 1, None, "x"]])
     message = await _refused(server, dbs, owner, u, extra, "a.csv")
-    assert "sektor" in message and "tidak dikenal" in message
+    assert "diskon" in message and "tidak dikenal" in message
     missing = csv_bytes([["umkmId", "tahun", "omzet"], [u, 2024, 100]])
     assert "bulan" in await _refused(server, dbs, owner, u, missing, "a.csv")
 

@@ -10,6 +10,9 @@ SubmitFinancialLogInput (case-insensitive, any order):
   omzet           revenue in whole rupiah, digits only
   jumlahKaryawan  optional; empty or absent: keep the stored value (0 for a new month)
   catatan         optional; empty or absent: keep the stored value (none for a new month)
+The read-only columns of the revenue export (READ_ONLY: isFlagged, namaUsaha, sektor, kota,
+provinsi; schema/types/exports.py) are accepted and ignored, so an exported file imports back as
+it is; so is the apostrophe the CSV export puts before a formula-looking `catatan`.
 CSV: UTF-8 with or without BOM, `,` or `;` separated (decided from the header line). XLSX: the
 first sheet; formulas and merged cells refuse the file, numbers stored as text and dates refuse
 their row.
@@ -30,6 +33,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sigma_graphql.core.i18n import register
+from sigma_graphql.core.sheet_writers import csv_unsafe
 
 register(
     {
@@ -100,7 +104,9 @@ register(
 COLUMNS = ("umkmId", "tahun", "bulan", "omzet", "jumlahKaryawan", "catatan")
 REQUIRED = ("tahun", "bulan", "omzet")
 INTEGER_COLUMNS = ("tahun", "bulan", "omzet", "jumlahKaryawan")
-_BY_LOWER = {c.lower(): c for c in COLUMNS}
+# Written by the revenue export for people reading the sheet; never imported.
+READ_ONLY = ("isFlagged", "namaUsaha", "sektor", "kota", "provinsi")
+_BY_LOWER = {c.lower(): c for c in (*COLUMNS, *READ_ONLY)}
 _DIGITS = re.compile(r"^[0-9]+$")
 # 2025-03, 2025-03-01, 01/03/2025, 1.3.25, 03/2025 (not 1.500.000: thousands separators)
 _DATE_LIKE = re.compile(
@@ -212,7 +218,7 @@ def _header(cells: list[Any], limits: Limits) -> list[str]:
         raise FileProblem(
             "INVALID",
             "import_unknown_columns",
-            {"columns": ", ".join(unknown), "allowed": ", ".join(COLUMNS)},
+            {"columns": ", ".join(unknown), "allowed": ", ".join((*COLUMNS, *READ_ONLY))},
         )
     columns = [_BY_LOWER[n.lower()] for n in names]
     doubled = sorted({c for c in columns if columns.count(c) > 1})
@@ -264,7 +270,7 @@ def _csv_row(number: int, columns: list[str], cells: list[str]) -> Row:
         problems.append(CellProblem(columns[-1], "INVALID", "import_extra_cells"))
     for column, raw in zip(columns, cells, strict=False):
         text = raw.strip()
-        if not text:
+        if not text or column in READ_ONLY:
             continue
         if column in INTEGER_COLUMNS:
             if _DIGITS.match(text):
@@ -274,7 +280,7 @@ def _csv_row(number: int, columns: list[str], cells: list[str]) -> Row:
             else:
                 problems.append(CellProblem(column, "INVALID", "import_not_whole_number"))
         else:
-            values[column] = raw if column == "catatan" else text
+            values[column] = csv_unsafe(raw) if column == "catatan" else text
     return Row(number, values, problems)
 
 
@@ -348,7 +354,7 @@ def _xlsx_row(number: int, columns: list[str], cells: list[Any]) -> Row:
         problems.append(CellProblem(columns[-1], "INVALID", "import_extra_cells"))
     for column, cell in zip(columns, cells, strict=False):
         value = cell.value
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or (isinstance(value, str) and not value.strip()) or column in READ_ONLY:
             continue
         if column in INTEGER_COLUMNS:
             problem = _xlsx_integer(column, value)

@@ -64,6 +64,13 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def csv_unsafe(text: str) -> str:
+    """The text csv_safe was given: the revenue import reads exported files back."""
+    if text.startswith("'") and csv_safe(text[1:]) == text:
+        return text[1:]
+    return text
+
+
 def csv_cell(value: Cell, kind: CellKind) -> str:
     if value is None:
         return ""
