@@ -438,7 +438,8 @@ async def test_revenue_export_imports_back_with_identical_aggregates(
     as_admin = api.as_(admin.token)
 
     async def stats() -> dict[str, Any]:
-        return (await as_admin(ROUND_TRIP_STATS, {"s": sektor, "k": kota})).ok()
+        answer: dict[str, Any] = (await as_admin(ROUND_TRIP_STATS, {"s": sektor, "k": kota})).ok()
+        return answer
 
     async def logs() -> list[dict[str, Any]]:
         return [
