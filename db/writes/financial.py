@@ -26,7 +26,7 @@ from typing import Any
 
 from db import financial_logs as fl
 from db import notifications, write_intents
-from db.drivers.cassandra import Row
+from db.drivers.cassandra import Cassandra, Row
 from db.drivers.handles import Databases
 from db.drivers.mongo import MongoDoc
 from db.writes import aggregates
@@ -74,27 +74,9 @@ async def submit(
     intents = write_intents.LogIntents(cass, umkm_id, tahun, bulan)
     # (0) the intent, and the year before the row: readers find every partition
     await asyncio.gather(intents.cover([want]), fl.add_year(cass, umkm_id, tahun))
-    for _ in range(aggregates.MAX_ATTEMPTS):
-        old = await fl.get(cass, umkm_id, tahun, bulan)
-        await intents.cover([aggregates.counted(old)])  # a write only for another sektor/kota
-        values: dict[str, Any] = {
-            "omzet": omzet,
-            "jumlah_karyawan": jumlah_karyawan,
-            "catatan": catatan,
-            "tanggal_input": fl.now_ms(),
-            "input_by": by,
-            **aggregates.denormalised(doc),
-            **aggregates.counted_columns(want),
-        }
-        key = {"umkm_id": umkm_id, "tahun": tahun, "bulan": bulan}
-        if old is None:
-            applied = await fl.insert_new(cass, {**key, **values})
-        else:
-            applied = await fl.cas_update(cass, old, values, fl.version_of(old))
-        if applied:
-            break
-    else:
-        raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{bulan} kept changing")
+    month = Month(bulan, omzet, jumlah_karyawan, catatan, previous=None)
+    old, values = await _write_row(cass, intents, doc, tahun, month, want, by, read_first=True)
+    key = {"umkm_id": umkm_id, "tahun": tahun, "bulan": bulan}
     await fault_point("after_log_row")
     steps: list[Coroutine[Any, Any, object]] = [
         aggregates.apply_delta(cass, umkm_id, tahun, bulan, aggregates.counted(old), want)
@@ -124,6 +106,47 @@ class Month:
     jumlah_karyawan: int
     catatan: str | None
     previous: Row | None
+
+
+async def _write_row(
+    cass: Cassandra,
+    intent: write_intents.LogIntents,
+    doc: MongoDoc,
+    tahun: int,
+    month: Month,
+    want: aggregates.Contribution | None,
+    by: uuid.UUID | None,
+    *,
+    read_first: bool,
+) -> tuple[Row | None, dict[str, Any]]:
+    """Step (1) of `submit` and `submit_months`: the log row, by a lightweight transaction on
+    the version read (insert when there is none). `read_first` reads the row before the first
+    attempt; otherwise `month.previous` (read by the caller, its counted_* already covered by the
+    intent) is tried first. A lost race reads again and widens the intent to what the new row
+    counted. Returns the row replaced (None: new) and the values written."""
+    umkm_id: uuid.UUID = doc["_id"]
+    old = month.previous
+    for attempt in range(aggregates.MAX_ATTEMPTS):
+        if attempt or read_first:
+            old = await fl.get(cass, umkm_id, tahun, month.bulan)
+            await intent.cover([aggregates.counted(old)])  # a write only for another sektor/kota
+        values: dict[str, Any] = {
+            "omzet": month.omzet,
+            "jumlah_karyawan": month.jumlah_karyawan,
+            "catatan": month.catatan,
+            "tanggal_input": fl.now_ms(),
+            "input_by": by,
+            **aggregates.denormalised(doc),
+            **aggregates.counted_columns(want),
+        }
+        if old is None:
+            key = {"umkm_id": umkm_id, "tahun": tahun, "bulan": month.bulan}
+            applied = await fl.insert_new(cass, {**key, **values})
+        else:
+            applied = await fl.cas_update(cass, old, values, fl.version_of(old))
+        if applied:
+            return old, values
+    raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{month.bulan} kept changing")
 
 
 async def submit_months(
@@ -157,29 +180,7 @@ async def submit_months(
     )
     steps: list[Coroutine[Any, Any, object]] = []
     for m, want, intent in zip(months, wants, intents, strict=True):  # (1)
-        old = m.previous
-        for attempt in range(aggregates.MAX_ATTEMPTS):
-            if attempt:
-                old = await fl.get(cass, umkm_id, tahun, m.bulan)
-                await intent.cover([aggregates.counted(old)])
-            values: dict[str, Any] = {
-                "omzet": m.omzet,
-                "jumlah_karyawan": m.jumlah_karyawan,
-                "catatan": m.catatan,
-                "tanggal_input": fl.now_ms(),
-                "input_by": by,
-                **aggregates.denormalised(doc),
-                **aggregates.counted_columns(want),
-            }
-            key = {"umkm_id": umkm_id, "tahun": tahun, "bulan": m.bulan}
-            if old is None:
-                applied = await fl.insert_new(cass, {**key, **values})
-            else:
-                applied = await fl.cas_update(cass, old, values, fl.version_of(old))
-            if applied:
-                break
-        else:
-            raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{m.bulan} kept changing")
+        old, values = await _write_row(cass, intent, doc, tahun, m, want, by, read_first=False)
         steps.append(
             aggregates.apply_delta(cass, umkm_id, tahun, m.bulan, aggregates.counted(old), want)
         )
