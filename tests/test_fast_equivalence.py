@@ -27,6 +27,23 @@ fragment Leaves on UMKM {
 }
 """
 
+DIRECTIVES = """
+query ($kota: String!, $yes: Boolean!, $no: Boolean!) {
+  umkms(first: 5, filter: {kota: $kota}) {
+    nodes {
+      id @skip(if: $yes)
+      namaUsaha @include(if: $yes)
+      wilayah @include(if: $no) { kota }
+      lokasi @skip(if: $no) { latitude }
+      ...F @include(if: $yes)
+      ... on UMKM @skip(if: $yes) { sektor }
+    }
+  }
+}
+fragment F on UMKM { legalitas { statusVerifikasi } pemilik @skip(if: $no) { nama } }
+"""
+
+
 DOCUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "every UMKM field, restricted ones too": (
         UMKM_ALL
@@ -59,39 +76,11 @@ DOCUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
     "@include and @skip with variables, on leaves, objects and fragments": (
-        """
-        query ($kota: String!, $yes: Boolean!, $no: Boolean!) {
-          umkms(first: 5, filter: {kota: $kota}) {
-            nodes {
-              id @skip(if: $yes)
-              namaUsaha @include(if: $yes)
-              wilayah @include(if: $no) { kota }
-              lokasi @skip(if: $no) { latitude }
-              ...F @include(if: $yes)
-              ... on UMKM @skip(if: $yes) { sektor }
-            }
-          }
-        }
-        fragment F on UMKM { legalitas { statusVerifikasi } pemilik @skip(if: $no) { nama } }
-        """,
+        DIRECTIVES,
         {"yes": True, "no": False},
     ),
     "the same document with the opposite variables": (
-        """
-        query ($kota: String!, $yes: Boolean!, $no: Boolean!) {
-          umkms(first: 5, filter: {kota: $kota}) {
-            nodes {
-              id @skip(if: $yes)
-              namaUsaha @include(if: $yes)
-              wilayah @include(if: $no) { kota }
-              lokasi @skip(if: $no) { latitude }
-              ...F @include(if: $yes)
-              ... on UMKM @skip(if: $yes) { sektor }
-            }
-          }
-        }
-        fragment F on UMKM { legalitas { statusVerifikasi } pemilik @skip(if: $no) { nama } }
-        """,
+        DIRECTIVES,
         {"yes": False, "no": True},
     ),
     "me with its UMKMs": (
