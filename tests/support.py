@@ -6,11 +6,13 @@ Everything talks to the real MongoDB and Cassandra servers started by `make test
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -267,3 +269,19 @@ async def wait_subscribed(server: LiveServer, owner_id: uuid.UUID, bound: int = 
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the subscription never reached the server")
+
+
+@contextlib.contextmanager
+def logs_into(handler: logging.Handler, names: Sequence[str], level: int) -> Iterator[None]:
+    """The named loggers also write to `handler`, at `level`, until the block ends."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(level)
+    try:
+        yield
+    finally:
+        for lg, old in zip(loggers, levels, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(old)

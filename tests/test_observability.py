@@ -26,7 +26,7 @@ from db.drivers.roundtrips import statement_name
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.observability import tracing
 from sigma_graphql.observability.request_log import JsonFormatter
-from tests.support import Account, Factory, LiveServer, free_port
+from tests.support import Account, Factory, LiveServer, free_port, logs_into
 
 TOKEN = "metrics-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -341,17 +341,8 @@ class _Lines(logging.Handler):
 @pytest.fixture
 def log_lines() -> Iterator[_Lines]:
     handler = _Lines()
-    loggers = [logging.getLogger(n) for n in ("sigma_graphql.requests", "sigma_graphql.slow")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.INFO)
-    try:
+    with logs_into(handler, ("sigma_graphql.requests", "sigma_graphql.slow"), logging.INFO):
         yield handler
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
 
 
 async def test_json_request_lines_hold_the_fields_and_no_secrets(

@@ -19,7 +19,7 @@ from graphql import parse
 from schema.build import build_schema
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.execution.suggestions import quiet_execute
-from tests.support import Api, LiveServer, free_port
+from tests.support import Api, LiveServer, free_port, logs_into
 
 TYPOS = [
     "{ umkmz { id } }",  # field
@@ -52,17 +52,8 @@ class _Records(logging.Handler):
 @pytest.fixture
 def records() -> Iterator[_Records]:
     handler = _Records()
-    loggers = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.DEBUG)
-    try:
+    with logs_into(handler, ("", "uvicorn", "uvicorn.error"), logging.DEBUG):
         yield handler
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
 
 
 async def test_no_suggestions_when_introspection_is_off(
