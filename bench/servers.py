@@ -27,6 +27,7 @@ from starlette.routing import Route
 from bench import core, raw
 from db.drivers import roundtrips
 from db.drivers.handles import Databases
+from sigma_graphql.core import heap
 from sigma_graphql.core.settings import load_settings
 from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.request.context import resolve_viewer
@@ -52,6 +53,7 @@ def create(variant: str, shape: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         state["dbs"] = Databases.open(settings)
+        heap.settle_after_startup()  # the same collector settings as the real server (B3)
         try:
             yield
         finally:

@@ -14,6 +14,7 @@ Three parts:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -179,6 +180,48 @@ def can_read(viewer: Viewer, field: str, *, is_self: bool = False, owns: bool = 
     return field_access(viewer, field, is_self=is_self, owns=owns) is Access.FULL
 
 
+@dataclass(frozen=True, slots=True)
+class UmkmGrants:
+    """What a viewer may read of one UMKM's restricted fields, decided once per (audience,
+    owns): a page of 100 UMKMs asks once or twice, not 500 times (issue 16)."""
+
+    pemilik: bool  # UMKM.pemilik and the private fields that go with it
+    alamat_lengkap: bool
+    dokumen_url: bool
+    rejection_reason: bool
+    verified_by: bool
+    summary_terakhir: bool
+    nik: Access  # Pemilik.nik: FULL, MASKED or NONE
+
+
+def umkm_grants(viewer: Viewer, *, owns: bool) -> UmkmGrants:
+    key = (viewer.audience, owns)
+    found = _UMKM_GRANTS.get(key)
+    if found is None:
+        found = _UMKM_GRANTS[key] = UmkmGrants(
+            pemilik=can_read(viewer, "UMKM.pemilik", owns=owns),
+            alamat_lengkap=can_read(viewer, "Wilayah.alamatLengkap", owns=owns),
+            dokumen_url=can_read(viewer, "Legalitas.dokumenUrl", owns=owns),
+            rejection_reason=can_read(viewer, "Legalitas.rejectionReason", owns=owns),
+            verified_by=can_read(viewer, "Legalitas.verifiedBy", owns=owns),
+            summary_terakhir=can_read(viewer, "UMKM.summaryTerakhir", owns=owns),
+            nik=field_access(viewer, "Pemilik.nik", owns=owns),
+        )
+    return found
+
+
+_UMKM_GRANTS: dict[tuple[Audience, bool], UmkmGrants] = {}
+
+
+def masked_nik(access: Access, nik: str | None) -> str | None:
+    """`nik` as `access` allows: whole, masked or not at all."""
+    if access is Access.FULL:
+        return nik
+    if access is Access.MASKED:
+        return mask_nik(nik)
+    return None
+
+
 def mask_nik(nik: str | None) -> str | None:
     """First 4 and last 4 digits with 8 '*' between: 1234********5678."""
     if not nik:
@@ -189,12 +232,7 @@ def mask_nik(nik: str | None) -> str | None:
 def read_nik(
     viewer: Viewer, field: str, nik: str | None, *, is_self: bool = False, owns: bool = False
 ) -> str | None:
-    access = field_access(viewer, field, is_self=is_self, owns=owns)
-    if access is Access.FULL:
-        return nik
-    if access is Access.MASKED:
-        return mask_nik(nik)
-    return None
+    return masked_nik(field_access(viewer, field, is_self=is_self, owns=owns), nik)
 
 
 def umkm_row_filter(viewer: Viewer, *, include_deleted: bool = False) -> dict[str, Any]:

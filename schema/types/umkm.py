@@ -34,7 +34,7 @@ from sigma_graphql.analytics import growth as quarters
 from sigma_graphql.core import errors
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import Viewer
-from sigma_graphql.permissions import can_read, can_see_umkm, read_nik
+from sigma_graphql.permissions import can_read, can_see_umkm, masked_nik, umkm_grants
 from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.selection import selects
 
@@ -389,13 +389,20 @@ def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
     """The UMKM as `viewer` may see it. The caller has applied the row rule already."""
     umkm_id: uuid.UUID = doc["_id"]
     owner_id: uuid.UUID | None = doc.get("owner_id")
-    owns = viewer.owns(owner_id)
-    private = can_read(viewer, "UMKM.pemilik", owns=owns)
+    may = umkm_grants(viewer, owns=viewer.owns(owner_id))
     wil = doc["wilayah"]
     legal: dict[str, Any] = doc["legalitas"]
     lokasi = doc.get("lokasi")
-    pemilik = doc.get("pemilik") or {}
     summary = doc.get("summary_terakhir")
+    pemilik = None
+    if may.pemilik:
+        found = doc.get("pemilik") or {}
+        pemilik = Pemilik(
+            nama=found.get("nama", ""),
+            nik=masked_nik(may.nik, found.get("nik")),
+            telepon=found.get("telepon", ""),
+            email=found.get("email"),
+        )
     return UMKM(
         id=strawberry.ID(str(umkm_id)),
         nama_usaha=doc["nama_usaha"],
@@ -404,9 +411,7 @@ def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
         wilayah=Wilayah(
             kota=wil["kota"],
             provinsi=wil["provinsi"],
-            alamat_lengkap=wil.get("alamat_lengkap")
-            if can_read(viewer, "Wilayah.alamatLengkap", owns=owns)
-            else None,
+            alamat_lengkap=wil.get("alamat_lengkap") if may.alamat_lengkap else None,
         ),
         lokasi=GeoPoint(latitude=lokasi["coordinates"][1], longitude=lokasi["coordinates"][0])
         if lokasi
@@ -415,36 +420,23 @@ def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
             nib=legal.get("nib"),
             pirt=legal.get("pirt"),
             halal=legal.get("halal"),
-            dokumen_url=legal.get("dokumen_url")
-            if can_read(viewer, "Legalitas.dokumenUrl", owns=owns)
-            else None,
+            dokumen_url=legal.get("dokumen_url") if may.dokumen_url else None,
             status_verifikasi=VerificationStatus(legal["status_verifikasi"]),
             tanggal_verifikasi=legal.get("tanggal_verifikasi"),
-            rejection_reason=legal.get("rejection_reason")
-            if can_read(viewer, "Legalitas.rejectionReason", owns=owns)
-            else None,
-            verified_by_id=legal.get("verified_by")
-            if can_read(viewer, "Legalitas.verifiedBy", owns=owns)
-            else None,
+            rejection_reason=legal.get("rejection_reason") if may.rejection_reason else None,
+            verified_by_id=legal.get("verified_by") if may.verified_by else None,
         ),
-        pemilik=Pemilik(
-            nama=pemilik.get("nama", ""),
-            nik=read_nik(viewer, "Pemilik.nik", pemilik.get("nik"), owns=owns),
-            telepon=pemilik.get("telepon", ""),
-            email=pemilik.get("email"),
-        )
-        if private
-        else None,
+        pemilik=pemilik,
         is_deleted=bool(doc.get("is_deleted")),
         deleted_at=doc.get("deleted_at"),
         summary_terakhir=FinancialSummary(
             tahun=summary["tahun"], bulan=summary["bulan"], omzet=Rupiah(summary["omzet"])
         )
-        if summary and can_read(viewer, "UMKM.summaryTerakhir", owns=owns)
+        if summary and may.summary_terakhir
         else None,
         umkm_id=umkm_id,
         owner_id=owner_id,
-        private_visible=private,
+        private_visible=may.pemilik,
     )
 
 

@@ -43,7 +43,6 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
     OperationDefinitionNode,
-    Undefined,
     Visitor,
     visit,
 )
@@ -57,10 +56,19 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
-_SLOW: Any = object()  # "take graphql-core's normal path"
-_ATTR = "_sigma_attr"  # marks the resolvers streamline() installs
+from sigma_graphql.execution.plan_compiler import (
+    SLOW,
+    Child,
+    Complete,
+    Field,
+    Leaf,
+    Reader,
+    TypeName,
+    compile_plan,
+    compile_reader,
+)
 
-Reader = Callable[[Any], Any]
+_ATTR = "_sigma_attr"  # marks the resolvers streamline() installs
 
 
 def attribute_resolver(python_name: str) -> Callable[..., Any]:
@@ -161,100 +169,22 @@ def streamline(schema: strawberry.Schema) -> None:
                 gql_field.resolve = direct
 
 
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_KIND: dict[Any, str] = {
+    GraphQLInt: "int",
+    GraphQLString: "str",
+    GraphQLID: "str",
+    GraphQLBoolean: "bool",
+}
 
 
-def _coercer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
-    """The leaf's output coercion, with the common case of the built-in scalars answered
-    first (a value already of the exact type, an Int in range); everything else goes to the
-    type's own coercion, which accepts or refuses it as before."""
-    coerce = leaf.coerce_output_value
-    if leaf is GraphQLInt:
-        return lambda v: v if type(v) is int and _INT_MIN <= v <= _INT_MAX else coerce(v)
-    if leaf is GraphQLString or leaf is GraphQLID:
-        return lambda v: v if type(v) is str else coerce(v)
-    if leaf is GraphQLBoolean:
-        return lambda v: v if type(v) is bool else coerce(v)
-    return coerce
-
-
-def _leaf_reader(attr: str, coerce: Callable[[Any], Any], non_null: bool) -> Reader:
-    def read(source: Any) -> Any:
-        try:
-            value = getattr(source, attr)
-            if value is None:
-                return _SLOW if non_null else None
-            out = coerce(value)
-        except Exception:  # the normal path raises it again, with its location
-            return _SLOW
-        return _SLOW if out is None or out is Undefined else out
-
-    return read
+def _leaf(attr: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Leaf:
+    """The leaf's output coercion, skipped for a value already of a built-in scalar's own type
+    (an Int in range); everything else goes to the type's own coercion, which accepts or
+    refuses it as before."""
+    return Leaf(attr, leaf.coerce_output_value, _KIND.get(leaf, "any"), non_null)
 
 
 _INCREMENTAL = frozenset(("defer", "stream"))
-
-
-def _object_reader(attr: str, plan: Plan, non_null: bool) -> Reader:
-    """An attribute holding an object whose selected fields are all answered inline."""
-
-    def read(source: Any) -> Any:
-        try:
-            value = getattr(source, attr)
-        except Exception:
-            return _SLOW
-        if value is None:
-            return _SLOW if non_null else None
-        return _complete_plain(plan, value)
-
-    return read
-
-
-def _list_reader(attr: str, plan: Plan, non_null: bool, item_non_null: bool) -> Reader:
-    """An attribute holding a list of such objects (a list or tuple; anything else, a null
-    item in a non-null list or an item needing the normal path: _SLOW)."""
-
-    def read(source: Any) -> Any:
-        try:
-            value = getattr(source, attr)
-        except Exception:
-            return _SLOW
-        if value is None:
-            return _SLOW if non_null else None
-        if not isinstance(value, (list, tuple)):
-            return _SLOW
-        out: list[Any] = []
-        for item in value:
-            if item is None:
-                if item_non_null:
-                    return _SLOW
-                out.append(None)
-                continue
-            done = _complete_plain(plan, item)
-            if done is _SLOW:
-                return _SLOW
-            out.append(done)
-        return out
-
-    return read
-
-
-def _typename_reader(name: str) -> Reader:
-    return lambda _source: name
-
-
-Plan = list[tuple[str, Reader]]
-
-
-def _complete_plain(plan: Plan, source: Any) -> Any:
-    """The object's completed dict, or _SLOW if any field needs the normal path."""
-    out: dict[str, Any] = {}
-    for response_name, read in plan:
-        value = read(source)
-        if value is _SLOW:
-            return _SLOW
-        out[response_name] = value
-    return out
 
 
 def _group_key(group: FieldDetailsList) -> tuple[int, ...]:
@@ -271,12 +201,13 @@ class _OperationPlans:
     collects, and so every decision, depend on the document and the schema alone (no
     variables). Holds the operation so that the node ids in its keys stay unique."""
 
-    __slots__ = ("operation", "plans", "readers")
+    __slots__ = ("fields", "operation", "plans", "readers")
 
     def __init__(self, operation: OperationDefinitionNode) -> None:
         self.operation = operation
+        self.fields: dict[tuple[GraphQLObjectType, Any], Field | None] = {}
         self.readers: dict[tuple[GraphQLObjectType, Any], Reader | None] = {}
-        self.plans: dict[tuple[GraphQLObjectType, Any], Plan | None] = {}
+        self.plans: dict[tuple[GraphQLObjectType, Any], Complete | None] = {}
 
 
 _OPERATIONS_MAX = 256  # like the parser cache (schema/build.py): a bounded set of documents
@@ -333,8 +264,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._fields: dict[tuple[GraphQLObjectType, int], tuple[Any, Field | None]] = {}
         self._readers: dict[tuple[GraphQLObjectType, int], tuple[Any, Reader | None]] = {}
-        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Complete | None]] = {}
         self._shared = _operation_plans(self.schema, self.operation, self.fragments)
 
     # ---------------------------------------------------------------- decisions
@@ -369,6 +301,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def _reader_for(
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Reader | None:
+        """The compiled reader of one field (execute_field's short cut)."""
         shared = self._shared.readers if self._shared is not None else None
         reader: Reader | None = self._memo(
             self._readers, parent_type, field_details_list, self._reader, shared, _group_key
@@ -378,13 +311,29 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def _reader(
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Reader | None:
+        field = self._field_for(parent_type, field_details_list)
+        return None if field is None else compile_reader(field)
+
+    def _field_for(
+        self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Field | None:
+        shared = self._shared.fields if self._shared is not None else None
+        field: Field | None = self._memo(
+            self._fields, parent_type, field_details_list, self._field, shared, _group_key
+        )
+        return field
+
+    def _field(
+        self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Field | None:
+        """How to answer one selected field inline, or None when it needs graphql-core."""
         # Strawberry always passes a manager; it only matters when it holds middleware
         # (a schema extension implementing `resolve`, i.e. one that runs per field).
         if self.middleware_manager is not None and self.middleware_manager.middlewares:
             return None
         field_name = field_details_list[0].node.name.value
         if field_name == "__typename":
-            return _typename_reader(parent_type.name)
+            return TypeName(parent_type.name)
         field_def = self.schema.get_field(parent_type, field_name)
         if field_def is None or field_def.args:
             return None
@@ -395,7 +344,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         non_null = isinstance(field_type, GraphQLNonNull)
         leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
         if isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
-            return _leaf_reader(attr, _coercer(leaf), non_null)
+            return _leaf(attr, leaf, non_null)
         if any(
             d.name.value in _INCREMENTAL
             for fd in field_details_list
@@ -407,11 +356,15 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             item_non_null = isinstance(item_type, GraphQLNonNull)
             item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
             plan = self._nested_plan(item, field_details_list)
-            return None if plan is None else _list_reader(attr, plan, non_null, item_non_null)
+            if plan is None:
+                return None
+            return Child(attr, plan, non_null, many=True, item_non_null=item_non_null)
         plan = self._nested_plan(leaf, field_details_list)
-        return None if plan is None else _object_reader(attr, plan, non_null)
+        return None if plan is None else Child(attr, plan, non_null)
 
-    def _nested_plan(self, object_type: Any, field_details_list: FieldDetailsList) -> Plan | None:
+    def _nested_plan(
+        self, object_type: Any, field_details_list: FieldDetailsList
+    ) -> Complete | None:
         """The plan of an attribute's object value when every selected field below it can be
         answered inline (recursively); None otherwise."""
         if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
@@ -425,23 +378,23 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _plan_for(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> Plan | None:
+    ) -> Complete | None:
         shared = self._shared.plans if self._shared is not None else None
-        plan: Plan | None = self._memo(
+        plan: Complete | None = self._memo(
             self._plans, parent_type, grouped_field_set, self._plan, shared, _grouped_key
         )
         return plan
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> Plan | None:
-        plan: Plan = []
+    ) -> Complete | None:
+        named: list[tuple[str, Field]] = []
         for response_name, field_details_list in grouped_field_set.items():
-            reader = self._reader_for(parent_type, field_details_list)
-            if reader is None:
+            field = self._field_for(parent_type, field_details_list)
+            if field is None:
                 return None
-            plan.append((response_name, reader))
-        return plan
+            named.append((response_name, field))
+        return compile_plan(named)
 
     # ---------------------------------------------------------------- short cuts
 
@@ -456,7 +409,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         reader = self._reader_for(parent_type, field_details_list)
         if reader is not None:
             value = reader(source)
-            if value is not _SLOW:
+            if value is not SLOW:
                 return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
@@ -474,8 +427,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if not new_defer_usages and position_context is None:
             plan = self._plan_for(parent_type, grouped_field_set)
             if plan is not None:
-                done = _complete_plain(plan, source_value)
-                if done is not _SLOW:
+                done = plan(source_value)
+                if done is not SLOW:
                     return done
         return super().execute_collected_subfields(
             parent_type, source_value, path, grouped_field_set, new_defer_usages, position_context
@@ -508,10 +461,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if plan is not None:
             completed: list[Any] = []
             for item in items:
-                done = (
-                    (_SLOW if non_null else None) if item is None else _complete_plain(plan, item)
-                )
-                if done is _SLOW:
+                done = (SLOW if non_null else None) if item is None else plan(item)
+                if done is SLOW:
                     break
                 completed.append(done)
             else:

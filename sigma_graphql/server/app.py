@@ -30,7 +30,7 @@ from db.drivers import roundtrips
 from db.drivers.handles import Databases
 from db.drivers.outages import retry_after, unavailable_database
 from schema.build import build_schema
-from sigma_graphql.core import errors
+from sigma_graphql.core import errors, heap
 from sigma_graphql.core.errors import AppError
 from sigma_graphql.core.i18n import negotiate
 from sigma_graphql.core.requestid import RequestIdMiddleware, current_request_id
@@ -360,6 +360,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         exports.start()
         # Circuit breakers and their probe (db/drivers/handles.py, issue #12).
         probe = asyncio.get_running_loop().create_task(dbs.probe_forever())
+        # Everything start-up built stays alive: keep the collector from walking it per request.
+        heap.settle_after_startup()
         try:
             yield
         finally:

@@ -1,0 +1,92 @@
+"""The compiled inline plans (sigma_graphql/execution/plan_compiler.py) keep the readers' rules:
+coercion skipped only for a value already of the scalar's own type, SLOW (graphql-core's path)
+for nulls in non-null fields, refused values and anything raised. End to end against the real
+schema: tests/test_fast_execution.py and tests/test_fast_equivalence.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLFloat, GraphQLInt, GraphQLString
+
+from sigma_graphql.execution.plan_compiler import (
+    SLOW,
+    Child,
+    Leaf,
+    TypeName,
+    compile_plan,
+    compile_reader,
+)
+
+
+@dataclass
+class Kota:
+    nama: Any
+
+
+@dataclass
+class Toko:
+    nama: Any
+    jumlah: Any
+    harga: Any
+    kota: Any
+    cabang: Any
+
+
+def _plan() -> Any:
+    kota = compile_plan([("nama", Leaf("nama", GraphQLString.coerce_output_value, "str", True))])
+    return compile_plan(
+        [
+            ("__typename", TypeName("Toko")),
+            ("nama", Leaf("nama", GraphQLString.coerce_output_value, "str", True)),
+            ("n", Leaf("jumlah", GraphQLInt.coerce_output_value, "int", False)),
+            ("harga", Leaf("harga", GraphQLFloat.coerce_output_value, "any", False)),
+            ("kota", Child("kota", kota, non_null=False)),
+            ("cabang", Child("cabang", kota, non_null=True, many=True, item_non_null=False)),
+        ]
+    )
+
+
+def test_an_object_is_completed_in_one_call_with_aliases_and_nested_lists() -> None:
+    plan = _plan()
+    toko = Toko("Warung", 3, 2, Kota("Bandung"), [Kota("Bogor"), None])
+    assert plan(toko) == {
+        "__typename": "Toko",
+        "nama": "Warung",
+        "n": 3,
+        "harga": 2.0,  # the Float coercion ran: an int became a float
+        "kota": {"nama": "Bandung"},
+        "cabang": [{"nama": "Bogor"}, None],
+    }
+    assert plan(Toko("Warung", None, None, None, [])) == {
+        "__typename": "Toko",
+        "nama": "Warung",
+        "n": None,
+        "harga": None,
+        "kota": None,
+        "cabang": [],
+    }
+
+
+def test_whatever_needs_graphql_core_answers_slow() -> None:
+    plan = _plan()
+    ok = {"nama": "W", "jumlah": 1, "harga": 1.0, "kota": None, "cabang": []}
+    assert plan(Toko(**ok)) is not SLOW
+    assert plan(Toko(**(ok | {"nama": None}))) is SLOW  # null in a non-null field
+    assert plan(Toko(**(ok | {"jumlah": 2**31}))) is SLOW  # out of Int range: coercion raises
+    assert plan(Toko(**(ok | {"jumlah": "banyak"}))) is SLOW  # not an Int
+    assert plan(Toko(**(ok | {"kota": Kota(None)}))) is SLOW  # null deep inside
+    assert plan(Toko(**(ok | {"cabang": None}))) is SLOW  # null non-null list
+    assert plan(Toko(**(ok | {"cabang": "Bogor"}))) is SLOW  # not a list
+    assert plan(object()) is SLOW  # missing attributes
+
+
+def test_a_single_field_reader_and_the_same_text_compiled_once() -> None:
+    read = compile_reader(Leaf("jumlah", GraphQLInt.coerce_output_value, "int", True))
+    assert read(Toko("W", 7, None, None, [])) == 7
+    assert read(Toko("W", None, None, None, [])) is SLOW
+    one, two = _plan(), _plan()
+    assert one is not two
+    assert one.__code__ is two.__code__  # one compile for equal plans, new globals each
+    assert "src.jumlah" in one.__sigma_source__
