@@ -51,7 +51,7 @@ def _plan() -> Any:
 def test_an_object_is_completed_in_one_call_with_aliases_and_nested_lists() -> None:
     plan = _plan()
     toko = Toko("Warung", 3, 2, Kota("Bandung"), [Kota("Bogor"), None])
-    assert plan(toko) == {
+    assert plan(toko, None) == {
         "__typename": "Toko",
         "nama": "Warung",
         "n": 3,
@@ -59,7 +59,7 @@ def test_an_object_is_completed_in_one_call_with_aliases_and_nested_lists() -> N
         "kota": {"nama": "Bandung"},
         "cabang": [{"nama": "Bogor"}, None],
     }
-    assert plan(Toko("Warung", None, None, None, [])) == {
+    assert plan(Toko("Warung", None, None, None, []), None) == {
         "__typename": "Toko",
         "nama": "Warung",
         "n": None,
@@ -72,20 +72,20 @@ def test_an_object_is_completed_in_one_call_with_aliases_and_nested_lists() -> N
 def test_whatever_needs_graphql_core_answers_slow() -> None:
     plan = _plan()
     ok = {"nama": "W", "jumlah": 1, "harga": 1.0, "kota": None, "cabang": []}
-    assert plan(Toko(**ok)) is not SLOW
-    assert plan(Toko(**(ok | {"nama": None}))) is SLOW  # null in a non-null field
-    assert plan(Toko(**(ok | {"jumlah": 2**31}))) is SLOW  # out of Int range: coercion raises
-    assert plan(Toko(**(ok | {"jumlah": "banyak"}))) is SLOW  # not an Int
-    assert plan(Toko(**(ok | {"kota": Kota(None)}))) is SLOW  # null deep inside
-    assert plan(Toko(**(ok | {"cabang": None}))) is SLOW  # null non-null list
-    assert plan(Toko(**(ok | {"cabang": "Bogor"}))) is SLOW  # not a list
-    assert plan(object()) is SLOW  # missing attributes
+    assert plan(Toko(**ok), None) is not SLOW
+    assert plan(Toko(**(ok | {"nama": None})), None) is SLOW  # null in a non-null field
+    assert plan(Toko(**(ok | {"jumlah": 2**31})), None) is SLOW  # out of Int range: coercion raises
+    assert plan(Toko(**(ok | {"jumlah": "banyak"})), None) is SLOW  # not an Int
+    assert plan(Toko(**(ok | {"kota": Kota(None)})), None) is SLOW  # null deep inside
+    assert plan(Toko(**(ok | {"cabang": None})), None) is SLOW  # null non-null list
+    assert plan(Toko(**(ok | {"cabang": "Bogor"})), None) is SLOW  # not a list
+    assert plan(object(), None) is SLOW  # missing attributes
 
 
 def test_a_single_field_reader_and_the_same_text_compiled_once() -> None:
     read = compile_reader(Leaf("jumlah", GraphQLInt.coerce_output_value, "int", True))
-    assert read(Toko("W", 7, None, None, [])) == 7
-    assert read(Toko("W", None, None, None, [])) is SLOW
+    assert read(Toko("W", 7, None, None, []), None) == 7
+    assert read(Toko("W", None, None, None, []), None) is SLOW
     one, two = _plan(), _plan()
     assert one is not two
     assert one.__code__ is two.__code__  # one compile for equal plans, new globals each

@@ -32,6 +32,7 @@ from schema.types.scalars import Rupiah
 from sigma_graphql.analytics import forecast as forecasting
 from sigma_graphql.analytics import growth as quarters
 from sigma_graphql.core import errors
+from sigma_graphql.core.field_metadata import INLINE
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.permissions import can_read, can_see_umkm, masked_nik, umkm_grants
@@ -136,7 +137,12 @@ class UMKM:
 
     # owner and financialLogs are sync resolvers that return either the prefetched value or an
     # awaitable (graphql-core awaits it): the GraphQL type is given explicitly.
-    @strawberry.field(description="Staff and owner.", graphql_type=LazyUser | None)
+    # INLINE: an inline plan may call these two (sigma_graphql/execution/fast_execution.py):
+    # they read only self, their arguments and info.context, and answer synchronously when
+    # the page was prefetched.
+    @strawberry.field(
+        description="Staff and owner.", graphql_type=LazyUser | None, metadata={INLINE: True}
+    )
     def owner(self, info: Info) -> User | Awaitable[User | None] | None:
         return umkm_owner(info, self)
 
@@ -144,6 +150,7 @@ class UMKM:
         description="Monthly logs, newest first; optionally one year. Staff and owner; empty "
         "otherwise.",
         graphql_type=Annotated["FinancialLogConnection", strawberry.lazy("schema.types.financial")],
+        metadata={INLINE: True},
     )
     def financial_logs(
         self,

@@ -25,13 +25,16 @@ Two measures, both behaviour-preserving:
 from __future__ import annotations
 
 import enum
+from asyncio import iscoroutine
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
@@ -47,6 +50,8 @@ from graphql import (
     visit,
 )
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.language.visitor import BREAK
 from graphql.pyutils import Path
 from strawberry.schema.config import StrawberryConfig
@@ -56,6 +61,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
+from sigma_graphql.core.field_metadata import INLINE
 from sigma_graphql.execution.plan_compiler import (
     SLOW,
     Child,
@@ -69,6 +75,16 @@ from sigma_graphql.execution.plan_compiler import (
 )
 
 _ATTR = "_sigma_attr"  # marks the resolvers streamline() installs
+_INLINE_CALL = "_sigma_inline_call"  # marks the method resolvers an inline plan may call
+
+# Strawberry field metadata `{INLINE: True}` (sigma_graphql/core/field_metadata.py) lets an
+# inline plan call the field's resolver, so an object mixing attributes with such a field is still
+# completed without graphql-core (issue 16: each UMKM of a staff list has `owner` and
+# `financialLogs`). Only for a synchronous method whose answer depends on `self`, its arguments
+# and `info.context` or the selection, never on `info.path` (the plan binds one resolve info per
+# field and request, not one per object), and without side effects: a plan that cannot finish
+# falls back to graphql-core, which calls the resolver again. A resolver may still return an
+# awaitable (say, when nothing was prefetched): the plan then gives up on that object.
 
 
 def attribute_resolver(python_name: str) -> Callable[..., Any]:
@@ -141,6 +157,8 @@ def method_resolver(
             kwargs[info_name] = info_class(_raw_info=info, _field=definition)
         return resolver(source, **kwargs)
 
+    if definition.metadata.get(INLINE) and not resolver.is_async:
+        setattr(resolve, _INLINE_CALL, True)
     return resolve
 
 
@@ -177,11 +195,24 @@ _KIND: dict[Any, str] = {
 }
 
 
-def _leaf(attr: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Leaf:
+def _leaf(attr: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool, call: Any) -> Leaf:
     """The leaf's output coercion, skipped for a value already of a built-in scalar's own type
     (an Int in range); everything else goes to the type's own coercion, which accepts or
     refuses it as before."""
-    return Leaf(attr, leaf.coerce_output_value, _KIND.get(leaf, "any"), non_null)
+    return Leaf(attr, leaf.coerce_output_value, _KIND.get(leaf, "any"), non_null, call)
+
+
+@dataclass(frozen=True, eq=False)
+class _Call:
+    """A field an inline plan answers by calling its resolver (INLINE)."""
+
+    parent_type: GraphQLObjectType
+    field_details_list: FieldDetailsList
+    field_def: GraphQLField
+
+
+class _NotInline(Exception):
+    """An INLINE resolver answered with an awaitable: the plan gives up (SLOW)."""
 
 
 _INCREMENTAL = frozenset(("defer", "stream"))
@@ -268,6 +299,45 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         self._readers: dict[tuple[GraphQLObjectType, int], tuple[Any, Reader | None]] = {}
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Complete | None]] = {}
         self._shared = _operation_plans(self.schema, self.operation, self.fragments)
+        self._bound: dict[_Call, Callable[[Any], Any]] = {}
+
+    # ---------------------------------------------------------------- resolvers in plans
+
+    def call(self, spec: _Call, source: Any) -> Any:
+        """An INLINE field's resolver on `source` (plan_compiler's `run.call`): its arguments
+        and resolve info are bound once per request; an awaitable answer raises _NotInline,
+        which the plan turns into SLOW."""
+        bound = self._bound.get(spec)
+        if bound is None:
+            bound = self._bound[spec] = self._bind(spec)
+        result = bound(source)
+        if self.is_awaitable(result):
+            if iscoroutine(result):
+                result.close()  # never started: graphql-core's path calls the resolver again
+            raise _NotInline
+        return result
+
+    def _bind(self, spec: _Call) -> Callable[[Any], Any]:
+        field_def, details = spec.field_def, spec.field_details_list
+        first = details[0]
+        name = first.node.name.value
+        info = self.build_resolve_info(
+            field_def, to_nodes(details), spec.parent_type, Path(None, name, spec.parent_type.name)
+        )
+        args = (
+            get_argument_values(
+                field_def,
+                first.node,
+                self.variable_values,
+                first.fragment_variable_values,
+                self.hide_suggestions,
+            )
+            if field_def.args or first.node.arguments
+            else {}
+        )
+        resolve = field_def.resolve
+        assert resolve is not None  # _INLINE_CALL marks installed resolvers only
+        return lambda source: resolve(source, info, **args)
 
     # ---------------------------------------------------------------- decisions
 
@@ -335,16 +405,19 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if field_name == "__typename":
             return TypeName(parent_type.name)
         field_def = self.schema.get_field(parent_type, field_name)
-        if field_def is None or field_def.args:
+        if field_def is None:
             return None
         attr = getattr(field_def.resolve, _ATTR, None)
-        if attr is None:
-            return None
+        call = None
+        if attr is None or field_def.args:
+            if not getattr(field_def.resolve, _INLINE_CALL, False):
+                return None
+            attr, call = "", _Call(parent_type, field_details_list, field_def)
         field_type = field_def.type
         non_null = isinstance(field_type, GraphQLNonNull)
         leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
         if isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
-            return _leaf(attr, leaf, non_null)
+            return _leaf(attr, leaf, non_null, call)
         if any(
             d.name.value in _INCREMENTAL
             for fd in field_details_list
@@ -358,9 +431,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             plan = self._nested_plan(item, field_details_list)
             if plan is None:
                 return None
-            return Child(attr, plan, non_null, many=True, item_non_null=item_non_null)
+            return Child(attr, plan, non_null, True, item_non_null, call)
         plan = self._nested_plan(leaf, field_details_list)
-        return None if plan is None else Child(attr, plan, non_null)
+        return None if plan is None else Child(attr, plan, non_null, call=call)
 
     def _nested_plan(
         self, object_type: Any, field_details_list: FieldDetailsList
@@ -408,7 +481,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         reader = self._reader_for(parent_type, field_details_list)
         if reader is not None:
-            value = reader(source)
+            value = reader(source, self)
             if value is not SLOW:
                 return value
         return super().execute_field(
@@ -427,7 +500,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if not new_defer_usages and position_context is None:
             plan = self._plan_for(parent_type, grouped_field_set)
             if plan is not None:
-                done = plan(source_value)
+                done = plan(source_value, self)
                 if done is not SLOW:
                     return done
         return super().execute_collected_subfields(
@@ -461,7 +534,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if plan is not None:
             completed: list[Any] = []
             for item in items:
-                done = (SLOW if non_null else None) if item is None else plan(item)
+                done = (SLOW if non_null else None) if item is None else plan(item, self)
                 if done is SLOW:
                     break
                 completed.append(done)

@@ -6,7 +6,7 @@ them. Interpreting such a plan costs two or three Python calls per field (a read
 coercer, a dict write). Here a plan becomes the source text of one function per selection set,
 in the spirit of graphql-jit, so a page of 100 UMKMs costs one call per object:
 
-    def complete(src):
+    def complete(src, run):
         try:
             v0 = src.id
             if v0 is None:
@@ -17,6 +17,10 @@ in the spirit of graphql-jit, so a page of 100 UMKMs costs one call per object:
         except Exception:
             return SLOW
         return {'id': v0, ...}
+
+`run` is the request's executor: a field answered by a resolver (Leaf.call, Child.call: the
+resolvers fast_execution.py lets run inline) is `run.call(spec, src)`, which binds the field's
+arguments and resolve info once per request.
 
 The semantics are the readers' (fast_execution.py): any null for a non-null field, a value the
 coercion refuses or returns as null, a missing attribute, or anything raised makes the function
@@ -40,8 +44,8 @@ from graphql import Undefined
 SLOW: Any = object()  # "take graphql-core's normal path"
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
-Complete = Callable[[Any], Any]  # an object's completed dict, or SLOW
-Reader = Callable[[Any], Any]  # one field's completed value, or SLOW
+Complete = Callable[[Any, Any], Any]  # (source, run): an object's completed dict, or SLOW
+Reader = Callable[[Any, Any], Any]  # (source, run): one field's completed value, or SLOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,7 @@ class Leaf:
     coerce: Callable[[Any], Any]
     kind: str
     non_null: bool
+    call: Any = None  # not None: the value is `run.call(call, src)` (a resolver), not the attr
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class Child:
     non_null: bool
     many: bool = False
     item_non_null: bool = False
+    call: Any = None  # as Leaf.call
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,7 @@ _TYPE_CHECK = {
 }
 
 
-def complete_list(plan: Complete, items: Any, item_non_null: bool) -> Any:
+def complete_list(plan: Complete, items: Any, item_non_null: bool, run: Any) -> Any:
     """A list (or tuple) of objects completed by `plan`; SLOW for anything else, for a null
     item in a list of non-null items and for an item `plan` cannot complete."""
     if not isinstance(items, (list, tuple)):
@@ -93,7 +99,7 @@ def complete_list(plan: Complete, items: Any, item_non_null: bool) -> Any:
                 return SLOW
             out.append(None)
             continue
-        done = plan(item)
+        done = plan(item, run)
         if done is SLOW:
             return SLOW
         out.append(done)
@@ -107,7 +113,10 @@ def _emit(i: int, field: Field, lines: list[str], env: dict[str, Any]) -> None:
         env[f"n{i}"] = field.name
         lines.append(f"{v} = n{i}")
         return
-    if field.attr.isidentifier() and not keyword.iskeyword(field.attr):
+    if field.call is not None:
+        env[f"k{i}"] = field.call
+        lines.append(f"{v} = run.call(k{i}, src)")
+    elif field.attr.isidentifier() and not keyword.iskeyword(field.attr):
         lines.append(f"{v} = src.{field.attr}")
     else:
         env[f"a{i}"] = field.attr
@@ -124,9 +133,9 @@ def _emit(i: int, field: Field, lines: list[str], env: dict[str, Any]) -> None:
     env[f"p{i}"] = field.plan
     lines.append("else:")
     if field.many:
-        lines.append(f"    {v} = complete_list(p{i}, {v}, {field.item_non_null})")
+        lines.append(f"    {v} = complete_list(p{i}, {v}, {field.item_non_null}, run)")
     else:
-        lines.append(f"    {v} = p{i}({v})")
+        lines.append(f"    {v} = p{i}({v}, run)")
     lines.append(f"    if {v} is SLOW:")
     lines.append("        return SLOW")
 
@@ -135,7 +144,7 @@ _CODE: dict[str, CodeType] = {}
 _CODE_MAX = 1024
 
 
-def _function(source: str, env: dict[str, Any]) -> Callable[[Any], Any]:
+def _function(source: str, env: dict[str, Any]) -> Callable[[Any, Any], Any]:
     code = _CODE.get(source)
     if code is None:
         if len(_CODE) >= _CODE_MAX:
@@ -143,7 +152,7 @@ def _function(source: str, env: dict[str, Any]) -> Callable[[Any], Any]:
         code = _CODE[source] = compile(source, "<sigma inline plan>", "exec")
     env.update(SLOW=SLOW, UNDEFINED=Undefined, complete_list=complete_list)
     exec(code, env)  # text built above from identifiers and reprs only
-    made: Callable[[Any], Any] = env["complete"]
+    made: Callable[[Any, Any], Any] = env["complete"]
     made.__sigma_source__ = source  # type: ignore[attr-defined]  # for debugging and tests
     return made
 
@@ -153,7 +162,7 @@ def _body(fields: Sequence[Field], env: dict[str, Any]) -> list[str]:
     for i, field in enumerate(fields):
         _emit(i, field, lines, env)
     return (
-        ["def complete(src):", "    try:"]
+        ["def complete(src, run):", "    try:"]
         + [f"        {line}" for line in lines]
         + [
             "    except Exception:",
