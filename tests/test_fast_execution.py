@@ -7,6 +7,9 @@ with the fast path on and off, are compared in tests/test_round_trips.py."""
 from __future__ import annotations
 
 import enum
+import gc
+import warnings
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,6 +18,7 @@ import strawberry
 from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from sigma_graphql.core.field_metadata import INLINE
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
 
 
@@ -50,6 +54,26 @@ class Item:
     async def nanti(self, kode: strawberry.ID) -> str:
         return f"{kode}-{self.nama}"
 
+    # Resolvers an inline plan may call (INLINE): synchronous, or now and then an awaitable.
+    @strawberry.field(metadata={INLINE: True})
+    def ganda(self, info: strawberry.Info, kali: int = 2) -> int:
+        assert info.context is not None or info.context is None  # info is there
+        return self.jumlah * kali
+
+    @strawberry.field(metadata={INLINE: True}, graphql_type=str)
+    def kadang(self) -> str | Awaitable[str]:
+        return _later(self.nama) if self.jumlah % 10 == 3 else self.nama
+
+    @strawberry.field(metadata={INLINE: True})
+    def rusak(self) -> int:
+        if self.jumlah == 7:
+            raise ValueError("rusak di tujuh")
+        return self.jumlah
+
+
+async def _later(nama: str) -> str:
+    return f"nanti {nama}"
+
 
 @dataclass
 class Broken:
@@ -71,6 +95,10 @@ class Group:
     first: Item | None
     items: list[Item]
     maybe: list[Item | None] | None
+
+    @strawberry.field(metadata={INLINE: True})
+    def utama(self) -> Item | None:
+        return self.first
 
 
 ITEMS = [
@@ -170,6 +198,10 @@ DOCUMENTS = {
     "nested: bad int in a list": "{ brokenGroups { items { jumlah } } }",
     "nested: null item in a non-null list": "{ nullInGroups { items { nama } } }",
     "nullable parent": "{ brokenOne { nama jumlah warna kodeWilayah harga } }",
+    "inline resolvers with arguments": "{ items { nama ganda g3: ganda(kali: 3) } }",
+    "inline resolver answering an awaitable now and then": "{ items { nama kadang } }",
+    "bad: inline resolver raising": "{ items { nama rusak } }",
+    "inline resolver holding an object": "{ groups { nama utama { nama ganda } } }",
 }
 
 
@@ -285,3 +317,32 @@ async def test_a_document_sent_again_is_planned_once(monkeypatch: pytest.MonkeyP
         stock = await STOCK.execute(doc, variable_values={"y": y})
         assert fast.data == stock.data and not fast.errors
         assert built, "planned again"
+
+
+async def test_inline_resolvers_run_without_graphql_core_and_leave_no_coroutine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    original = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(parent_type.name)
+        return original(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
+    doc = "{ groups { nama utama { nama ganda(kali: 4) } } }"
+    stock = await STOCK.execute(doc)
+    calls.clear()
+    fast = await FAST.execute(doc)
+    assert not fast.errors and fast.data == stock.data
+    assert calls == ["Query"], "groups and the objects their INLINE resolver holds, inline"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = await FAST.execute(
+            DOCUMENTS["inline resolver answering an awaitable now and then"]
+        )
+        gc.collect()
+    assert not result.errors and result.data is not None
+    assert result.data["items"][3]["kadang"] == "nanti Barang 3"
+    assert not [w for w in caught if "never awaited" in str(w.message)]
