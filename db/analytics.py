@@ -201,14 +201,7 @@ async def page_umkms(
 
 
 async def count_flagged(cassandra: Cassandra, tahun: int) -> int:
-    """Flagged months of a year: the flagged_logs index (maintained by the financial domain),
-    confirmed against the log rows because an entry can outlive its flag after a crash.
-    Reads one partition plus the flagged UMKMs' year partitions (flags are rare)."""
-    entries = await cassandra.execute(
-        "SELECT umkm_id, bulan FROM flagged_logs WHERE tahun = ?", (tahun,)
-    )
-    wanted = {(r["umkm_id"], r["bulan"]) for r in entries}
-    if not wanted:
-        return 0
-    rows = await logs(cassandra, sorted({u for u, _ in wanted}), [tahun])
-    return sum(1 for r in rows if r["is_flagged"] and (r["umkm_id"], r["bulan"]) in wanted)
+    """Flagged months of a year: the per-year count the financial domain keeps on every flag
+    flip (db/financial_logs.flagged_count; exact after crashes through its intents and the
+    rebuild). One row of one partition, whatever the number of flags."""
+    return await financial_logs.flagged_count(cassandra, tahun)

@@ -270,3 +270,47 @@ async def flagged_page(
         "AND (flagged_at, umkm_id, bulan) < (?, ?, ?) LIMIT ?",
         (tahun, *after, limit),
     )
+
+
+# ---------------------------------------------------------------- flagged count per year
+
+FLAGGED_ADD = "UPDATE flagged_counts SET n = n + ? WHERE tahun = ?"
+
+
+async def add_flagged(cass: Cassandra, tahun: int, delta: int) -> None:
+    """Moves a year's flagged count; called once per flip of a row's is_flagged (the LWT that
+    applied decides), never for a retry that found the row as wanted."""
+    await cass.execute(FLAGGED_ADD, (delta, tahun))
+
+
+async def flagged_count(cass: Cassandra, tahun: int) -> int:
+    """The year's flagged count: one row of one partition, whatever the number of flags."""
+    rows = await cass.execute("SELECT n FROM flagged_counts WHERE tahun = ?", (tahun,))
+    return int(rows[0]["n"] or 0) if rows else 0
+
+
+async def flagged_counts(cass: Cassandra) -> dict[int, int]:
+    """Every year's flagged count (one row per year: a small table), for the rebuild."""
+    rows = await cass.execute("SELECT tahun, n FROM flagged_counts")
+    return {r["tahun"]: int(r["n"] or 0) for r in rows}
+
+
+async def count_flagged_rows(cass: Cassandra, tahun: int) -> int:
+    """The exact number of flagged months of a year, counted from the source: the year's
+    flagged_logs entries confirmed against their log rows (an entry can outlive its flag after
+    a crash, never the other way round: flag writes the entry before the LWT). Costs the
+    year's flags (one partition, then the flagged UMKMs' year partitions, 100 per statement):
+    the crash repair's recount (db/maintenance/intent_repair.py), never a request's."""
+    entries = await cass.execute(
+        "SELECT umkm_id, bulan FROM flagged_logs WHERE tahun = ?", (tahun,)
+    )
+    wanted = {(r["umkm_id"], r["bulan"]) for r in entries}
+    if not wanted:
+        return 0
+    found = await logs_in(cass, sorted({u for u, _ in wanted}), [tahun])
+    return sum(
+        1
+        for rows in found.values()
+        for r in rows
+        if r["is_flagged"] and (r["umkm_id"], r["bulan"]) in wanted
+    )

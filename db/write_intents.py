@@ -1,14 +1,17 @@
 """Intents of the two-database writes: what a write may leave half-done if it dies.
 
-Every revenue write (db/writes/financial.py) and every UMKM write with Cassandra follow-ups
-(db/writes/umkm.py) records an intent BEFORE its first step and marks it done AFTER its
-last. An intent still open after `SIGMA_INTENT_REPAIR_AGE_S` belongs to a write that died or
+Every revenue and flag write (db/writes/financial.py) and every UMKM write with Cassandra
+follow-ups (db/writes/umkm.py) records an intent BEFORE its first step and marks it done AFTER
+its last. An intent still open after `SIGMA_INTENT_REPAIR_AGE_S` belongs to a write that died or
 failed halfway (API killed, Cassandra killed or paused, a timeout); the reconciler repairs it
 (db/maintenance/intent_repair.py). An intent names what the write may have moved:
 - kind LOG: one month (umkm_id, tahun, bulan) and the (sektor, kota) pairs of its old and new
   contribution (db/writes/aggregates.py);
 - kind UMKM: an UMKM whose profile changed; the (sektor, kota) pairs and count statuses of the
-  profile before and after (all its months may move, its verification task may lag).
+  profile before and after (all its months may move, its verification task may lag);
+- kind FLAG: one month (umkm_id, tahun, bulan) whose is_flagged a flag, unflag or delete may
+  flip; the year's flagged count (flagged_counts) may move. No pairs: the month's contribution
+  to the aggregates does not depend on its flag.
 The reconciler also uses open and recent intents to know which aggregate cells are being written
 right now (`touches_*`), and repairs only cells nobody is writing.
 
@@ -36,6 +39,7 @@ SLOT_S = 60
 SHARDS = 16
 LOG = "LOG"
 UMKM = "UMKM"
+FLAG = "FLAG"
 # Partitions read at once by a scan.
 SCAN_CONCURRENCY = 64
 
@@ -105,6 +109,9 @@ class Intent:
 
     def touches_region(self, kota: str, tahun: int, bulan: int) -> bool:
         return any(p[1] == kota for p in self.pairs) and self._month(tahun, bulan)
+
+    def touches_flags(self, tahun: int) -> bool:
+        return self.kind == FLAG and self.tahun == tahun
 
     def touches_count(self, scope: str, name: str) -> bool:
         if self.kind != UMKM:
@@ -179,6 +186,10 @@ async def open_log(
     return await _insert(
         cass, _new(LOG, umkm_id, tahun=tahun, bulan=bulan, pairs=pairs_of(contributions))
     )
+
+
+async def open_flag(cass: Cassandra, umkm_id: uuid.UUID, tahun: int, bulan: int) -> Intent:
+    return await _insert(cass, _new(FLAG, umkm_id, tahun=tahun, bulan=bulan))
 
 
 async def open_umkm(

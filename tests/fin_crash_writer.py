@@ -7,7 +7,9 @@ dies right after recording the UMKM's contribution, before the counters.
 With SIGMA_TEST_CRASH_AT=after_profile_write, `approve` / `resubmit` (the UMKM write path of the
 API, db/writes/umkm.py) die right after the MongoDB write, before the verification task,
 the aggregate hook and the counts.
-Usage: python -m tests.fin_crash_writer submit|delete UMKM_ID TAHUN BULAN [OMZET]
+With SIGMA_TEST_CRASH_AT=after_flag_row, `flag` / `unflag` / `delete` (of a flagged month) die
+right after the LWT that flipped is_flagged, before the year's flagged count moves.
+Usage: python -m tests.fin_crash_writer submit|delete|flag|unflag UMKM_ID TAHUN BULAN [OMZET]
        python -m tests.fin_crash_writer count UMKM_ID
        python -m tests.fin_crash_writer approve|resubmit UMKM_ID VIEWER_ID
 """
@@ -27,6 +29,7 @@ from db.drivers.handles import Databases
 from db.writes import financial as financial_writes
 from db.writes import umkm_counts
 from resolvers import verification
+from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings, load_settings
 from sigma_graphql.core.viewer import Audience, Viewer
 from sigma_graphql.request.context import Context, Services
@@ -77,6 +80,25 @@ async def main(argv: list[str]) -> int:
                 catatan=None,
                 by=None,
             )
+        elif op in ("flag", "unflag"):
+            doc = await umkm_profiles.find_by_id(dbs.mongo, raw_id)
+            assert doc is not None
+            if op == "flag":
+                reason = "omzet tidak wajar (uji)"
+                await financial_writes.flag(
+                    dbs,
+                    PubSub(),
+                    doc,
+                    tahun=tahun,
+                    bulan=bulan,
+                    reason=reason,
+                    by=None,
+                    by_name=None,
+                )
+            else:
+                await financial_writes.unflag(
+                    dbs, PubSub(), doc, tahun=tahun, bulan=bulan, by_name=None
+                )
         else:
             await financial_writes.delete(dbs, raw_id, tahun, bulan)
     finally:

@@ -14,7 +14,10 @@ intent names exact again from the source of truth, in phases:
      (found through the sektor_kota index) and the UMKMs of open intents naming the pair;
   C. each named sector cell := the sum of its pair cells (one partition), each region cell := the
      sum of its kota's pair cells over the year's sectors: hot cells are read for milliseconds;
-  D. each named profile count := the MongoDB count.
+  D. each named profile count := the MongoDB count;
+  E. each year named by a FLAG intent (a flag, unflag or delete of a flagged month): its
+     flagged count := the year's flagged rows, recounted from the flagged_logs index confirmed
+     against the rows (fl.count_flagged_rows).
 A cell is set by reading it and adding the difference, which is exact only if no write moves the
 cell between the reads and the addition. Every such write has an intent, recorded before its
 first step; so each phase takes a snapshot of the recent intents before its reads and another
@@ -24,8 +27,9 @@ not by clock, except for which minutes are read (SKEW_S around now).
 A repaired intent stays open for one more round, which must find nothing to fix before it is
 marked done: a delta that landed late (a paused Cassandra resuming) is corrected then. Nothing
 is applied twice: every fix is a difference to a value read in the same quiet window.
-Cost: O(months of the UMKM) for its own rows, O(UMKMs of a (sektor, kota) pair) for a pair cell:
-fine for a repair after a fault, see README "Known limits" at national scale.
+Cost: O(months of the UMKM) for its own rows, O(UMKMs of a (sektor, kota) pair) for a pair cell,
+O(flags of the year) for a flagged count: fine for a repair after a fault, see README "Known
+limits" at national scale.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class RepairReport:
     sector_cells_fixed: int = 0
     region_cells_fixed: int = 0
     count_cells_fixed: int = 0
+    flag_cells_fixed: int = 0
     busy_cells: int = 0  # left for the next round: a write was moving them
 
     @property
@@ -87,6 +92,7 @@ class RepairReport:
             + self.sector_cells_fixed
             + self.region_cells_fixed
             + self.count_cells_fixed
+            + self.flag_cells_fixed
         )
 
 
@@ -104,6 +110,7 @@ class _Plan:
         default_factory=lambda: defaultdict(set)
     )
     counts: set[tuple[str, str]] = field(default_factory=set)
+    flag_years: set[int] = field(default_factory=set)
     cause: defaultdict[Hashable, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
     changed: set[uuid.UUID] = field(default_factory=set)  # a fix was needed: verify next round
     busy: set[uuid.UUID] = field(default_factory=set)  # a cell was skipped: repair next round
@@ -121,6 +128,10 @@ class _Plan:
         if name is not None:
             self.counts.add((scope, name))
             self.cause[("c", scope, name)].add(u)
+
+    def flags(self, u: uuid.UUID, tahun: int) -> None:
+        self.flag_years.add(tahun)
+        self.cause[("f", tahun)].add(u)
 
     def fixed(self, key: Hashable) -> None:
         self.changed |= self.cause[key]
@@ -163,6 +174,9 @@ class _Blockers:
     def count(self, scope: str, name: str) -> bool:
         return any(i.touches_count(scope, name) for i in self.intents)
 
+    def flags(self, tahun: int) -> bool:
+        return any(i.touches_flags(tahun) for i in self.intents)
+
 
 class _Round:
     def __init__(
@@ -204,6 +218,11 @@ class _Round:
 
     async def umkm(self, u: uuid.UUID, intents: list[Intent]) -> None:
         cass, plan = self.cass, self.plan
+        for i in intents:
+            if i.kind == write_intents.FLAG and i.tahun is not None:
+                plan.flags(u, i.tahun)  # phase E; a flag moves none of the cells below
+        if not _moves_rows(intents):
+            return
         if any(i.kind == write_intents.UMKM for i in intents):
             v = await verification_repair.repair_umkm(self.dbs, u)
             fixed = v.tasks_created + v.tasks_assigned + v.decisions_finished + v.tasks_aligned
@@ -225,7 +244,10 @@ class _Round:
                 i
                 for i in intents
                 if i.kind == write_intents.UMKM
-                or (i.tahun, i.bulan) == (row["tahun"], row["bulan"])
+                or (
+                    i.kind == write_intents.LOG
+                    and (i.tahun, i.bulan) == (row["tahun"], row["bulan"])
+                )
             ]
             if doc is None or not month_intents:
                 continue  # a month no intent names is not this repair's business
@@ -294,7 +316,7 @@ class _Round:
         current: dict[tuple[str, str, int], dict[int, tuple[int, int]]] = {}
 
         async def reads() -> None:
-            ids = list(self.work)
+            ids = [u for u, intents in self.work.items() if _moves_rows(intents)]
             found = await asyncio.gather(*(_rows(self.cass, u) for u in ids))
             own_rows.update(zip(ids, found, strict=True))
             by_umkm = await fl.years_of(self.cass, ids)  # emptied years keep quarter rows too
@@ -508,6 +530,44 @@ class _Round:
         await self._apply(statements)
         self.report.count_cells_fixed += len(statements)
 
+    # -- phase E: flagged counts ------------------------------------------------------------
+
+    async def flags(self) -> None:
+        plan = self.plan
+        if not plan.flag_years:
+            return
+        years = sorted(plan.flag_years)
+        exact: dict[int, int] = {}
+        have: dict[int, int] = {}
+
+        async def reads() -> None:
+            found, current = await asyncio.gather(
+                asyncio.gather(*(fl.count_flagged_rows(self.cass, t) for t in years)),
+                asyncio.gather(*(fl.flagged_count(self.cass, t) for t in years)),
+            )
+            exact.update(zip(years, found, strict=True))
+            have.update(zip(years, current, strict=True))
+
+        blockers = await self._window(reads)
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for t in years:
+            key = ("f", t)
+            if blockers.flags(t):
+                plan.skipped(key)
+                self.report.busy_cells += 1
+                continue
+            if exact[t] != have[t]:
+                statements.append((fl.FLAGGED_ADD, (exact[t] - have[t], t)))
+                plan.fixed(key)
+        await self._apply(statements)
+        self.report.flag_cells_fixed += len(statements)
+
+
+def _moves_rows(intents: list[Intent]) -> bool:
+    """Whether the intents may have moved a row's counted_*, aggregate or profile count cells
+    (LOG, UMKM); FLAG intents move only the year's flagged count (phase E)."""
+    return any(i.kind != write_intents.FLAG for i in intents)
+
 
 def _sum_by_month(rows: list[Row]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
@@ -573,6 +633,7 @@ async def repair(
     await run.quarters_and_pairs()
     await run.sectors_and_regions()
     await run.counts()
+    await run.flags()
     for u, intents in work.items():
         if u not in run.plan.busy and u not in run.plan.changed:
             report.closed.extend(intents)

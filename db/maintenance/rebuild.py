@@ -8,7 +8,8 @@ on the number of sectors, kotas and months, never on the number of UMKMs. For ev
 counted_* and the denormalised names of its rows, its quarter totals and its summary_terakhir;
 then it sets the dashboard counters to the exact values (counters cannot be assigned: it reads
 each one and adds the difference) and the key lists. Likewise each UMKM's umkm_counted row and
-the profile counts of umkm_counts (db/writes/umkm_counts.py), kept per (scope, name): bounded too.
+the profile counts of umkm_counts (db/writes/umkm_counts.py), kept per (scope, name): bounded too,
+and the flagged count of every year (flagged_counts: the rows with is_flagged, kept per year).
 
 Run it while writes are quiet: a write landing between reading a counter and adding the
 difference would be undone by that difference (a second run then converges).
@@ -61,6 +62,7 @@ class RebuildReport:
     pair_cells_fixed: int = 0
     counted_rows_fixed: int = 0
     count_cells_fixed: int = 0
+    flag_cells_fixed: int = 0
     keys_added: int = 0
     keys_removed: int = 0
 
@@ -79,6 +81,7 @@ class _Totals:
     region: defaultdict[Cell, list[int]]
     pair: defaultdict[PairCell, list[int]]
     counts: dict[tuple[str, str], int]  # umkm_counts: (scope, name) -> UMKMs
+    flagged: defaultdict[int, int]  # flagged_counts: tahun -> flagged rows
 
 
 QuarterCell = tuple[uuid.UUID, int, int]  # (umkm_id, tahun, quarter)
@@ -156,6 +159,8 @@ async def _one_umkm(
     rows = [await sync(r) for r in found]
     report.logs += len(rows)
     for r in rows:
+        if r.get("is_flagged"):
+            totals.flagged[r["tahun"]] += 1
         c = aggregates.counted(r)
         if c is not None:
             cells = (
@@ -288,10 +293,26 @@ async def _fix_keys(cass: Cassandra, totals: _Totals, report: RebuildReport) -> 
     report.keys_removed += len(remove)
 
 
+async def _fix_flagged(cass: Cassandra, exact: dict[int, int]) -> int:
+    """Sets every year's flagged count to the rows counted (read it, add the difference)."""
+    current = await fl.flagged_counts(cass)
+    fixes = {
+        tahun: exact.get(tahun, 0) - current.get(tahun, 0)
+        for tahun in set(current) | set(exact)
+        if exact.get(tahun, 0) != current.get(tahun, 0)
+    }
+    await asyncio.gather(*(fl.add_flagged(cass, tahun, d) for tahun, d in fixes.items()))
+    return len(fixes)
+
+
 async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
     report = RebuildReport()
     totals = _Totals(
-        defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), {}
+        defaultdict(lambda: [0, 0]),
+        defaultdict(lambda: [0, 0]),
+        defaultdict(lambda: [0, 0]),
+        {},
+        defaultdict(int),
     )
     batch: list[MongoDoc] = []
 
@@ -322,5 +343,6 @@ async def rebuild_aggregates(dbs: Databases) -> RebuildReport:
         totals.pair,
     )
     report.count_cells_fixed = await umkm_counts.fix_counters(cass, totals.counts)
+    report.flag_cells_fixed = await _fix_flagged(cass, totals.flagged)
     await _fix_keys(cass, totals, report)
     return report

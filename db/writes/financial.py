@@ -8,11 +8,17 @@ Order of every flow (see db/writes/aggregates.py for the reasoning):
        (aggregates.recheck_month: the hook of a racing profile write may have missed the row),
   (3) MongoDB summary_terakhir,
   (4) the intent marked done.
-A crash after (1) under-counts, never double counts; retrying the same call applies nothing twice;
-the reconciler repairs the cells of an intent left open (db/maintenance/intent_repair.py) within a
-minute, and `sigma-graphql rebuild-aggregates` remains the full recomputation. Tests kill the
-process right after step (1) through SIGMA_TEST_CRASH_AT=after_log_row (fault_point below), or take
-Cassandra away there (db.writes.crash.set_fault_hook).
+Flag writes (flag, unflag, and delete of a flagged month) keep the year's flagged count
+(flagged_counts) the same way: (0) an intent of kind FLAG, (1) the row's is_flagged flipped by an
+LWT, (2) +1 / -1 only when that LWT applied (a repeat finds the flag as wanted and moves nothing),
+(3) the intent done, then the owner's notification. A crash after (1) leaves the count one flip
+behind, never ahead; its open intent is repaired by recounting the year.
+For the revenue writes, a crash after (1) under-counts, never double counts. Retrying the same
+call applies nothing twice; the reconciler repairs the cells of an intent left open
+(db/maintenance/intent_repair.py) within a minute, and `sigma-graphql rebuild-aggregates`
+remains the full recomputation. Tests kill the process right after step (1) through
+SIGMA_TEST_CRASH_AT=after_log_row (after_flag_row for the flag writes; fault_point below), or
+take Cassandra away there (db.writes.crash.set_fault_hook).
 """
 
 from __future__ import annotations
@@ -198,16 +204,25 @@ async def delete(dbs: Databases, umkm_id: uuid.UUID, tahun: int, bulan: int) -> 
 
     The contribution is withdrawn first (counted_* := none, then the negative delta), and only
     then the row is deleted, so a crash in between leaves an uncounted row, never a counted ghost.
+    The delete names the flag it read (a flag or unflag landing meanwhile makes it read again),
+    so a flagged month leaves the year's flagged count exactly once, under a FLAG intent.
     """
     cass = dbs.cassandra
     intents = write_intents.LogIntents(cass, umkm_id, tahun, bulan)
+    flag_intent: write_intents.Intent | None = None
     for _ in range(aggregates.MAX_ATTEMPTS):
         row = await fl.get(cass, umkm_id, tahun, bulan)
         if row is None:
             await intents.finish()
+            await write_intents.finish(cass, [flag_intent] if flag_intent else [])
             return None
         have = aggregates.counted(row)
-        await intents.cover([have])  # (0), before anything changes
+        if row.get("is_flagged") and flag_intent is None:  # (0), before anything changes
+            flag_intent, _ = await asyncio.gather(
+                write_intents.open_flag(cass, umkm_id, tahun, bulan), intents.cover([have])
+            )
+        else:
+            await intents.cover([have])
         if have is not None:
             cleared = aggregates.counted_columns(None)
             if not await fl.cas_update(cass, row, cleared, fl.version_of(row)):
@@ -215,14 +230,20 @@ async def delete(dbs: Databases, umkm_id: uuid.UUID, tahun: int, bulan: int) -> 
             await fault_point("after_log_row")
             await aggregates.apply_delta(cass, umkm_id, tahun, bulan, have, None)
             row = {**row, **cleared}
-        if await fl.cas_delete(cass, row, fl.version_of(row)):
+        if await fl.cas_delete(cass, row, {**fl.version_of(row), "is_flagged": row["is_flagged"]}):
             break
     else:
         raise aggregates.ConcurrentWriteError(f"log {umkm_id} {tahun}-{bulan} kept changing")
-    if row.get("is_flagged") and row.get("flagged_at") is not None:
-        await fl.unindex_flag(cass, tahun, row["flagged_at"], umkm_id, bulan)
+    if row.get("is_flagged"):
+        await fault_point("after_flag_row")
+        unflagged: list[Coroutine[Any, Any, object]] = [fl.add_flagged(cass, tahun, -1)]
+        if row.get("flagged_at") is not None:
+            unflagged.append(fl.unindex_flag(cass, tahun, row["flagged_at"], umkm_id, bulan))
+        await asyncio.gather(*unflagged)
     await aggregates.refresh_summary(dbs, umkm_id)
-    await intents.finish()
+    await asyncio.gather(
+        intents.finish(), write_intents.finish(cass, [flag_intent] if flag_intent else [])
+    )
     return row
 
 
@@ -243,14 +264,20 @@ async def flag(
 ) -> tuple[str, Row | None]:
     """'ok' | 'missing' | 'already'. One LWT decides, so concurrent flags notify once.
 
-    Order: the flagged_logs entry first, then the LWT, then the notification. An entry whose
-    LWT failed (or never ran: crash) is stale, and readers skip entries whose log does not carry
-    the same flagged_at, so no flagged month is ever missing from the staff list.
+    Order: (0) the FLAG intent and the flagged_logs entry, then (1) the LWT, (2) the year's
+    flagged count +1 (only when the LWT applied: a flag of a flagged month moves nothing),
+    (3) the intent done, then the notification (it moves no count). An entry whose LWT failed
+    (or never ran: crash) is stale, and readers skip entries whose log does not carry the same
+    flagged_at, so no flagged month is ever missing from the staff list (nor from the repair's
+    recount).
     """
     cass = dbs.cassandra
     umkm_id: uuid.UUID = doc["_id"]
     at = fl.now_ms()
-    await fl.index_flag(cass, tahun, at, umkm_id, bulan)
+    intent, _ = await asyncio.gather(
+        write_intents.open_flag(cass, umkm_id, tahun, bulan),
+        fl.index_flag(cass, tahun, at, umkm_id, bulan),
+    )
     applied, current = await fl.set_flag(
         cass, umkm_id, tahun, bulan, reason=reason, by=by, by_name=by_name, at=at
     )
@@ -259,7 +286,11 @@ async def flag(
         winner = await fl.get(cass, umkm_id, tahun, bulan)
         if winner is None or fl.utc(winner.get("flagged_at")) != at:
             await fl.unindex_flag(cass, tahun, at, umkm_id, bulan)
+        await write_intents.finish(cass, [intent])
         return ("missing" if current is None else "already"), None
+    await fault_point("after_flag_row")
+    await fl.add_flagged(cass, tahun, 1)
+    await write_intents.finish(cass, [intent])
     if doc.get("owner_id") is not None:
         await notifications.create(
             dbs,
@@ -289,18 +320,28 @@ async def unflag(
     bulan: int,
     by_name: str | None,
 ) -> tuple[str, Row | None]:
-    """'ok' | 'missing' | 'not_flagged'."""
+    """'ok' | 'missing' | 'not_flagged'. The order of `flag`: the intent (with the read of the
+    row), the LWT, the count -1 (only when it applied) with the index entry's removal, the
+    intent done, the notification."""
     cass = dbs.cassandra
     umkm_id: uuid.UUID = doc["_id"]
-    before = await fl.get(cass, umkm_id, tahun, bulan)
+    before, intent = await asyncio.gather(
+        fl.get(cass, umkm_id, tahun, bulan), write_intents.open_flag(cass, umkm_id, tahun, bulan)
+    )
     if before is None:
+        await write_intents.finish(cass, [intent])
         return "missing", None
     applied, current = await fl.clear_flag(cass, umkm_id, tahun, bulan)
     if not applied:
+        await write_intents.finish(cass, [intent])
         return ("missing" if current is None else "not_flagged"), None
+    await fault_point("after_flag_row")
+    steps: list[Coroutine[Any, Any, object]] = [fl.add_flagged(cass, tahun, -1)]
     flagged_at: datetime | None = before.get("flagged_at")
     if flagged_at is not None:
-        await fl.unindex_flag(cass, tahun, flagged_at, umkm_id, bulan)
+        steps.append(fl.unindex_flag(cass, tahun, flagged_at, umkm_id, bulan))
+    await asyncio.gather(*steps)
+    await write_intents.finish(cass, [intent])
     if doc.get("owner_id") is not None:
         await notifications.create(
             dbs,
