@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +27,51 @@ from bench.run import ROOT, bench_env
 RESULTS = ROOT / "bench" / "results"
 
 
-async def _mongo_list_ms(env: dict[str, str], staff: bool, samples: int = 15) -> float:
-    """Median wall time of the catalogue/audit list query (first 101 rows) on its own."""
+async def _mongo_query_ms(env: dict[str, str], samples: int = 15) -> dict[str, float | str]:
+    """Median wall time of each shape's MongoDB list query on its own, as B1 and the resolvers
+    send it: (a) the public catalogue page and (d) the staff page (`find_page`, first 101 rows,
+    the viewer's row rule, list order), (c) the owner's UMKMs (`first_by_owners`, one owner);
+    and, as a control, one profile by `_id` (the only kind of index the stand-in uses)."""
+    from bench.run import SYNTHETIC_OWNER
     from db import umkm_profiles
     from db.drivers.handles import Databases
+    from db.maintenance.seed import stable_id
     from sigma_graphql.core.settings import load_settings
     from sigma_graphql.core.viewer import PUBLIC, Audience, Viewer
     from sigma_graphql.permissions import umkm_row_filter
 
-    viewer = Viewer(audience=Audience.PEJABAT) if staff else PUBLIC
+    owner = stable_id("user", SYNTHETIC_OWNER.format(0))
+    some_umkm = stable_id("umkm-synthetic", "0")
     dbs = Databases.open(load_settings(env))
+    mongo = dbs.mongo
+    staff = Viewer(audience=Audience.PEJABAT)
+    queries: dict[str, Callable[[], Awaitable[object]]] = {
+        "a": lambda: umkm_profiles.find_page(
+            mongo, umkm_row_filter(PUBLIC), 101, umkm_profiles.list_projection(private=False)
+        ),
+        "d": lambda: umkm_profiles.find_page(
+            mongo, umkm_row_filter(staff), 101, umkm_profiles.list_projection(private=True)
+        ),
+        "c": lambda: umkm_profiles.first_by_owners(
+            mongo, [owner], 6, None, umkm_profiles.FULL_PROJECTION
+        ),
+        "id": lambda: umkm_profiles.find_by_id(mongo, some_umkm),
+    }
     try:
-        query = umkm_row_filter(viewer)
-        projection = umkm_profiles.list_projection(private=staff)
-        times = []
-        for _ in range(samples):
-            start = time.perf_counter()
-            await umkm_profiles.find_page(dbs.mongo, query, 101, projection)
-            times.append((time.perf_counter() - start) * 1000)
-        return statistics.median(times)
+        out: dict[str, float | str] = {}
+        for name, query in queries.items():
+            try:
+                await query()  # warm: connection, the stand-in's code paths
+                times = []
+                for _ in range(samples):
+                    start = time.perf_counter()
+                    await query()
+                    times.append((time.perf_counter() - start) * 1000)
+            except Exception as exc:  # a timeout is a result here: say it in the table
+                out[name] = f"failed ({type(exc).__name__})"
+                continue
+            out[name] = statistics.median(times)
+        return out
     finally:
         await dbs.close()
 
@@ -94,10 +121,7 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def _finish(size: int, database: str, took: float, shapes: dict[str, Any]) -> dict[str, Any]:
     env = bench_env(argparse.Namespace(database=database))
-    mongo = {
-        "a": asyncio.run(_mongo_list_ms(env, staff=False)),
-        "d": asyncio.run(_mongo_list_ms(env, staff=True)),
-    }
+    mongo = asyncio.run(_mongo_query_ms(env))
     result = {"size": size, "run_s": took, "mongo_list_ms": mongo, "shapes": shapes}
     (RESULTS / f"curve-{size}-all.json").write_text(json.dumps(result, indent=1))
     return result
@@ -116,21 +140,26 @@ def table(results: list[dict[str, Any]], variants: list[str]) -> str:
             cells = []
             for r in results:
                 m = r["shapes"].get(shape, {}).get(variant)
-                if not m or m.get("p50") is None:
+                if not m:
                     cells.append("-")
+                elif m.get("p50") is None or m.get("status", "ok") != "ok":
+                    cells.append(f"failed ({m.get('status') or 'no answer'})")
                 else:
-                    cells.append(f"{m['p50']:.1f} / {m['cpu_us'] / 1000:.1f}")
+                    bad = f" ({m['bad']} bad)" if m.get("bad") else ""
+                    cells.append(f"{m['p50']:.1f} / {m['cpu_us'] / 1000:.1f}{bad}")
             lines.append(f"| {shape} | {variant.upper()} | " + " | ".join(cells) + " |")
-    lines.append(
-        "| (a) list query alone | MongoDB | "
-        + " | ".join(f"{r['mongo_list_ms']['a']:.1f} ms" for r in results)
-        + " |"
+    alone = (
+        ("a", "(a) list query alone"),
+        ("c", "(c) owner's UMKMs alone"),
+        ("d", "(d) list query alone"),
+        ("id", "one profile by _id (control)"),
     )
-    lines.append(
-        "| (d) list query alone | MongoDB | "
-        + " | ".join(f"{r['mongo_list_ms']['d']:.1f} ms" for r in results)
-        + " |"
-    )
+    for key, label in alone:
+        cells = []
+        for r in results:
+            ms = r["mongo_list_ms"].get(key, "-")
+            cells.append(ms if isinstance(ms, str) else f"{ms:.1f} ms")
+        lines.append(f"| {label} | MongoDB | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -153,7 +182,8 @@ def plot(
             p50, cpu_ms, xs = [], [], []
             for r in results:
                 m = r["shapes"].get(shape, {}).get(variant)
-                if m and m.get("p50") is not None:
+                # runs with failed answers are in the table, not on the curves
+                if m and m.get("p50") and m.get("status", "ok") == "ok" and not m.get("bad"):
                     xs.append(r["size"])
                     p50.append(m["p50"])
                     cpu_ms.append(m["cpu_us"] / 1000)
@@ -161,8 +191,12 @@ def plot(
             label = f"({shape}) {variant.upper()}"
             lat.plot(xs, p50, style, marker="o", label=label)
             cpu.plot(xs, cpu_ms, style, marker="o", label=label)
-    lat.plot(sizes, [r["mongo_list_ms"]["a"] for r in results], ":", color="black",
-             marker="x", label="(a) Mongo list query alone")  # fmt: skip
+    for key, marker in (("a", "x"), ("c", "+"), ("d", "^")):
+        ms = [r["mongo_list_ms"].get(key) for r in results]
+        ms = [m if isinstance(m, float | int) else None for m in ms]
+        lat.plot([x for x, m in zip(sizes, ms, strict=True) if m is not None],
+                 [m for m in ms if m is not None], ":", color="black", marker=marker,
+                 label=f"({key}) its MongoDB query alone")  # fmt: skip
     for ax, title in ((lat, latency),
                       (cpu, "server CPU per request (ms)")):  # fmt: skip
         ax.set_xscale("log")
@@ -171,6 +205,7 @@ def plot(
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
     cpu.legend(fontsize=7, ncol=2)
+    lat.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -184,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=2)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--reuse", action="store_true", help="table and plot from earlier results")
+    p.add_argument(
+        "--mongo-only",
+        action="store_true",
+        help="with --reuse: time the MongoDB queries alone again on the seeded data sets",
+    )
     p.add_argument(
         "--method",
         default="wrk",
@@ -209,7 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         saved = RESULTS / f"curve-{size}-all.json"
         if args.reuse and saved.exists():
-            results.append(json.loads(saved.read_text()))
+            result = json.loads(saved.read_text())
+            if args.mongo_only:
+                database = args.database_for.get(size, f"sigma_curve{size}")
+                env = bench_env(argparse.Namespace(database=database))
+                result["mongo_list_ms"] = asyncio.run(_mongo_query_ms(env))
+                saved.write_text(json.dumps(result, indent=1))
+            results.append(result)
             continue
         print(f"# size {size}", flush=True)
         results.append(measure(size, args))
