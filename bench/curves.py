@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ async def _mongo_query_ms(env: dict[str, str], samples: int = 15) -> dict[str, f
     """Median wall time of each shape's MongoDB list query on its own, as B1 and the resolvers
     send it: (a) the public catalogue page and (d) the staff page (`find_page`, first 101 rows,
     the viewer's row rule, list order), (c) the owner's UMKMs (`first_by_owners`, one owner);
-    and, as a control, one profile by `_id` (the only kind of index the stand-in uses)."""
+    (e)'s guarded summary update; as controls, one profile by `_id` (the only kind of index
+    the stand-in uses) and (a)'s query matching no profile."""
     from bench.run import SYNTHETIC_OWNER
     from db import umkm_profiles
     from db.drivers.handles import Databases
@@ -56,6 +58,25 @@ async def _mongo_query_ms(env: dict[str, str], samples: int = 15) -> dict[str, f
             mongo, [owner], 6, None, umkm_profiles.FULL_PROJECTION
         ),
         "id": lambda: umkm_profiles.find_by_id(mongo, some_umkm),
+        # (a)'s query with a status no profile has: an empty answer, so what it costs is the
+        # search alone (an index answers it at once; a scan reads every profile)
+        "none": lambda: umkm_profiles.find_page(
+            mongo,
+            {**umkm_row_filter(PUBLIC), "legalitas.status_verifikasi": "NO_SUCH_STATUS"},
+            101,
+            umkm_profiles.list_projection(private=False),
+        ),
+        # (e)'s summary write (db/writes/aggregates.py refresh_summary): `_id` plus the ticket
+        # guard. The stand-in uses its `_id` index only for a filter of `_id` alone
+        # (AbstractUniqueIndex.canHandle compares the key sets), so this scans. Here an `_id`
+        # no profile has: it writes nothing.
+        "e": lambda: mongo[umkm_profiles.COLLECTION].update_one(
+            {
+                "_id": uuid.uuid4(),
+                "$or": [{"summary_written": None}, {"summary_written": {"$lt": 1}}],
+            },
+            {"$set": {"summary_written": 1}},
+        ),
     }
     try:
         out: dict[str, float | str] = {}
@@ -142,8 +163,10 @@ def table(results: list[dict[str, Any]], variants: list[str]) -> str:
                 m = r["shapes"].get(shape, {}).get(variant)
                 if not m:
                     cells.append("-")
-                elif m.get("p50") is None or m.get("status", "ok") != "ok":
-                    cells.append(f"failed ({m.get('status') or 'no answer'})")
+                elif not m.get("p50") or m.get("status", "ok") != "ok":
+                    status = m.get("status", "ok")
+                    why = status if status != "ok" else "no request completed"
+                    cells.append(f"failed ({why})")
                 else:
                     bad = f" ({m['bad']} bad)" if m.get("bad") else ""
                     cells.append(f"{m['p50']:.1f} / {m['cpu_us'] / 1000:.1f}{bad}")
@@ -153,6 +176,8 @@ def table(results: list[dict[str, Any]], variants: list[str]) -> str:
         ("c", "(c) owner's UMKMs alone"),
         ("d", "(d) list query alone"),
         ("id", "one profile by _id (control)"),
+        ("none", "(a)'s query matching nothing"),
+        ("e", "(e)'s guarded summary update alone"),
     )
     for key, label in alone:
         cells = []
@@ -177,7 +202,9 @@ def plot(
     sizes = [r["size"] for r in results]
     shapes = sorted({s for r in results for s in r["shapes"]})
     fig, (lat, cpu) = plt.subplots(1, 2, figsize=(12, 5))
-    for shape in shapes:
+    colours = [f"C{n}" for n in range(10)]  # matplotlib's default cycle, one per shape
+    styles = {"b1": ("-", "o"), "b3": ("--", "s"), "b3x": ("-.", "^")}  # one colour per shape
+    for i, shape in enumerate(shapes):
         for variant in variants:
             p50, cpu_ms, xs = [], [], []
             for r in results:
@@ -187,10 +214,11 @@ def plot(
                     xs.append(r["size"])
                     p50.append(m["p50"])
                     cpu_ms.append(m["cpu_us"] / 1000)
-            style = "-" if variant == "b1" else "--"
+            style, marker = styles.get(variant, (":", "o"))
+            look = {"color": colours[i % len(colours)], "marker": marker}
             label = f"({shape}) {variant.upper()}"
-            lat.plot(xs, p50, style, marker="o", label=label)
-            cpu.plot(xs, cpu_ms, style, marker="o", label=label)
+            lat.plot(xs, p50, style, label=label, **look)
+            cpu.plot(xs, cpu_ms, style, label=label, **look)
     for key, marker in (("a", "x"), ("c", "+"), ("d", "^")):
         ms = [r["mongo_list_ms"].get(key) for r in results]
         ms = [m if isinstance(m, float | int) else None for m in ms]
@@ -237,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="use existing data sets, e.g. 2000=sigma_bench2k (default sigma_curve<N>)",
     )
+    p.add_argument("--note", default="", help="a line written above the table (what was run)")
     p.add_argument("--table", default=str(ROOT / "bench" / "curves.md"))
     p.add_argument("--plot", default=str(ROOT / "bench" / "curves.png"))
     args = p.parse_args(argv)
@@ -260,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# size {size}", flush=True)
         results.append(measure(size, args))
     text = table(results, variants)
-    Path(args.table).write_text(text + "\n", encoding="utf-8")
+    note = f"{args.note}\n\n" if args.note else ""
+    Path(args.table).write_text(note + text + "\n", encoding="utf-8")
     if args.method == "cpu":
         plot(results, variants, Path(args.plot), "latency of a lone request (ms, median)")
     else:
