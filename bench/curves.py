@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +28,71 @@ from bench.run import ROOT, bench_env
 RESULTS = ROOT / "bench" / "results"
 
 
-async def _mongo_list_ms(env: dict[str, str], staff: bool, samples: int = 15) -> float:
-    """Median wall time of the catalogue/audit list query (first 101 rows) on its own."""
+async def _mongo_query_ms(env: dict[str, str], samples: int = 15) -> dict[str, float | str]:
+    """Median wall time of each shape's MongoDB list query on its own, as B1 and the resolvers
+    send it: (a) the public catalogue page and (d) the staff page (`find_page`, first 101 rows,
+    the viewer's row rule, list order), (c) the owner's UMKMs (`first_by_owners`, one owner);
+    (e)'s guarded summary update; as controls, one profile by `_id` (the only kind of index
+    the stand-in uses) and (a)'s query matching no profile."""
+    from bench.run import SYNTHETIC_OWNER
     from db import umkm_profiles
     from db.drivers.handles import Databases
+    from db.maintenance.seed import stable_id
     from sigma_graphql.core.settings import load_settings
     from sigma_graphql.core.viewer import PUBLIC, Audience, Viewer
     from sigma_graphql.permissions import umkm_row_filter
 
-    viewer = Viewer(audience=Audience.PEJABAT) if staff else PUBLIC
+    owner = stable_id("user", SYNTHETIC_OWNER.format(0))
+    some_umkm = stable_id("umkm-synthetic", "0")
     dbs = Databases.open(load_settings(env))
+    mongo = dbs.mongo
+    staff = Viewer(audience=Audience.PEJABAT)
+    queries: dict[str, Callable[[], Awaitable[object]]] = {
+        "a": lambda: umkm_profiles.find_page(
+            mongo, umkm_row_filter(PUBLIC), 101, umkm_profiles.list_projection(private=False)
+        ),
+        "d": lambda: umkm_profiles.find_page(
+            mongo, umkm_row_filter(staff), 101, umkm_profiles.list_projection(private=True)
+        ),
+        "c": lambda: umkm_profiles.first_by_owners(
+            mongo, [owner], 6, None, umkm_profiles.FULL_PROJECTION
+        ),
+        "id": lambda: umkm_profiles.find_by_id(mongo, some_umkm),
+        # (a)'s query with a status no profile has: an empty answer, so what it costs is the
+        # search alone (an index answers it at once; a scan reads every profile)
+        "none": lambda: umkm_profiles.find_page(
+            mongo,
+            {**umkm_row_filter(PUBLIC), "legalitas.status_verifikasi": "NO_SUCH_STATUS"},
+            101,
+            umkm_profiles.list_projection(private=False),
+        ),
+        # (e)'s summary write (db/writes/aggregates.py refresh_summary): `_id` plus the ticket
+        # guard. The stand-in uses its `_id` index only for a filter of `_id` alone
+        # (AbstractUniqueIndex.canHandle compares the key sets), so this scans. Here an `_id`
+        # no profile has: it writes nothing.
+        "e": lambda: mongo[umkm_profiles.COLLECTION].update_one(
+            {
+                "_id": uuid.uuid4(),
+                "$or": [{"summary_written": None}, {"summary_written": {"$lt": 1}}],
+            },
+            {"$set": {"summary_written": 1}},
+        ),
+    }
     try:
-        query = umkm_row_filter(viewer)
-        projection = umkm_profiles.list_projection(private=staff)
-        times = []
-        for _ in range(samples):
-            start = time.perf_counter()
-            await umkm_profiles.find_page(dbs.mongo, query, 101, projection)
-            times.append((time.perf_counter() - start) * 1000)
-        return statistics.median(times)
+        out: dict[str, float | str] = {}
+        for name, query in queries.items():
+            try:
+                await query()  # warm: connection, the stand-in's code paths
+                times = []
+                for _ in range(samples):
+                    start = time.perf_counter()
+                    await query()
+                    times.append((time.perf_counter() - start) * 1000)
+            except Exception as exc:  # a timeout is a result here: say it in the table
+                out[name] = f"failed ({type(exc).__name__})"
+                continue
+            out[name] = statistics.median(times)
+        return out
     finally:
         await dbs.close()
 
@@ -94,10 +142,7 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def _finish(size: int, database: str, took: float, shapes: dict[str, Any]) -> dict[str, Any]:
     env = bench_env(argparse.Namespace(database=database))
-    mongo = {
-        "a": asyncio.run(_mongo_list_ms(env, staff=False)),
-        "d": asyncio.run(_mongo_list_ms(env, staff=True)),
-    }
+    mongo = asyncio.run(_mongo_query_ms(env))
     result = {"size": size, "run_s": took, "mongo_list_ms": mongo, "shapes": shapes}
     (RESULTS / f"curve-{size}-all.json").write_text(json.dumps(result, indent=1))
     return result
@@ -116,21 +161,30 @@ def table(results: list[dict[str, Any]], variants: list[str]) -> str:
             cells = []
             for r in results:
                 m = r["shapes"].get(shape, {}).get(variant)
-                if not m or m.get("p50") is None:
+                if not m:
                     cells.append("-")
+                elif not m.get("p50") or m.get("status", "ok") != "ok":
+                    status = m.get("status", "ok")
+                    why = status if status != "ok" else "no request completed"
+                    cells.append(f"failed ({why})")
                 else:
-                    cells.append(f"{m['p50']:.1f} / {m['cpu_us'] / 1000:.1f}")
+                    bad = f" ({m['bad']} bad)" if m.get("bad") else ""
+                    cells.append(f"{m['p50']:.1f} / {m['cpu_us'] / 1000:.1f}{bad}")
             lines.append(f"| {shape} | {variant.upper()} | " + " | ".join(cells) + " |")
-    lines.append(
-        "| (a) list query alone | MongoDB | "
-        + " | ".join(f"{r['mongo_list_ms']['a']:.1f} ms" for r in results)
-        + " |"
+    alone = (
+        ("a", "(a) list query alone"),
+        ("c", "(c) owner's UMKMs alone"),
+        ("d", "(d) list query alone"),
+        ("id", "one profile by _id (control)"),
+        ("none", "(a)'s query matching nothing"),
+        ("e", "(e)'s guarded summary update alone"),
     )
-    lines.append(
-        "| (d) list query alone | MongoDB | "
-        + " | ".join(f"{r['mongo_list_ms']['d']:.1f} ms" for r in results)
-        + " |"
-    )
+    for key, label in alone:
+        cells = []
+        for r in results:
+            ms = r["mongo_list_ms"].get(key, "-")
+            cells.append(ms if isinstance(ms, str) else f"{ms:.1f} ms")
+        lines.append(f"| {label} | MongoDB | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -148,21 +202,29 @@ def plot(
     sizes = [r["size"] for r in results]
     shapes = sorted({s for r in results for s in r["shapes"]})
     fig, (lat, cpu) = plt.subplots(1, 2, figsize=(12, 5))
-    for shape in shapes:
+    colours = [f"C{n}" for n in range(10)]  # matplotlib's default cycle, one per shape
+    styles = {"b1": ("-", "o"), "b3": ("--", "s"), "b3x": ("-.", "^")}  # one colour per shape
+    for i, shape in enumerate(shapes):
         for variant in variants:
             p50, cpu_ms, xs = [], [], []
             for r in results:
                 m = r["shapes"].get(shape, {}).get(variant)
-                if m and m.get("p50") is not None:
+                # runs with failed answers are in the table, not on the curves
+                if m and m.get("p50") and m.get("status", "ok") == "ok" and not m.get("bad"):
                     xs.append(r["size"])
                     p50.append(m["p50"])
                     cpu_ms.append(m["cpu_us"] / 1000)
-            style = "-" if variant == "b1" else "--"
+            style, marker = styles.get(variant, (":", "o"))
+            look = {"color": colours[i % len(colours)], "marker": marker}
             label = f"({shape}) {variant.upper()}"
-            lat.plot(xs, p50, style, marker="o", label=label)
-            cpu.plot(xs, cpu_ms, style, marker="o", label=label)
-    lat.plot(sizes, [r["mongo_list_ms"]["a"] for r in results], ":", color="black",
-             marker="x", label="(a) Mongo list query alone")  # fmt: skip
+            lat.plot(xs, p50, style, label=label, **look)
+            cpu.plot(xs, cpu_ms, style, label=label, **look)
+    for key, marker in (("a", "x"), ("c", "+"), ("d", "^")):
+        ms = [r["mongo_list_ms"].get(key) for r in results]
+        ms = [m if isinstance(m, float | int) else None for m in ms]
+        lat.plot([x for x, m in zip(sizes, ms, strict=True) if m is not None],
+                 [m for m in ms if m is not None], ":", color="black", marker=marker,
+                 label=f"({key}) its MongoDB query alone")  # fmt: skip
     for ax, title in ((lat, latency),
                       (cpu, "server CPU per request (ms)")):  # fmt: skip
         ax.set_xscale("log")
@@ -171,6 +233,7 @@ def plot(
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
     cpu.legend(fontsize=7, ncol=2)
+    lat.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -185,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--reuse", action="store_true", help="table and plot from earlier results")
     p.add_argument(
+        "--mongo-only",
+        action="store_true",
+        help="with --reuse: time the MongoDB queries alone again on the seeded data sets",
+    )
+    p.add_argument(
         "--method",
         default="wrk",
         choices=("wrk", "cpu"),
@@ -197,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="use existing data sets, e.g. 2000=sigma_bench2k (default sigma_curve<N>)",
     )
+    p.add_argument("--note", default="", help="a line written above the table (what was run)")
     p.add_argument("--table", default=str(ROOT / "bench" / "curves.md"))
     p.add_argument("--plot", default=str(ROOT / "bench" / "curves.png"))
     args = p.parse_args(argv)
@@ -209,12 +278,19 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         saved = RESULTS / f"curve-{size}-all.json"
         if args.reuse and saved.exists():
-            results.append(json.loads(saved.read_text()))
+            result = json.loads(saved.read_text())
+            if args.mongo_only:
+                database = args.database_for.get(size, f"sigma_curve{size}")
+                env = bench_env(argparse.Namespace(database=database))
+                result["mongo_list_ms"] = asyncio.run(_mongo_query_ms(env))
+                saved.write_text(json.dumps(result, indent=1))
+            results.append(result)
             continue
         print(f"# size {size}", flush=True)
         results.append(measure(size, args))
     text = table(results, variants)
-    Path(args.table).write_text(text + "\n", encoding="utf-8")
+    note = f"{args.note}\n\n" if args.note else ""
+    Path(args.table).write_text(note + text + "\n", encoding="utf-8")
     if args.method == "cpu":
         plot(results, variants, Path(args.plot), "latency of a lone request (ms, median)")
     else:

@@ -4,8 +4,11 @@
 in Malang/Surabaya/Jakarta/Bandung across Kuliner/Fashion/Jasa/Kriya, 6 months of revenue each.
 `--synthetic N`: N UMKMs with 24 months each across all 38 provinces (benchmarks).
 Ids are derived from names (uuid5) and every write is an upsert, so seeding twice duplicates
-nothing. Aggregates and summaries are then recomputed from the source of truth
-(db/maintenance/rebuild.py).
+nothing. Log rows are written as the financial write path leaves them (the denormalised names and
+the counted_* contribution of their profile, db/writes/financial.py `_write_row`) and each profile
+carries its summary_terakhir, so the aggregate rebuild that follows (db/maintenance/rebuild.py)
+finds rows and summaries right: it only sets the counters, quarter totals and keys, with plain
+writes, instead of one lightweight transaction per row (1.2 million for 50,000 UMKMs).
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from db import financial_logs as fl
 from db import umkm_profiles, users
-from db.drivers.cassandra import Cassandra
+from db.drivers.cassandra import Cassandra, Row
 from db.drivers.handles import Databases
 from db.drivers.mongo import MongoDoc
 from db.maintenance.rebuild import rebuild_aggregates
 from db.reference import PROVINCES, SECTORS
+from db.writes import aggregates
 from sigma_graphql.core.passwords import hash_password
 from sigma_graphql.core.settings import Settings
 
@@ -201,12 +208,52 @@ def last_complete_months(count: int, today: datetime | None = None) -> list[tupl
     return months[::-1]
 
 
+LOG_COLUMNS = (
+    "umkm_id", "tahun", "bulan", "omzet", "jumlah_karyawan", "catatan", "tanggal_input",
+    "input_by", "nama_usaha", "sektor", "kota", "counted_omzet", "counted_sektor", "counted_kota",
+    "is_flagged",
+)  # fmt: skip
+INSERT_COUNTED_LOG = (
+    f"INSERT INTO {fl.TABLE} ({', '.join(LOG_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in LOG_COLUMNS)})"
+)
+# A row without counted_*, as a write bypassing the API leaves it (tests insert such rows).
 INSERT_LOG = (
     "INSERT INTO umkm_financial_log (umkm_id, tahun, bulan, omzet, jumlah_karyawan, catatan, "
     "tanggal_input, input_by, nama_usaha, sektor, kota, is_flagged) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)"
 )
 INSERT_YEAR = "INSERT INTO umkm_log_years (umkm_id, tahun) VALUES (?, ?)"
+# Partitions written at once: each is one unlogged batch (an UMKM-year, at most 12 rows).
+PARTITIONS_IN_FLIGHT = 64
+# UMKMs generated and written per chunk, so 50,000 UMKMs never sit in memory as 1.2 M rows.
+CHUNK = 1000
+
+
+def log_row(
+    doc: MongoDoc, tahun: int, bulan: int, omzet: int, karyawan: int, at: datetime, by: object
+) -> Row:
+    """One month as `submit` stores it: the names and counted_* come from the profile
+    (aggregates.denormalised, aggregates.desired), so `aggregates.sync_row` finds nothing to do."""
+    return {
+        "umkm_id": doc["_id"],
+        "tahun": tahun,
+        "bulan": bulan,
+        "omzet": omzet,
+        "jumlah_karyawan": karyawan,
+        "catatan": None,
+        "tanggal_input": at,
+        "input_by": by,
+        **aggregates.denormalised(doc),
+        **aggregates.counted_columns(aggregates.desired(doc, omzet)),
+        "is_flagged": False,
+    }
+
+
+def with_summary(doc: MongoDoc, rows: list[Row]) -> MongoDoc:
+    """The profile with the summary_terakhir the rebuild computes from its rows."""
+    newest = max(rows, key=lambda r: (r["tahun"], r["bulan"]), default=None)
+    return {**doc, "summary_terakhir": aggregates.summary_of(newest)}
 
 
 async def _upsert_all(db: AsyncDatabase[MongoDoc], collection: str, docs: list[MongoDoc]) -> None:
@@ -217,16 +264,25 @@ async def _upsert_all(db: AsyncDatabase[MongoDoc], collection: str, docs: list[M
         )
 
 
-async def _write_logs(cass: Cassandra, rows: list[tuple[object, ...]]) -> None:
-    in_flight = asyncio.Semaphore(128)
+def _batch_cql(rows: int) -> str:
+    return f"BEGIN UNLOGGED BATCH {'; '.join([INSERT_COUNTED_LOG] * rows)}; APPLY BATCH"
 
-    async def one(params: tuple[object, ...]) -> None:
-        async with in_flight:
-            await cass.execute(INSERT_LOG, params)
 
-    years = {(r[0], r[1]) for r in rows}
-    await asyncio.gather(*(one(r) for r in rows))
-    await asyncio.gather(*(cass.execute(INSERT_YEAR, y) for y in years))
+async def _write_logs(cass: Cassandra, rows: list[Row]) -> None:
+    """Per partition (UMKM, year): its umkm_log_years row first (readers find every partition
+    through it), then its months in one unlogged batch; PARTITIONS_IN_FLIGHT at a time."""
+    partitions: dict[tuple[Any, int], list[Row]] = {}
+    for r in rows:
+        partitions.setdefault((r["umkm_id"], r["tahun"]), []).append(r)
+    todo: Iterator[tuple[tuple[Any, int], list[Row]]] = iter(partitions.items())
+
+    async def worker() -> None:
+        for key, part in todo:  # one shared iterator: each partition is taken once
+            await cass.execute(INSERT_YEAR, key)
+            params = tuple(r[c] for r in part for c in LOG_COLUMNS)
+            await cass.execute(_batch_cql(len(part)), params)
+
+    await asyncio.gather(*(worker() for _ in range(PARTITIONS_IN_FLIGHT)))
 
 
 def _account_doc(acc: DemoAccount) -> MongoDoc:
@@ -250,56 +306,51 @@ async def seed_demo(dbs: Databases) -> tuple[int, int, int]:
     by_email = {a.email: a for a in DEMO_ACCOUNTS}
     joined = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
     umkms: list[MongoDoc] = []
-    rows: list[tuple[object, ...]] = []
+    rows: list[Row] = []
     months = last_complete_months(6)
     for i, (nama, sektor, kota, prov, lat, lng, owner_email, base) in enumerate(DEMO_UMKMS):
         owner = by_email[owner_email]
         umkm_id = stable_id("umkm", nama)
-        umkms.append(
-            umkm_profiles.new_umkm_doc(
-                nama_usaha=nama,
-                sektor=sektor,
-                kota=kota,
-                provinsi=prov,
-                pemilik={
-                    "nama": owner.nama,
-                    "nik": owner.nik,
-                    "telepon": owner.telepon,
-                    "email": owner.email,
-                },
-                owner_id=stable_id("user", owner_email),
-                status="VERIFIED",
-                alamat_lengkap=f"Jl. Demo No. {i + 1}, {kota}",
-                latitude=lat,
-                longitude=lng,
-                legalitas={
-                    "nib": f"91200{i:08d}",
-                    "pirt": None,
-                    "halal": sektor == "Kuliner",
-                    "dokumen_url": f"https://dokumen.sigma-umkm.local/{i + 1}.pdf",
-                },
-                umkm_id=umkm_id,
-                created_at=joined + timedelta(days=i),
-                verified_by=pejabat_id,
-            )
+        doc = umkm_profiles.new_umkm_doc(
+            nama_usaha=nama,
+            sektor=sektor,
+            kota=kota,
+            provinsi=prov,
+            pemilik={
+                "nama": owner.nama,
+                "nik": owner.nik,
+                "telepon": owner.telepon,
+                "email": owner.email,
+            },
+            owner_id=stable_id("user", owner_email),
+            status="VERIFIED",
+            alamat_lengkap=f"Jl. Demo No. {i + 1}, {kota}",
+            latitude=lat,
+            longitude=lng,
+            legalitas={
+                "nib": f"91200{i:08d}",
+                "pirt": None,
+                "halal": sektor == "Kuliner",
+                "dokumen_url": f"https://dokumen.sigma-umkm.local/{i + 1}.pdf",
+            },
+            umkm_id=umkm_id,
+            created_at=joined + timedelta(days=i),
+            verified_by=pejabat_id,
         )
-        for j, (tahun, bulan) in enumerate(months):
-            omzet = base + base * ((j * 7 + i * 3) % 11 - 5) // 50
-            rows.append(
-                (
-                    umkm_id,
-                    tahun,
-                    bulan,
-                    omzet,
-                    3 + i % 5,
-                    None,
-                    datetime(tahun, bulan, 28, 10, 0, tzinfo=UTC),
-                    stable_id("user", owner_email),
-                    nama,
-                    sektor,
-                    kota,
-                )
+        mine = [
+            log_row(
+                doc,
+                tahun,
+                bulan,
+                base + base * ((j * 7 + i * 3) % 11 - 5) // 50,
+                3 + i % 5,
+                datetime(tahun, bulan, 28, 10, 0, tzinfo=UTC),
+                stable_id("user", owner_email),
             )
+            for j, (tahun, bulan) in enumerate(months)
+        ]
+        umkms.append(with_summary(doc, mine))
+        rows.extend(mine)
     del admin_id
     await _upsert_all(dbs.mongo, umkm_profiles.COLLECTION, umkms)
     await _write_logs(dbs.cassandra, rows)
@@ -311,80 +362,82 @@ SECTOR_WEIGHTS = (30, 14, 8, 12, 10, 16, 6, 4)
 
 
 async def seed_synthetic(dbs: Databases, count: int, seed: int = 7) -> tuple[int, int, int]:
+    """Written CHUNK UMKMs at a time (profiles, then their owners, then their logs); the values
+    depend only on `count` and `seed`, not on the chunking."""
     rng = random.Random(seed)
-    provinces = list(PROVINCES.items())
-    owners: list[MongoDoc] = []
     owner_hash = hash_password("synthetic-owner-2026")
-    umkms: list[MongoDoc] = []
-    rows: list[tuple[object, ...]] = []
     months = last_complete_months(24)
-    joined = datetime(2024, 1, 1, tzinfo=UTC)
-    for i in range(count):
-        if i % 5 == 0:
-            email = f"owner{i // 5:06d}@synthetic.sigma-umkm.local"
-            owners.append(
-                users.new_user_doc(
-                    email=email,
-                    password_hash=owner_hash,
-                    role="UMKM_OWNER",
-                    nama=f"Pemilik Sintetis {i // 5}",
-                    nik=f"{3500000000000000 + i // 5:016d}",
-                    telepon=f"08{1200000000 + i // 5:010d}",
-                    user_id=stable_id("user", email),
-                )
-            )
-        owner = owners[-1]
-        prov, (capital, lat0, lng0) = provinces[i % len(provinces)]
-        sektor = rng.choices(SECTORS, SECTOR_WEIGHTS)[0]
-        lat = lat0 + rng.uniform(-0.3, 0.3)
-        lng = lng0 + rng.uniform(-0.3, 0.3)
-        nama = f"{sektor} {capital} {i:06d}"
-        umkm_id = stable_id("umkm-synthetic", str(i))
-        umkms.append(
-            umkm_profiles.new_umkm_doc(
-                nama_usaha=nama,
-                sektor=sektor,
-                kota=capital,
-                provinsi=prov,
-                pemilik={
-                    "nama": owner["nama"],
-                    "nik": owner.get("nik"),
-                    "telepon": owner["telepon"],
-                    "email": owner["email"],
-                },
-                owner_id=owner["_id"],
-                status="VERIFIED",
-                alamat_lengkap=f"Jl. Sintetis {i}",
-                latitude=lat,
-                longitude=lng,
-                umkm_id=umkm_id,
-                created_at=joined + timedelta(minutes=i),
-            )
-        )
-        base = int(rng.lognormvariate(17, 0.8))  # median about 24 million rupiah
-        growth = rng.uniform(-0.01, 0.03)
-        for j, (tahun, bulan) in enumerate(months):
-            season = 1.35 if bulan in (3, 4) else 1.2 if bulan == 12 else 1.0
-            omzet = max(0, int(base * (1 + growth) ** j * season * rng.uniform(0.85, 1.15)))
-            rows.append(
-                (
-                    umkm_id,
-                    tahun,
-                    bulan,
-                    omzet,
-                    rng.randint(1, 30),
-                    None,
-                    datetime(tahun, bulan, 28, tzinfo=UTC),
-                    owner["_id"],
-                    nama,
-                    sektor,
-                    capital,
-                )
-            )
-    await _upsert_all(dbs.mongo, users.COLLECTION, owners)
-    await _upsert_all(dbs.mongo, umkm_profiles.COLLECTION, umkms)
-    await _write_logs(dbs.cassandra, rows)
-    return len(owners), len(umkms), len(rows)
+    totals = [0, 0, 0]
+    owner: MongoDoc = {}
+    for first in range(0, count, CHUNK):
+        owners: list[MongoDoc] = []
+        umkms: list[MongoDoc] = []
+        rows: list[Row] = []
+        for i in range(first, min(first + CHUNK, count)):
+            if i % 5 == 0:
+                owner = _synthetic_owner(i // 5, owner_hash)
+                owners.append(owner)
+            doc, mine = _synthetic_umkm(rng, i, owner, months)
+            umkms.append(doc)
+            rows.extend(mine)
+        await _upsert_all(dbs.mongo, users.COLLECTION, owners)
+        await _upsert_all(dbs.mongo, umkm_profiles.COLLECTION, umkms)
+        await _write_logs(dbs.cassandra, rows)
+        totals = [totals[0] + len(owners), totals[1] + len(umkms), totals[2] + len(rows)]
+    return totals[0], totals[1], totals[2]
+
+
+def _synthetic_owner(n: int, password_hash: str) -> MongoDoc:
+    email = f"owner{n:06d}@synthetic.sigma-umkm.local"
+    return users.new_user_doc(
+        email=email,
+        password_hash=password_hash,
+        role="UMKM_OWNER",
+        nama=f"Pemilik Sintetis {n}",
+        nik=f"{3500000000000000 + n:016d}",
+        telepon=f"08{1200000000 + n:010d}",
+        user_id=stable_id("user", email),
+    )
+
+
+def _synthetic_umkm(
+    rng: random.Random, i: int, owner: MongoDoc, months: list[tuple[int, int]]
+) -> tuple[MongoDoc, list[Row]]:
+    """UMKM number i and its months; draws from `rng` in a fixed order (reproducible data)."""
+    provinces = list(PROVINCES.items())
+    prov, (capital, lat0, lng0) = provinces[i % len(provinces)]
+    sektor = rng.choices(SECTORS, SECTOR_WEIGHTS)[0]
+    lat = lat0 + rng.uniform(-0.3, 0.3)
+    lng = lng0 + rng.uniform(-0.3, 0.3)
+    nama = f"{sektor} {capital} {i:06d}"
+    doc = umkm_profiles.new_umkm_doc(
+        nama_usaha=nama,
+        sektor=sektor,
+        kota=capital,
+        provinsi=prov,
+        pemilik={
+            "nama": owner["nama"],
+            "nik": owner.get("nik"),
+            "telepon": owner["telepon"],
+            "email": owner["email"],
+        },
+        owner_id=owner["_id"],
+        status="VERIFIED",
+        alamat_lengkap=f"Jl. Sintetis {i}",
+        latitude=lat,
+        longitude=lng,
+        umkm_id=stable_id("umkm-synthetic", str(i)),
+        created_at=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
+    )
+    base = int(rng.lognormvariate(17, 0.8))  # median about 24 million rupiah
+    growth = rng.uniform(-0.01, 0.03)
+    rows = []
+    for j, (tahun, bulan) in enumerate(months):
+        season = 1.35 if bulan in (3, 4) else 1.2 if bulan == 12 else 1.0
+        omzet = max(0, int(base * (1 + growth) ** j * season * rng.uniform(0.85, 1.15)))
+        at = datetime(tahun, bulan, 28, tzinfo=UTC)
+        rows.append(log_row(doc, tahun, bulan, omzet, rng.randint(1, 30), at, owner["_id"]))
+    return with_summary(doc, rows), rows
 
 
 async def rebuild_derived(dbs: Databases) -> str:
