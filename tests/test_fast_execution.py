@@ -222,15 +222,21 @@ async def test_fast_path_answers_like_stock_execution(name: str) -> None:
         assert not fast.errors and fast.data is not None
 
 
-async def test_leaves_skip_graphql_core_field_machinery(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The parent type of every field graphql-core executes itself (not answered inline)."""
+    seen: list[str] = []
     original = StrawberryGraphQLCoreExecutionContext.execute_field
 
     def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(parent_type.name)
+        seen.append(parent_type.name)
         return original(self, parent_type, *args, **kwargs)
 
     monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
+    return seen
+
+
+async def test_leaves_skip_graphql_core_field_machinery(calls: list[str]) -> None:
     doc = DOCUMENTS["leaves"]
     stock = await STOCK.execute(doc)
     stock_calls = len(calls)
@@ -268,17 +274,7 @@ async def test_per_field_extensions_still_see_every_field() -> None:
     assert len(_EveryField.seen) == 1 + 100 * 2
 
 
-async def test_nested_attribute_objects_skip_graphql_core_field_machinery(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    calls: list[str] = []
-    original = StrawberryGraphQLCoreExecutionContext.execute_field
-
-    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(parent_type.name)
-        return original(self, parent_type, *args, **kwargs)
-
-    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
+async def test_nested_attribute_objects_skip_graphql_core_field_machinery(calls: list[str]) -> None:
     doc = "{ groups { nama first { nama } items { nama jumlah } maybe { warna } } }"
     stock = await STOCK.execute(doc)
     calls.clear()
@@ -320,16 +316,8 @@ async def test_a_document_sent_again_is_planned_once(monkeypatch: pytest.MonkeyP
 
 
 async def test_inline_resolvers_run_without_graphql_core_and_leave_no_coroutine(
-    monkeypatch: pytest.MonkeyPatch,
+    calls: list[str],
 ) -> None:
-    calls: list[str] = []
-    original = StrawberryGraphQLCoreExecutionContext.execute_field
-
-    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(parent_type.name)
-        return original(self, parent_type, *args, **kwargs)
-
-    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
     doc = "{ groups { nama utama { nama ganda(kali: 4) } } }"
     stock = await STOCK.execute(doc)
     calls.clear()

@@ -72,6 +72,7 @@ from sigma_graphql.execution.plan_compiler import (
     TypeName,
     compile_plan,
     compile_reader,
+    complete_list,
 )
 
 _ATTR = "_sigma_attr"  # marks the resolvers streamline() installs
@@ -516,30 +517,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         items: Iterable[Any],
         position_context: Any,
     ) -> Any:
-        plan = None
-        non_null = isinstance(item_type, GraphQLNonNull)
-        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if (
             isinstance(items, (list, tuple))  # can be walked again by the fallback
             and position_context is None
-            and isinstance(object_type, GraphQLObjectType)
-            and object_type.is_type_of is None
             and self.get_stream_usage(field_details_list, path) is None
         ):
-            grouped, new_defer_usages, forbidden = self.collect_subfields(
-                object_type, field_details_list
-            )
-            if not new_defer_usages and not forbidden:
-                plan = self._plan_for(object_type, grouped)
-        if plan is not None:
-            completed: list[Any] = []
-            for item in items:
-                done = (SLOW if non_null else None) if item is None else plan(item, self)
-                if done is SLOW:
-                    break
-                completed.append(done)
-            else:
-                return completed
+            non_null = isinstance(item_type, GraphQLNonNull)
+            object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+            plan = self._nested_plan(object_type, field_details_list)
+            if plan is not None:
+                completed = complete_list(plan, items, non_null, self)
+                if completed is not SLOW:
+                    return completed
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
