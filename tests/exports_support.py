@@ -16,6 +16,8 @@ import websockets
 from openpyxl import load_workbook
 from websockets.typing import Subprotocol
 
+from db import export_jobs
+from db.drivers.mongo import MongoDoc
 from tests.support import Api, LiveServer
 
 START = """mutation($input: StartExportInput!) {
@@ -35,6 +37,21 @@ BOM = b"\xef\xbb\xbf"
 # The job waits for a background task: a condition polled, not a timing threshold (generous
 # for this shared 2-core machine).
 WAIT_S = 120.0
+
+
+def running_job(owner_id: Any, **state: Any) -> MongoDoc:
+    """A sector-statistics CSV job document, RUNNING with `state` (lease, attempts) set, as
+    a process holding it would have left it; the caller stores it."""
+    doc = export_jobs.new_job_doc(
+        owner_id=owner_id,
+        kind="SECTOR_STATS",
+        fmt="CSV",
+        delimiter=",",
+        filter={},
+        retention_s=3600,
+    )
+    doc.update(status="RUNNING", **state)
+    return doc
 
 
 async def start(api: Api, token: str, **input: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from tests.exports_support import (
     path_of,
     read_csv,
     read_xlsx,
+    running_job,
     start,
     subscription,
 )
@@ -336,16 +337,8 @@ async def test_running_jobs_per_user_are_limited(
     of 1 the next start is refused, and once it ended the slot is taken again."""
     limited = server_factory(export_max_running_per_user=1)
     staff = await factory.account("PEJABAT")
-    held = export_jobs.new_job_doc(
-        owner_id=staff.id,
-        kind="SECTOR_STATS",
-        fmt="CSV",
-        delimiter=",",
-        filter={},
-        retention_s=3600,
-    )
-    held.update(
-        status="RUNNING",
+    held = running_job(
+        staff.id,
         lease_owner="another-process",
         lease_until=export_jobs.now_utc() + timedelta(hours=1),
         attempts=1,

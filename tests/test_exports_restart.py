@@ -25,7 +25,7 @@ from db import export_jobs
 from db.drivers.handles import Databases
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.server.export_worker import HOLD_ENV
-from tests.exports_support import START, WAIT_S, download, finished, read_csv
+from tests.exports_support import START, WAIT_S, download, finished, read_csv, running_job
 from tests.support import Api, Factory, LiveServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,16 +143,8 @@ async def test_a_job_abandoned_too_often_fails_with_the_reason(
     factory: Factory, dbs: Databases, migrated: Settings
 ) -> None:
     staff = await factory.account("PEJABAT")
-    doc = export_jobs.new_job_doc(
-        owner_id=staff.id,
-        kind="SECTOR_STATS",
-        fmt="CSV",
-        delimiter=",",
-        filter={},
-        retention_s=3600,
-    )
-    doc.update(
-        status="RUNNING",
+    doc = running_job(
+        staff.id,
         attempts=export_jobs.MAX_ATTEMPTS,
         lease_owner="a-process-that-died",
         lease_until=export_jobs.now_utc() - timedelta(seconds=1),
