@@ -27,6 +27,7 @@ from schema.types.pagination import (
     encode_cursor,
     page_info,
 )
+from schema.types.row_backed import Column
 from schema.types.scalars import Rupiah
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.permissions import can_read
@@ -148,37 +149,53 @@ class FlagInput:
 
 
 def log_from_row(row: Row, umkm_id: strawberry.ID | None = None) -> FinancialLog:
-    """`umkm_id`: the row's umkm_id as a string, when the caller already has it."""
-    return FinancialLog(
-        umkm_id=umkm_id if umkm_id is not None else strawberry.ID(str(row["umkm_id"])),
-        tahun=row["tahun"],
-        bulan=row["bulan"],
-        omzet=Rupiah(int(row["omzet"] or 0)),
-        jumlah_karyawan=int(row.get("jumlah_karyawan") or 0),
-        catatan=row.get("catatan"),
-        tanggal_input=fl.utc(row.get("tanggal_input")) or datetime.min,
-        is_flagged=bool(row.get("is_flagged")),
-        flag_reason=row.get("flag_reason"),
-        flagged_by_name=row.get("flagged_by_name"),
-        flagged_at=fl.utc(row.get("flagged_at")),
-        umkm_uuid=row["umkm_id"],
-        input_by_id=row.get("input_by"),
-        flagged_by_id=row.get("flagged_by"),
+    """The log of one row (of financial_logs, with at least umkm_id, tahun, bulan and omzet).
+    `umkm_id`: the row's umkm_id as a string, when the caller already has it."""
+    return RowLog(row, umkm_id if umkm_id is not None else strawberry.ID(str(row["umkm_id"])))
+
+
+class RowLog(FinancialLog):
+    """A FinancialLog that converts its row's columns when they are read
+    (schema/types/row_backed.py), so a page of logs does not convert the columns its document
+    does not select."""
+
+    __slots__ = ("row", "umkm_id")
+
+    tahun = Column[int]("tahun")
+    bulan = Column[int]("bulan")
+    omzet = Column("omzet", lambda log: Rupiah(int(log.row["omzet"] or 0)))
+    jumlah_karyawan = Column(
+        "jumlah_karyawan", lambda log: int(log.row.get("jumlah_karyawan") or 0)
     )
+    catatan = Column.optional("catatan")
+    tanggal_input = Column(
+        "tanggal_input", lambda log: fl.utc(log.row.get("tanggal_input")) or datetime.min
+    )
+    is_flagged = Column("is_flagged", lambda log: bool(log.row.get("is_flagged")))
+    flag_reason = Column.optional("flag_reason")
+    flagged_by_name = Column.optional("flagged_by_name")
+    flagged_at = Column("flagged_at", lambda log: fl.utc(log.row.get("flagged_at")))
+    umkm_uuid = Column[uuid.UUID]("umkm_id")
+    input_by_id = Column.optional("input_by")
+    flagged_by_id = Column.optional("flagged_by")
+
+    def __init__(self, row: Row, umkm_id: strawberry.ID) -> None:  # no super(): nothing to copy
+        self.row = row
+        self.umkm_id = umkm_id
 
 
 def logs_from_rows(rows: list[Row]) -> list[FinancialLog]:
-    """log_from_row for a list whose rows mostly share an UMKM (a page of one UMKM's logs):
+    """Row-backed logs for a list whose rows mostly share an UMKM (a page of one UMKM's logs):
     each distinct umkm_id is turned into a string once (str(UUID) costs about as much as the
     rest of a log object)."""
     ids: dict[uuid.UUID, strawberry.ID] = {}
-    logs = []
+    logs: list[FinancialLog] = []
     for row in rows:
         raw = row["umkm_id"]
         umkm_id = ids.get(raw)
         if umkm_id is None:
             umkm_id = ids[raw] = strawberry.ID(str(raw))
-        logs.append(log_from_row(row, umkm_id))
+        logs.append(RowLog(row, umkm_id))
     return logs
 
 

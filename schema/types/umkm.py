@@ -1,9 +1,10 @@
 """UMKM profiles (MongoDB), their nested types, inputs, payloads and verification tasks; an UMKM
 built from its document for one viewer, UMKM pages, and the nested fields.
 
-Restricted leaves are plain attributes filled (or left null) by umkm_from_doc, from the
-permission table; only fields that fetch something are resolvers, and they fetch through
-loaders/. Imports among users, umkm, financial and umkm_prefetch: see schema/types/users.py.
+Restricted leaves are attributes that DocUMKM reads from the document (or leaves null) as the
+viewer's grants from the permission table allow; only fields that fetch something are
+resolvers, and they fetch through loaders/. Imports among users, umkm, financial and
+umkm_prefetch: see schema/types/users.py.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from schema.types.pagination import (
     keyset_cursor,
     page_info,
 )
+from schema.types.row_backed import Column
 from schema.types.scalars import Rupiah
 from sigma_graphql.analytics import forecast as forecasting
 from sigma_graphql.analytics import growth as quarters
@@ -35,7 +37,13 @@ from sigma_graphql.core import errors
 from sigma_graphql.core.field_metadata import INLINE
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.core.viewer import Viewer
-from sigma_graphql.permissions import can_read, can_see_umkm, masked_nik, umkm_grants
+from sigma_graphql.permissions import (
+    UmkmGrants,
+    can_read,
+    can_see_umkm,
+    masked_nik,
+    umkm_grants,
+)
 from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.selection import selects
 
@@ -394,57 +402,101 @@ class VerificationTaskConnection:
 
 def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
     """The UMKM as `viewer` may see it. The caller has applied the row rule already."""
-    umkm_id: uuid.UUID = doc["_id"]
-    owner_id: uuid.UUID | None = doc.get("owner_id")
-    may = umkm_grants(viewer, owns=viewer.owns(owner_id))
-    wil = doc["wilayah"]
-    legal: dict[str, Any] = doc["legalitas"]
-    lokasi = doc.get("lokasi")
-    summary = doc.get("summary_terakhir")
-    pemilik = None
-    if may.pemilik:
-        found = doc.get("pemilik") or {}
-        pemilik = Pemilik(
-            nama=found.get("nama", ""),
-            nik=masked_nik(may.nik, found.get("nik")),
-            telepon=found.get("telepon", ""),
-            email=found.get("email"),
-        )
-    return UMKM(
-        id=strawberry.ID(str(umkm_id)),
-        nama_usaha=doc["nama_usaha"],
-        sektor=doc["sektor"],
-        tanggal_bergabung=doc["tanggal_bergabung"],
-        wilayah=Wilayah(
-            kota=wil["kota"],
-            provinsi=wil["provinsi"],
-            alamat_lengkap=wil.get("alamat_lengkap") if may.alamat_lengkap else None,
-        ),
-        lokasi=GeoPoint(latitude=lokasi["coordinates"][1], longitude=lokasi["coordinates"][0])
-        if lokasi
-        else None,
-        legalitas=Legalitas(
-            nib=legal.get("nib"),
-            pirt=legal.get("pirt"),
-            halal=legal.get("halal"),
-            dokumen_url=legal.get("dokumen_url") if may.dokumen_url else None,
-            status_verifikasi=VerificationStatus(legal["status_verifikasi"]),
-            tanggal_verifikasi=legal.get("tanggal_verifikasi"),
-            rejection_reason=legal.get("rejection_reason") if may.rejection_reason else None,
-            verified_by_id=legal.get("verified_by") if may.verified_by else None,
-        ),
-        pemilik=pemilik,
-        is_deleted=bool(doc.get("is_deleted")),
-        deleted_at=doc.get("deleted_at"),
-        summary_terakhir=FinancialSummary(
-            tahun=summary["tahun"], bulan=summary["bulan"], omzet=Rupiah(summary["omzet"])
-        )
-        if summary and may.summary_terakhir
-        else None,
-        umkm_id=umkm_id,
-        owner_id=owner_id,
-        private_visible=may.pemilik,
+    return DocUMKM(doc, umkm_grants(viewer, owns=viewer.owns(doc.get("owner_id"))))
+
+
+def _wilayah(u: DocUMKM) -> Wilayah:
+    wil = u.row["wilayah"]
+    return Wilayah(
+        kota=wil["kota"],
+        provinsi=wil["provinsi"],
+        alamat_lengkap=wil.get("alamat_lengkap") if u.may.alamat_lengkap else None,
     )
+
+
+def _lokasi(u: DocUMKM) -> GeoPoint | None:
+    lokasi = u.row.get("lokasi")
+    if not lokasi:
+        return None
+    return GeoPoint(latitude=lokasi["coordinates"][1], longitude=lokasi["coordinates"][0])
+
+
+class DocLegalitas(Legalitas):
+    """An UMKM's legalitas read from its document's sub-document, as `may` allows."""
+
+    __slots__ = ("may", "row")
+
+    nib = Column.optional("nib")
+    pirt = Column.optional("pirt")
+    halal = Column.optional("halal")
+    dokumen_url = Column(
+        "dokumen_url", lambda lg: lg.row.get("dokumen_url") if lg.may.dokumen_url else None
+    )
+    status_verifikasi = Column(
+        "status_verifikasi", lambda lg: VerificationStatus(lg.row["status_verifikasi"])
+    )
+    tanggal_verifikasi = Column.optional("tanggal_verifikasi")
+    rejection_reason = Column(
+        "rejection_reason",
+        lambda lg: lg.row.get("rejection_reason") if lg.may.rejection_reason else None,
+    )
+    verified_by_id = Column(
+        "verified_by", lambda lg: lg.row.get("verified_by") if lg.may.verified_by else None
+    )
+
+    def __init__(self, legalitas: dict[str, Any], may: UmkmGrants) -> None:
+        self.row = legalitas
+        self.may = may
+
+
+def _pemilik(u: DocUMKM) -> Pemilik | None:
+    if not u.may.pemilik:
+        return None
+    found = u.row.get("pemilik") or {}
+    return Pemilik(
+        nama=found.get("nama", ""),
+        nik=masked_nik(u.may.nik, found.get("nik")),
+        telepon=found.get("telepon", ""),
+        email=found.get("email"),
+    )
+
+
+def _summary(u: DocUMKM) -> FinancialSummary | None:
+    summary = u.row.get("summary_terakhir")
+    if not summary or not u.may.summary_terakhir:
+        return None
+    return FinancialSummary(
+        tahun=summary["tahun"], bulan=summary["bulan"], omzet=Rupiah(summary["omzet"])
+    )
+
+
+class DocUMKM(UMKM):
+    """An UMKM that reads its document's fields when they are asked for
+    (schema/types/row_backed.py), as `may` (what its viewer may read of it) allows: a page of
+    100 UMKMs builds no nested object its document does not select."""
+
+    __slots__ = ("may", "prefetched_logs", "prefetched_owner", "row")
+
+    id = Column("_id", lambda u: strawberry.ID(str(u.row["_id"])))
+    nama_usaha = Column[str]("nama_usaha")
+    sektor = Column[str]("sektor")
+    tanggal_bergabung = Column[datetime]("tanggal_bergabung")
+    wilayah = Column("wilayah", _wilayah)
+    lokasi = Column("lokasi", _lokasi)
+    legalitas = Column("legalitas", lambda u: DocLegalitas(u.row["legalitas"], u.may))
+    pemilik = Column("pemilik", _pemilik)
+    is_deleted = Column("is_deleted", lambda u: bool(u.row.get("is_deleted")))
+    deleted_at = Column.optional("deleted_at")
+    summary_terakhir = Column("summary_terakhir", _summary)
+    umkm_id = Column[uuid.UUID]("_id")
+    owner_id = Column.optional("owner_id")
+    private_visible = Column("pemilik", lambda u: u.may.pemilik)
+
+    def __init__(self, doc: MongoDoc, may: UmkmGrants) -> None:  # no super(): nothing to copy
+        self.row = doc
+        self.may = may
+        self.prefetched_owner = None
+        self.prefetched_logs = None
 
 
 async def load_umkm(ctx: Context, umkm_id: uuid.UUID | None) -> UMKM | None:

@@ -1,0 +1,162 @@
+"""Row-backed objects (schema/types/row_backed.py, issue 16): a FinancialLog or an UMKM built
+from its row reads each column when the field is read, converts it as the eager constructors
+did, and shows a viewer only what the permission table grants."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import strawberry
+
+from schema.types.enums import VerificationStatus
+from schema.types.financial import FinancialLog, log_from_row, logs_from_rows
+from schema.types.umkm import UMKM, umkm_from_doc
+from sigma_graphql.core.viewer import Audience, Viewer
+
+UMKM_ID = uuid.uuid4()
+OWNER_ID = uuid.uuid4()
+STAFF_ID = uuid.uuid4()
+
+
+class UntouchableRow(dict[str, Any]):
+    """A row that fails any read: building from it must not read it."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise AssertionError(f"read {key}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raise AssertionError(f"read {key}")
+
+
+def _log_row(**changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "umkm_id": UMKM_ID,
+        "tahun": 2026,
+        "bulan": 3,
+        "omzet": 25_000_000,
+        "jumlah_karyawan": 4,
+        "catatan": "ramai",
+        "tanggal_input": datetime(2026, 4, 2, 9, 30),  # the driver's naive UTC
+        "is_flagged": True,
+        "flag_reason": "lonjakan",
+        "flagged_by_name": "Bu Sari",
+        "flagged_at": datetime(2026, 4, 5, 10, 0),
+        "input_by": OWNER_ID,
+        "flagged_by": STAFF_ID,
+    }
+    row.update(changes)
+    return row
+
+
+def test_a_log_converts_each_column_when_it_is_read() -> None:
+    log = log_from_row(_log_row())
+    assert isinstance(log, FinancialLog)
+    assert log.umkm_id == str(UMKM_ID)
+    assert (log.tahun, log.bulan, log.omzet, log.jumlah_karyawan) == (2026, 3, 25_000_000, 4)
+    assert (log.catatan, log.is_flagged, log.flag_reason, log.flagged_by_name) == (
+        "ramai",
+        True,
+        "lonjakan",
+        "Bu Sari",
+    )
+    assert log.tanggal_input == datetime(2026, 4, 2, 9, 30, tzinfo=UTC)
+    assert log.flagged_at == datetime(2026, 4, 5, 10, 0, tzinfo=UTC)
+    assert (log.umkm_uuid, log.input_by_id, log.flagged_by_id) == (UMKM_ID, OWNER_ID, STAFF_ID)
+
+
+def test_a_sparse_log_row_reads_as_defaults() -> None:
+    row = {"umkm_id": UMKM_ID, "tahun": 2026, "bulan": 1, "omzet": None}
+    log = log_from_row(row, strawberry.ID("given"))
+    assert log.umkm_id == "given"
+    assert (log.omzet, log.jumlah_karyawan, log.is_flagged) == (0, 0, False)
+    assert (log.catatan, log.flag_reason, log.flagged_at, log.input_by_id) == (None,) * 4
+    assert log.tanggal_input == datetime.min
+
+
+def test_building_a_page_of_logs_reads_only_the_umkm_id() -> None:
+    class OnlyTheId(UntouchableRow):
+        def __getitem__(self, key: str) -> Any:
+            if key == "umkm_id":
+                return UMKM_ID
+            raise AssertionError(f"read {key}")
+
+    logs = logs_from_rows([OnlyTheId(), OnlyTheId()])
+    assert [log.umkm_id for log in logs] == [str(UMKM_ID)] * 2
+    with pytest.raises(AssertionError, match="read omzet"):
+        _ = logs[0].omzet
+
+
+def test_row_backed_fields_are_read_only() -> None:
+    log = log_from_row(_log_row())
+    with pytest.raises(AttributeError, match="read from its row"):
+        log.omzet = 1  # type: ignore[assignment]
+    assert log.omzet == 25_000_000
+
+
+def _umkm_doc() -> dict[str, Any]:
+    return {
+        "_id": UMKM_ID,
+        "owner_id": OWNER_ID,
+        "nama_usaha": "Keripik Bu Sari",
+        "sektor": "Kuliner",
+        "tanggal_bergabung": datetime(2025, 1, 2, tzinfo=UTC),
+        "wilayah": {"kota": "Malang", "provinsi": "Jawa Timur", "alamat_lengkap": "Jl. Ijen 1"},
+        "lokasi": {"type": "Point", "coordinates": [112.63, -7.98]},
+        "legalitas": {
+            "nib": "1234",
+            "status_verifikasi": "VERIFIED",
+            "dokumen_url": "https://example.org/nib.pdf",
+            "rejection_reason": None,
+            "verified_by": STAFF_ID,
+        },
+        "pemilik": {"nama": "Sari", "nik": "3507123456789012", "telepon": "0812", "email": None},
+        "summary_terakhir": {"tahun": 2026, "bulan": 3, "omzet": 25_000_000},
+    }
+
+
+def test_an_umkm_shows_the_public_only_its_public_fields() -> None:
+    umkm = umkm_from_doc(_umkm_doc(), Viewer())
+    assert isinstance(umkm, UMKM)
+    assert (umkm.id, umkm.nama_usaha, umkm.sektor) == (str(UMKM_ID), "Keripik Bu Sari", "Kuliner")
+    assert (umkm.wilayah.kota, umkm.wilayah.alamat_lengkap) == ("Malang", None)
+    assert umkm.lokasi is not None
+    assert (umkm.lokasi.latitude, umkm.lokasi.longitude) == (-7.98, 112.63)
+    assert umkm.legalitas.status_verifikasi is VerificationStatus.VERIFIED
+    assert (umkm.legalitas.nib, umkm.legalitas.dokumen_url) == ("1234", None)
+    assert umkm.legalitas.verified_by_id is None
+    assert (umkm.pemilik, umkm.summary_terakhir, umkm.private_visible) == (None, None, False)
+    assert (umkm.umkm_id, umkm.owner_id, umkm.is_deleted) == (UMKM_ID, OWNER_ID, False)
+
+
+def test_an_umkm_shows_its_owner_everything_and_an_official_a_masked_nik() -> None:
+    owner = umkm_from_doc(_umkm_doc(), Viewer(Audience.UMKM_OWNER, OWNER_ID))
+    assert owner.private_visible
+    assert owner.wilayah.alamat_lengkap == "Jl. Ijen 1"
+    assert owner.legalitas.dokumen_url == "https://example.org/nib.pdf"
+    assert owner.pemilik is not None and owner.pemilik.nik == "3507123456789012"
+    assert owner.summary_terakhir is not None and owner.summary_terakhir.omzet == 25_000_000
+
+    official = umkm_from_doc(_umkm_doc(), Viewer(Audience.PEJABAT, STAFF_ID))
+    assert official.pemilik is not None and official.pemilik.nik == "3507********9012"
+    assert official.legalitas.verified_by_id == STAFF_ID
+
+    other_owner = umkm_from_doc(_umkm_doc(), Viewer(Audience.UMKM_OWNER, uuid.uuid4()))
+    assert (other_owner.pemilik, other_owner.summary_terakhir) == (None, None)
+
+
+def test_building_an_umkm_reads_only_its_owner() -> None:
+    class OnlyTheOwner(UntouchableRow):
+        def get(self, key: str, default: Any = None) -> Any:
+            if key == "owner_id":
+                return OWNER_ID
+            raise AssertionError(f"read {key}")
+
+    umkm = umkm_from_doc(OnlyTheOwner(), Viewer())
+    assert umkm.prefetched_owner is None and umkm.prefetched_logs is None
+    umkm.prefetched_owner = (None,)  # list resolvers attach what they prefetched
+    assert umkm.prefetched_owner == (None,)
+    with pytest.raises(AssertionError, match="read wilayah"):
+        _ = umkm.wilayah
