@@ -22,7 +22,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from schema.root import Mutation, Query, Subscription
-from schema.types.scalars import SCALAR_MAP
+from schema.types.scalars import SCALAR_MAP, WHOLE_SCALARS
 from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.execution.extensions import (
@@ -164,7 +164,7 @@ def build_schema(
     )
     schema.hide_suggestions = not settings.introspection
     if settings.fast_execution:
-        streamline(schema)
+        streamline(schema, WHOLE_SCALARS)
     return schema
 
 

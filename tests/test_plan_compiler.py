@@ -90,3 +90,29 @@ def test_a_single_field_reader_and_the_same_text_compiled_once() -> None:
     assert one is not two
     assert one.__code__ is two.__code__  # one compile for equal plans, new globals each
     assert "src.jumlah" in one.__sigma_source__
+
+
+def test_a_whole_number_scalar_coerces_only_what_is_not_an_int() -> None:
+    calls: list[Any] = []
+
+    def rupiah(value: Any) -> int:
+        calls.append(value)
+        return int(value)
+
+    plan = compile_plan([("omzet", Leaf("nama", rupiah, "whole", True))])
+    big = 2**53 - 1  # beyond Int's 32 bits: still no call for a Rupiah
+    assert plan(Kota(big), None) == {"omzet": big}
+    assert calls == []
+    assert plan(Kota(2.0), None) == {"omzet": 2}  # not an int: the scalar's own coercion
+    assert calls == [2.0]
+
+
+def test_the_served_schema_marks_rupiah_as_a_whole_number_scalar() -> None:
+    from schema.build import build_schema
+    from sigma_graphql.core.settings import load_settings
+    from sigma_graphql.execution.fast_execution import _leaf
+
+    schema = build_schema(load_settings())
+    rupiah = schema._schema.type_map["Rupiah"]
+    assert _leaf("omzet", rupiah, True, None).kind == "whole"  # type: ignore[arg-type]
+    assert _leaf("bulan", schema._schema.type_map["Int"], True, None).kind == "int"  # type: ignore[arg-type]

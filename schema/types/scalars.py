@@ -34,3 +34,7 @@ RUPIAH_SCALAR = strawberry.scalar(
 
 
 SCALAR_MAP: dict[object, ScalarDefinition] = {Rupiah: RUPIAH_SCALAR}
+
+# Scalars whose serialize returns a Python int unchanged: the inline plans skip the call for an
+# int (sigma_graphql/execution/fast_execution.py, streamline).
+WHOLE_SCALARS = ("Rupiah",)

@@ -163,13 +163,19 @@ def method_resolver(
     return resolve
 
 
-def streamline(schema: strawberry.Schema) -> None:
-    """Installs the cheap resolvers and enum coercers on a schema built by Strawberry."""
+def streamline(schema: strawberry.Schema, whole_scalars: Iterable[str] = ()) -> None:
+    """Installs the cheap resolvers and enum coercers on a schema built by Strawberry.
+
+    `whole_scalars`: custom scalars whose output coercion returns a Python int unchanged (the
+    inline plans then skip the call for an int, as they do for a built-in Int in range)."""
     gql_schema: GraphQLSchema = schema._schema
     subscription = gql_schema.subscription_type
+    whole = set(whole_scalars)
     for named in gql_schema.type_map.values():
         if named.name.startswith("__") or named is subscription:
             continue
+        if isinstance(named, GraphQLScalarType) and named.name in whole:
+            named.extensions = {**(named.extensions or {}), _WHOLE: True}
         if isinstance(named, GraphQLEnumType) and hasattr(named, "wrapped_cls"):
             named.coerce_output_value = _enum_coercer(named)  # type: ignore[method-assign,assignment]
         if not isinstance(named, GraphQLObjectType):
@@ -196,11 +202,15 @@ _KIND: dict[Any, str] = {
 }
 
 
+_WHOLE = "sigma_whole_int"  # GraphQLScalarType.extensions key set by streamline()
+
+
 def _leaf(attr: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool, call: Any) -> Leaf:
     """The leaf's output coercion, skipped for a value already of a built-in scalar's own type
-    (an Int in range); everything else goes to the type's own coercion, which accepts or
-    refuses it as before."""
-    return Leaf(attr, leaf.coerce_output_value, _KIND.get(leaf, "any"), non_null, call)
+    (an Int in range) or an int of a whole-number scalar; everything else goes to the type's own
+    coercion, which accepts or refuses it as before."""
+    kind = _KIND.get(leaf) or ("whole" if (leaf.extensions or {}).get(_WHOLE) else "any")
+    return Leaf(attr, leaf.coerce_output_value, kind, non_null, call)
 
 
 @dataclass(frozen=True, eq=False)

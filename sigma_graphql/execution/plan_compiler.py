@@ -51,7 +51,8 @@ Reader = Callable[[Any, Any], Any]  # (source, run): one field's completed value
 @dataclass(frozen=True, slots=True)
 class Leaf:
     """A scalar or enum attribute. `kind` names the value type that needs no coercion call
-    (a built-in scalar's own type: "int", "str", "bool"), or "any" (always call `coerce`)."""
+    (a built-in scalar's own type: "int", "str", "bool"; "whole": any int, for a scalar whose
+    coercion returns an int unchanged), or "any" (always call `coerce`)."""
 
     attr: str
     coerce: Callable[[Any], Any]
@@ -83,6 +84,7 @@ _TYPE_CHECK = {
     "int": "type({v}) is not int or not " + f"{INT_MIN} <= {{v}} <= {INT_MAX}",
     "str": "type({v}) is not str",
     "bool": "type({v}) is not bool",
+    "whole": "type({v}) is not int",
     "any": "True",
 }
 
