@@ -775,8 +775,11 @@ async def test_suspicious_logs_find_planted_anomalies_not_the_lebaran_peak(
     rng = random.Random(2013)
     planted: dict[tuple[str, int], float] = {}
     plants = {3: (5, 10.0), 17: (10, 0.05), 30: (8, 9.0)}  # i -> (bulan, factor)
+    # Every UMKM has an owner (UMKMs of other tests scanned beside them do too), so the nested
+    # query below loads owners whether it lists 1 or 30.
+    owner = await factory.account("UMKM_OWNER")
     for i in range(40):
-        doc = await factory.umkm(None, sektor=("Kuliner", "Fashion")[i % 2], kota="Kota Anomali")
+        doc = await factory.umkm(owner, sektor=("Kuliner", "Fashion")[i % 2], kota="Kota Anomali")
         base = rng.randint(10, 60) * 1_000_000
         for idx in range(month_index(2012, 9), month_index(2013, 12) + 1):
             tahun, bulan = from_index(idx)
