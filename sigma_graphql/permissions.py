@@ -213,6 +213,33 @@ def umkm_grants(viewer: Viewer, *, owns: bool) -> UmkmGrants:
 _UMKM_GRANTS: dict[tuple[Audience, bool], UmkmGrants] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class UserGrants:
+    """What a viewer may read of one account's restricted fields, decided once per (audience,
+    is_self), as UmkmGrants is for UMKMs."""
+
+    email: bool
+    telepon: bool
+    umkms: bool
+    nik: Access  # User.nik: FULL, MASKED or NONE
+
+
+def user_grants(viewer: Viewer, *, is_self: bool) -> UserGrants:
+    key = (viewer.audience, is_self)
+    found = _USER_GRANTS.get(key)
+    if found is None:
+        found = _USER_GRANTS[key] = UserGrants(
+            email=can_read(viewer, "User.email", is_self=is_self),
+            telepon=can_read(viewer, "User.telepon", is_self=is_self),
+            umkms=can_read(viewer, "User.umkms", is_self=is_self),
+            nik=field_access(viewer, "User.nik", is_self=is_self),
+        )
+    return found
+
+
+_USER_GRANTS: dict[tuple[Audience, bool], UserGrants] = {}
+
+
 def masked_nik(access: Access, nik: str | None) -> str | None:
     """`nik` as `access` allows: whole, masked or not at all."""
     if access is Access.FULL:

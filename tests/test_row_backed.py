@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import strawberry
 
-from schema.types.enums import VerificationStatus
+from schema.types.enums import AccountStatus, Role, VerificationStatus
 from schema.types.financial import FinancialLog, log_from_row, logs_from_rows
 from schema.types.umkm import UMKM, umkm_from_doc
+from schema.types.users import User, user_from_doc
 from sigma_graphql.core.viewer import Audience, Viewer
 
 UMKM_ID = uuid.uuid4()
@@ -69,22 +69,16 @@ def test_a_log_converts_each_column_when_it_is_read() -> None:
 
 def test_a_sparse_log_row_reads_as_defaults() -> None:
     row = {"umkm_id": UMKM_ID, "tahun": 2026, "bulan": 1, "omzet": None}
-    log = log_from_row(row, strawberry.ID("given"))
-    assert log.umkm_id == "given"
+    log = log_from_row(row)
+    assert log.umkm_id == str(UMKM_ID)
     assert (log.omzet, log.jumlah_karyawan, log.is_flagged) == (0, 0, False)
     assert (log.catatan, log.flag_reason, log.flagged_at, log.input_by_id) == (None,) * 4
     assert log.tanggal_input == datetime.min
 
 
-def test_building_a_page_of_logs_reads_only_the_umkm_id() -> None:
-    class OnlyTheId(UntouchableRow):
-        def __getitem__(self, key: str) -> Any:
-            if key == "umkm_id":
-                return UMKM_ID
-            raise AssertionError(f"read {key}")
-
-    logs = logs_from_rows([OnlyTheId(), OnlyTheId()])
-    assert [log.umkm_id for log in logs] == [str(UMKM_ID)] * 2
+def test_building_a_page_of_logs_reads_no_column() -> None:
+    logs = logs_from_rows([UntouchableRow(), UntouchableRow()])
+    assert len(logs) == 2
     with pytest.raises(AssertionError, match="read omzet"):
         _ = logs[0].omzet
 
@@ -160,3 +154,49 @@ def test_building_an_umkm_reads_only_its_owner() -> None:
     assert umkm.prefetched_owner == (None,)
     with pytest.raises(AssertionError, match="read wilayah"):
         _ = umkm.wilayah
+
+
+def _user_doc() -> dict[str, Any]:
+    return {
+        "_id": OWNER_ID,
+        "email": "sari@example.org",
+        "nama": "Sari",
+        "role": "UMKM_OWNER",
+        "account_status": "ACTIVE",
+        "nik": "3507123456789012",
+        "telepon": "0812",
+        "created_at": datetime(2025, 1, 2, tzinfo=UTC),
+    }
+
+
+def test_an_account_shows_each_viewer_what_the_permission_table_grants() -> None:
+    self_view = user_from_doc(_user_doc(), Viewer(Audience.UMKM_OWNER, OWNER_ID))
+    assert isinstance(self_view, User)
+    assert (self_view.id, self_view.nama, self_view.user_id) == (str(OWNER_ID), "Sari", OWNER_ID)
+    assert (self_view.role, self_view.account_status) == (Role.UMKM_OWNER, AccountStatus.ACTIVE)
+    assert (self_view.email, self_view.nik, self_view.telepon) == (
+        "sari@example.org",
+        "3507123456789012",
+        "0812",
+    )
+    assert self_view.umkms_visible
+
+    official = user_from_doc(_user_doc(), Viewer(Audience.PEJABAT, STAFF_ID))
+    assert (official.email, official.nik, official.telepon) == (None, "3507********9012", "0812")
+    assert official.umkms_visible
+
+    other = user_from_doc(_user_doc(), Viewer(Audience.UMKM_OWNER, uuid.uuid4()))
+    assert (other.email, other.nik, other.telepon, other.umkms_visible) == (None,) * 3 + (False,)
+    assert other.nama == "Sari"
+
+
+def test_building_an_account_reads_only_its_id() -> None:
+    class OnlyTheId(UntouchableRow):
+        def __getitem__(self, key: str) -> Any:
+            if key == "_id":
+                return OWNER_ID
+            raise AssertionError(f"read {key}")
+
+    user = user_from_doc(OnlyTheId(), Viewer(Audience.ADMIN, STAFF_ID))
+    with pytest.raises(AssertionError, match="read nama"):
+        _ = user.nama

@@ -276,21 +276,20 @@ def revenue_rows(rows: Sequence[Row], umkm: UMKM, viewer: Viewer) -> list[list[C
     out: list[list[Cell]] = []
     if not can_read(viewer, "UMKM.financialLogs", owns=viewer.owns(umkm.owner_id)):
         return out
+    umkm_id, wilayah = str(umkm.id), umkm.wilayah
+    about = [umkm.nama_usaha, umkm.sektor, wilayah.kota, wilayah.provinsi]  # the same every row
     for row in sorted(rows, key=lambda r: (r["tahun"], r["bulan"])):
-        log = log_from_row(row, umkm.id)
+        log = log_from_row(row)
         out.append(
             [
-                str(log.umkm_id),
+                umkm_id,
                 log.tahun,
                 log.bulan,
                 int(log.omzet),
                 log.jumlah_karyawan,
                 log.catatan,
                 log.is_flagged,
-                umkm.nama_usaha,
-                umkm.sektor,
-                umkm.wilayah.kota,
-                umkm.wilayah.provinsi,
+                *about,
             ]
         )
     return out

@@ -148,10 +148,9 @@ class FlagInput:
 # ------------------------------------------------------------------ built from rows
 
 
-def log_from_row(row: Row, umkm_id: strawberry.ID | None = None) -> FinancialLog:
-    """The log of one row (of financial_logs, with at least umkm_id, tahun, bulan and omzet).
-    `umkm_id`: the row's umkm_id as a string, when the caller already has it."""
-    return RowLog(row, umkm_id if umkm_id is not None else strawberry.ID(str(row["umkm_id"])))
+def log_from_row(row: Row) -> FinancialLog:
+    """The log of one row (of financial_logs, with at least umkm_id, tahun, bulan and omzet)."""
+    return RowLog(row)
 
 
 class RowLog(FinancialLog):
@@ -159,8 +158,9 @@ class RowLog(FinancialLog):
     (schema/types/row_backed.py), so a page of logs does not convert the columns its document
     does not select."""
 
-    __slots__ = ("row", "umkm_id")
+    __slots__ = ("row",)
 
+    umkm_id = Column("umkm_id", lambda log: strawberry.ID(str(log.row["umkm_id"])))
     tahun = Column[int]("tahun")
     bulan = Column[int]("bulan")
     omzet = Column("omzet", lambda log: Rupiah(int(log.row["omzet"] or 0)))
@@ -179,24 +179,12 @@ class RowLog(FinancialLog):
     input_by_id = Column.optional("input_by")
     flagged_by_id = Column.optional("flagged_by")
 
-    def __init__(self, row: Row, umkm_id: strawberry.ID) -> None:  # no super(): nothing to copy
+    def __init__(self, row: Row) -> None:  # no super(): nothing to copy
         self.row = row
-        self.umkm_id = umkm_id
 
 
 def logs_from_rows(rows: list[Row]) -> list[FinancialLog]:
-    """Row-backed logs for a list whose rows mostly share an UMKM (a page of one UMKM's logs):
-    each distinct umkm_id is turned into a string once (str(UUID) costs about as much as the
-    rest of a log object)."""
-    ids: dict[uuid.UUID, strawberry.ID] = {}
-    logs: list[FinancialLog] = []
-    for row in rows:
-        raw = row["umkm_id"]
-        umkm_id = ids.get(raw)
-        if umkm_id is None:
-            umkm_id = ids[raw] = strawberry.ID(str(raw))
-        logs.append(RowLog(row, umkm_id))
-    return logs
+    return [RowLog(row) for row in rows]
 
 
 # ------------------------------------------------------------------ one UMKM's pages of logs

@@ -19,8 +19,9 @@ from loaders.users import user_by_id
 from schema.types import umkm
 from schema.types.common import PageInfo, UserError
 from schema.types.enums import AccountStatus, Role
+from schema.types.row_backed import Column
 from sigma_graphql.core.viewer import Viewer
-from sigma_graphql.permissions import can_read, read_nik
+from sigma_graphql.permissions import UserGrants, masked_nik, user_grants
 from sigma_graphql.request.context import Context, Info
 
 if TYPE_CHECKING:
@@ -57,24 +58,33 @@ class User:
 
 
 def user_from_doc(doc: MongoDoc, viewer: Viewer) -> User:
-    """The User as `viewer` may see it: every restricted value is decided here, from the
-    permission table (sigma_graphql/permissions.py), so the leaves above stay plain attributes
-    and are null for viewers without access."""
-    user_id: uuid.UUID = doc["_id"]
-    is_self = viewer.is_self(user_id)
-    return User(
-        id=strawberry.ID(str(user_id)),
-        email=doc.get("email") if can_read(viewer, "User.email", is_self=is_self) else None,
-        nama=doc["nama"],
-        role=Role(doc["role"]),
-        account_status=AccountStatus(doc["account_status"]),
-        nik=read_nik(viewer, "User.nik", doc.get("nik"), is_self=is_self),
-        telepon=doc.get("telepon") if can_read(viewer, "User.telepon", is_self=is_self) else None,
-        wilayah=doc.get("wilayah"),
-        created_at=doc["created_at"],
-        user_id=user_id,
-        umkms_visible=can_read(viewer, "User.umkms", is_self=is_self),
-    )
+    """The User as `viewer` may see it: every restricted value follows the permission table
+    (sigma_graphql/permissions.py), so the leaves above stay plain attributes and are null for
+    viewers without access."""
+    return DocUser(doc, user_grants(viewer, is_self=viewer.is_self(doc["_id"])))
+
+
+class DocUser(User):
+    """A User that reads its document's fields when they are asked for
+    (schema/types/row_backed.py), as `may` allows."""
+
+    __slots__ = ("may", "row")
+
+    id = Column("_id", lambda u: strawberry.ID(str(u.row["_id"])))
+    email = Column("email", lambda u: u.row.get("email") if u.may.email else None)
+    nama = Column[str]("nama")
+    role = Column("role", lambda u: Role(u.row["role"]))
+    account_status = Column("account_status", lambda u: AccountStatus(u.row["account_status"]))
+    nik = Column("nik", lambda u: masked_nik(u.may.nik, u.row.get("nik")))
+    telepon = Column("telepon", lambda u: u.row.get("telepon") if u.may.telepon else None)
+    wilayah = Column.optional("wilayah")
+    created_at = Column[datetime]("created_at")
+    user_id = Column[uuid.UUID]("_id")
+    umkms_visible = Column("_id", lambda u: u.may.umkms)
+
+    def __init__(self, doc: MongoDoc, may: UserGrants) -> None:  # no super(): nothing to copy
+        self.row = doc
+        self.may = may
 
 
 async def load_user(ctx: Context, user_id: uuid.UUID | None) -> User | None:
