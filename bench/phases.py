@@ -1,0 +1,190 @@
+"""`python -m bench.phases --shape a --set first=1`: where one request's CPU goes, B1 against B3X.
+
+Both apps (bench/servers.py's B1 route, bench/b3.py's B3X) run in this process and are called
+as ASGI apps, one request at a time, without HTTP or a socket. Each app gets rounds of
+`--requests` requests, alternating; the figure is the main thread's CPU per request (the
+drivers' threads are left out: they do the same work for both). Phases are inclusive: each
+wrapped coroutine's main-thread CPU from its call to its return, everything it awaited
+included, so `find_page` is the MongoDB driver's cost of one query for both apps and the rest
+is what the app adds around it. The wrappers cost a little themselves (two clock reads each).
+
+`--set first=1` overrides variables (ints): with one item, per-item work vanishes and the
+per-request pipeline shows; compare with the shape's own `first`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Callable, Coroutine, MutableMapping
+from typing import Any
+
+import orjson
+
+from bench.run import add_dataset_args, bench_env, prepare_data
+from bench.shapes import SHAPES
+
+Asgi = Callable[..., Coroutine[Any, Any, None]]
+Message = MutableMapping[str, Any]
+
+
+async def _call(app: Asgi, body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    sent = False
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return b"".join(chunks)
+
+
+async def _started(app: Asgi) -> asyncio.Task[None]:
+    """Runs the app's lifespan startup; the returned task keeps it alive."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
+    await inbox.put({"type": "lifespan.startup"})
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    message = await outbox.get()
+    assert message["type"] == "lifespan.startup.complete", message
+    return task
+
+
+PhaseTimes = dict[str, float]
+
+
+def _wrap(owner: Any, name: str, times: PhaseTimes) -> None:
+    fn = getattr(owner, name)
+    label = f"{getattr(owner, '__name__', owner)}.{name}"
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.thread_time()
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            times[label] = times.get(label, 0.0) + time.thread_time() - start
+
+    setattr(owner, name, timed)
+
+
+def _instrument(times: PhaseTimes) -> None:
+    import strawberry.http.async_base_view as view
+    import strawberry.schema.schema as strawberry_schema
+
+    from db import umkm_profiles
+    from loaders import financial
+    from sigma_graphql.server import app
+
+    _wrap(view.AsyncBaseHTTPView, "run", times)
+    _wrap(app.SigmaGraphQL, "parse_http_body", times)
+    _wrap(app.SigmaGraphQL, "get_context", times)
+    _wrap(strawberry_schema.Schema, "execute", times)
+    _wrap(strawberry_schema.Schema, "_execute_operation", times)
+    _wrap(umkm_profiles, "find_page", times)
+    _wrap(financial, "load_pages", times)
+
+
+async def _measure(args: argparse.Namespace) -> str:
+    env = bench_env(args)
+    ids = await prepare_data(args, env)
+    os.environ.update(env)
+    os.environ["BENCH_VARIANT"] = "b1"  # both modules build an app from it when imported
+    from bench import servers
+
+    os.environ["BENCH_VARIANT"] = "b3x"
+    from bench import b3
+
+    shape = SHAPES[args.shape]
+    variables: dict[str, Any] = dict(shape.variables)
+    if "tahun" in variables:
+        variables["tahun"] = ids["year"]
+    for pair in filter(None, args.set.split(",")):
+        key, value = pair.split("=")
+        variables[key] = int(value)
+    body = orjson.dumps({"query": shape.query, "variables": variables})
+    token = ids["tokens"][shape.audience]
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    apps: dict[str, Asgi] = {"B1": servers.create("b1", args.shape), "B3X": b3.app}
+    alive = [await _started(app) for app in apps.values()]
+    times: PhaseTimes = {}
+    _instrument(times)
+    totals: dict[str, list[float]] = {name: [] for name in apps}
+    phases: dict[str, list[PhaseTimes]] = {name: [] for name in apps}
+    for app in apps.values():
+        for _ in range(args.warmup):
+            answer = await _call(app, body, headers)
+        assert b'"errors"' not in answer, answer[:500]
+    for _ in range(args.rounds):
+        for name, app in apps.items():
+            times.clear()
+            start = time.thread_time()
+            for _ in range(args.requests):
+                await _call(app, body, headers)
+            totals[name].append((time.thread_time() - start) / args.requests * 1000)
+            phases[name].append({k: v / args.requests * 1000 for k, v in times.items()})
+    for task in alive:
+        task.cancel()
+    lines = [
+        f"# ({shape.key}) {shape.name}, variables {variables}, {args.rounds} rounds x "
+        f"{args.requests} requests; main-thread CPU ms per request, medians",
+        "",
+        "| phase | B1 | B3X |",
+        "|---|---:|---:|",
+        "| whole request | "
+        + " | ".join(f"{statistics.median(totals[n]):.3f}" for n in apps)
+        + " |",
+    ]
+    labels = sorted({k for rounds in phases.values() for r in rounds for k in r})
+    for label in labels:
+        cells = [statistics.median(r.get(label, 0.0) for r in phases[n]) for n in apps]
+        lines.append(f"| {label} | " + " | ".join(f"{c:.3f}" if c else "-" for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--shape", default="a", choices=sorted(k for k in SHAPES if k != "e"))
+    p.add_argument("--set", default="", help="variable overrides, e.g. first=1")
+    p.add_argument("--requests", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=10)
+    add_dataset_args(p, synthetic=2000)
+    args = p.parse_args(argv)
+    print(asyncio.run(_measure(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
