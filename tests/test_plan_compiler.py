@@ -116,3 +116,19 @@ def test_the_served_schema_marks_rupiah_as_a_whole_number_scalar() -> None:
     rupiah = schema._schema.type_map["Rupiah"]
     assert _leaf("omzet", rupiah, True, None).kind == "whole"  # type: ignore[arg-type]
     assert _leaf("bulan", schema._schema.type_map["Int"], True, None).kind == "int"  # type: ignore[arg-type]
+
+
+def test_a_finite_float_needs_no_coercion_and_nan_goes_to_graphql_core() -> None:
+    calls: list[Any] = []
+
+    def coerce(value: Any) -> Any:
+        calls.append(value)
+        return GraphQLFloat.coerce_output_value(value)
+
+    plan = compile_plan([("lat", Leaf("nama", coerce, "float", True))])
+    assert plan(Kota(-7.98), None) == {"lat": -7.98}
+    assert calls == []
+    assert plan(Kota(3), None) == {"lat": 3.0}  # an int: the Float coercion makes it a float
+    assert plan(Kota(float("nan")), None) is SLOW  # refused: graphql-core reports the error
+    assert plan(Kota(float("inf")), None) is SLOW
+    assert calls[0] == 3 and len(calls) == 3

@@ -35,6 +35,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLFloat,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
@@ -199,6 +200,7 @@ _KIND: dict[Any, str] = {
     GraphQLString: "str",
     GraphQLID: "str",
     GraphQLBoolean: "bool",
+    GraphQLFloat: "float",
 }
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from math import isfinite
 from types import CodeType
 from typing import Any
 
@@ -51,8 +52,8 @@ Reader = Callable[[Any, Any], Any]  # (source, run): one field's completed value
 @dataclass(frozen=True, slots=True)
 class Leaf:
     """A scalar or enum attribute. `kind` names the value type that needs no coercion call
-    (a built-in scalar's own type: "int", "str", "bool"; "whole": any int, for a scalar whose
-    coercion returns an int unchanged), or "any" (always call `coerce`)."""
+    (a built-in scalar's own type: "int", "str", "bool", "float" (finite); "whole": any int, for
+    a scalar whose coercion returns an int unchanged), or "any" (always call `coerce`)."""
 
     attr: str
     coerce: Callable[[Any], Any]
@@ -84,6 +85,7 @@ _TYPE_CHECK = {
     "int": "type({v}) is not int or not " + f"{INT_MIN} <= {{v}} <= {INT_MAX}",
     "str": "type({v}) is not str",
     "bool": "type({v}) is not bool",
+    "float": "type({v}) is not float or not isfinite({v})",
     "whole": "type({v}) is not int",
     "any": "True",
 }
@@ -152,7 +154,7 @@ def _function(source: str, env: dict[str, Any]) -> Callable[[Any, Any], Any]:
         if len(_CODE) >= _CODE_MAX:
             del _CODE[next(iter(_CODE))]
         code = _CODE[source] = compile(source, "<sigma inline plan>", "exec")
-    env.update(SLOW=SLOW, UNDEFINED=Undefined, complete_list=complete_list)
+    env.update(SLOW=SLOW, UNDEFINED=Undefined, complete_list=complete_list, isfinite=isfinite)
     exec(code, env)  # text built above from identifiers and reprs only
     made: Callable[[Any, Any], Any] = env["complete"]
     made.__sigma_source__ = source  # type: ignore[attr-defined]  # for debugging and tests
