@@ -10,6 +10,13 @@ is what the app adds around it. The wrappers cost a little themselves (two clock
 
 `--set first=1` overrides variables (ints): with one item, per-item work vanishes and the
 per-request pipeline shows; compare with the shape's own `first`.
+
+A third app, LEAN, is the floor of a request pipeline of our own: the body parsed, the real
+context built (`SigmaGraphQL.get_context`: session, loaders), the document parsed once,
+graphql-core's `execute` with our FastExecutor and resolvers on the served schema, the answer
+encoded with orjson. No Strawberry view, no extension runner, and so none of what the extensions
+do (validation cache lookups, cost and budget, argument guard, logging line, metrics, error
+policy): what is left between LEAN and B3X is their price plus Strawberry's.
 """
 
 from __future__ import annotations
@@ -82,6 +89,45 @@ async def _started(app: Asgi) -> asyncio.Task[None]:
     return task
 
 
+def _lean(b3_app: Any, query: str) -> Asgi:
+    """LEAN (module docstring) over the view of the real app `b3_app`."""
+    from graphql import ExecutionResult, parse
+    from graphql import execute as graphql_execute
+    from graphql.execution.middleware import MiddlewareManager
+    from starlette.requests import Request
+    from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+    from sigma_graphql.execution.fast_execution import FastExecutor
+
+    view = next(r for r in b3_app.routes if getattr(r, "path", "") == "/graphql").endpoint
+    schema = view.schema._schema
+    document = parse(query)
+
+    async def app(scope: Message, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        data = orjson.loads(await request.body())
+        context = await view.get_context(request, None)
+        result: Any = graphql_execute(
+            schema,
+            document,
+            context_value=context,
+            variable_values=data.get("variables"),
+            executor_class=FastExecutor,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as Strawberry passes it
+            middleware=MiddlewareManager(),
+        )
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [e.formatted for e in result.errors]
+        body = orjson.dumps(answer)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 PhaseTimes = dict[str, float]
 
 
@@ -138,6 +184,7 @@ async def _measure(args: argparse.Namespace) -> str:
     headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
     apps: dict[str, Asgi] = {"B1": servers.create("b1", args.shape), "B3X": b3.app}
     alive = [await _started(app) for app in apps.values()]
+    apps["LEAN"] = _lean(b3.app, shape.query)
     times: PhaseTimes = {}
     _instrument(times)
     totals: dict[str, list[float]] = {name: [] for name in apps}
@@ -160,8 +207,8 @@ async def _measure(args: argparse.Namespace) -> str:
         f"# ({shape.key}) {shape.name}, variables {variables}, {args.rounds} rounds x "
         f"{args.requests} requests; main-thread CPU ms per request, medians",
         "",
-        "| phase | B1 | B3X |",
-        "|---|---:|---:|",
+        "| phase | " + " | ".join(apps) + " |",
+        "|---|" + "---:|" * len(apps),
         "| whole request | "
         + " | ".join(f"{statistics.median(totals[n]):.3f}" for n in apps)
         + " |",
