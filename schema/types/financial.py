@@ -27,7 +27,7 @@ from schema.types.pagination import (
     encode_cursor,
     page_info,
 )
-from schema.types.row_backed import Column
+from schema.types.row_backed import RowField
 from schema.types.scalars import Rupiah
 from sigma_graphql.core import input_limits as limits
 from sigma_graphql.permissions import can_read
@@ -160,24 +160,20 @@ class RowLog(FinancialLog):
 
     __slots__ = ("row",)
 
-    umkm_id = Column("umkm_id", lambda log: strawberry.ID(str(log.row["umkm_id"])))
-    tahun = Column[int]("tahun")
-    bulan = Column[int]("bulan")
-    omzet = Column("omzet", lambda log: Rupiah(int(log.row["omzet"] or 0)))
-    jumlah_karyawan = Column(
-        "jumlah_karyawan", lambda log: int(log.row.get("jumlah_karyawan") or 0)
-    )
-    catatan = Column.optional("catatan")
-    tanggal_input = Column(
-        "tanggal_input", lambda log: fl.utc(log.row.get("tanggal_input")) or datetime.min
-    )
-    is_flagged = Column("is_flagged", lambda log: bool(log.row.get("is_flagged")))
-    flag_reason = Column.optional("flag_reason")
-    flagged_by_name = Column.optional("flagged_by_name")
-    flagged_at = Column("flagged_at", lambda log: fl.utc(log.row.get("flagged_at")))
-    umkm_uuid = Column[uuid.UUID]("umkm_id")
-    input_by_id = Column.optional("input_by")
-    flagged_by_id = Column.optional("flagged_by")
+    umkm_id = RowField(read=lambda log: strawberry.ID(str(log.row["umkm_id"])))
+    tahun = RowField[int]("tahun")
+    bulan = RowField[int]("bulan")
+    omzet = RowField(read=lambda log: Rupiah(int(log.row["omzet"] or 0)))
+    jumlah_karyawan = RowField(read=lambda log: int(log.row.get("jumlah_karyawan") or 0))
+    catatan = RowField.optional("catatan")
+    tanggal_input = RowField(read=lambda log: fl.utc(log.row.get("tanggal_input")) or datetime.min)
+    is_flagged = RowField(read=lambda log: bool(log.row.get("is_flagged")))
+    flag_reason = RowField.optional("flag_reason")
+    flagged_by_name = RowField.optional("flagged_by_name")
+    flagged_at = RowField(read=lambda log: fl.utc(log.row.get("flagged_at")))
+    umkm_uuid = RowField[uuid.UUID]("umkm_id")
+    input_by_id = RowField.optional("input_by")
+    flagged_by_id = RowField.optional("flagged_by")
 
     def __init__(self, row: Row) -> None:  # no super(): nothing to copy
         self.row = row

@@ -29,7 +29,7 @@ from schema.types.pagination import (
     keyset_cursor,
     page_info,
 )
-from schema.types.row_backed import Column
+from schema.types.row_backed import RowField
 from schema.types.scalars import Rupiah
 from sigma_graphql.analytics import forecast as forecasting
 from sigma_graphql.analytics import growth as quarters
@@ -426,22 +426,19 @@ class DocLegalitas(Legalitas):
 
     __slots__ = ("may", "row")
 
-    nib = Column.optional("nib")
-    pirt = Column.optional("pirt")
-    halal = Column.optional("halal")
-    dokumen_url = Column(
-        "dokumen_url", lambda lg: lg.row.get("dokumen_url") if lg.may.dokumen_url else None
+    nib = RowField.optional("nib")
+    pirt = RowField.optional("pirt")
+    halal = RowField.optional("halal")
+    dokumen_url = RowField(
+        read=lambda lg: lg.row.get("dokumen_url") if lg.may.dokumen_url else None
     )
-    status_verifikasi = Column(
-        "status_verifikasi", lambda lg: VerificationStatus(lg.row["status_verifikasi"])
+    status_verifikasi = RowField(read=lambda lg: VerificationStatus(lg.row["status_verifikasi"]))
+    tanggal_verifikasi = RowField.optional("tanggal_verifikasi")
+    rejection_reason = RowField(
+        read=lambda lg: lg.row.get("rejection_reason") if lg.may.rejection_reason else None,
     )
-    tanggal_verifikasi = Column.optional("tanggal_verifikasi")
-    rejection_reason = Column(
-        "rejection_reason",
-        lambda lg: lg.row.get("rejection_reason") if lg.may.rejection_reason else None,
-    )
-    verified_by_id = Column(
-        "verified_by", lambda lg: lg.row.get("verified_by") if lg.may.verified_by else None
+    verified_by_id = RowField(
+        read=lambda lg: lg.row.get("verified_by") if lg.may.verified_by else None
     )
 
     def __init__(self, legalitas: dict[str, Any], may: UmkmGrants) -> None:
@@ -477,20 +474,20 @@ class DocUMKM(UMKM):
 
     __slots__ = ("may", "prefetched_logs", "prefetched_owner", "row")
 
-    id = Column("_id", lambda u: strawberry.ID(str(u.row["_id"])))
-    nama_usaha = Column[str]("nama_usaha")
-    sektor = Column[str]("sektor")
-    tanggal_bergabung = Column[datetime]("tanggal_bergabung")
-    wilayah = Column("wilayah", _wilayah)
-    lokasi = Column("lokasi", _lokasi)
-    legalitas = Column("legalitas", lambda u: DocLegalitas(u.row["legalitas"], u.may))
-    pemilik = Column("pemilik", _pemilik)
-    is_deleted = Column("is_deleted", lambda u: bool(u.row.get("is_deleted")))
-    deleted_at = Column.optional("deleted_at")
-    summary_terakhir = Column("summary_terakhir", _summary)
-    umkm_id = Column[uuid.UUID]("_id")
-    owner_id = Column.optional("owner_id")
-    private_visible = Column("pemilik", lambda u: u.may.pemilik)
+    id = RowField(read=lambda u: strawberry.ID(str(u.row["_id"])))
+    nama_usaha = RowField[str]("nama_usaha")
+    sektor = RowField[str]("sektor")
+    tanggal_bergabung = RowField[datetime]("tanggal_bergabung")
+    wilayah = RowField(read=_wilayah)
+    lokasi = RowField(read=_lokasi)
+    legalitas = RowField(read=lambda u: DocLegalitas(u.row["legalitas"], u.may))
+    pemilik = RowField(read=_pemilik)
+    is_deleted = RowField(read=lambda u: bool(u.row.get("is_deleted")))
+    deleted_at = RowField.optional("deleted_at")
+    summary_terakhir = RowField(read=_summary)
+    umkm_id = RowField[uuid.UUID]("_id")
+    owner_id = RowField.optional("owner_id")
+    private_visible = RowField(read=lambda u: u.may.pemilik)
 
     def __init__(self, doc: MongoDoc, may: UmkmGrants) -> None:  # no super(): nothing to copy
         self.row = doc

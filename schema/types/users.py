@@ -19,7 +19,7 @@ from loaders.users import user_by_id
 from schema.types import umkm
 from schema.types.common import PageInfo, UserError
 from schema.types.enums import AccountStatus, Role
-from schema.types.row_backed import Column
+from schema.types.row_backed import RowField
 from sigma_graphql.core.viewer import Viewer
 from sigma_graphql.permissions import UserGrants, masked_nik, user_grants
 from sigma_graphql.request.context import Context, Info
@@ -70,17 +70,17 @@ class DocUser(User):
 
     __slots__ = ("may", "row")
 
-    id = Column("_id", lambda u: strawberry.ID(str(u.row["_id"])))
-    email = Column("email", lambda u: u.row.get("email") if u.may.email else None)
-    nama = Column[str]("nama")
-    role = Column("role", lambda u: Role(u.row["role"]))
-    account_status = Column("account_status", lambda u: AccountStatus(u.row["account_status"]))
-    nik = Column("nik", lambda u: masked_nik(u.may.nik, u.row.get("nik")))
-    telepon = Column("telepon", lambda u: u.row.get("telepon") if u.may.telepon else None)
-    wilayah = Column.optional("wilayah")
-    created_at = Column[datetime]("created_at")
-    user_id = Column[uuid.UUID]("_id")
-    umkms_visible = Column("_id", lambda u: u.may.umkms)
+    id = RowField(read=lambda u: strawberry.ID(str(u.row["_id"])))
+    email = RowField(read=lambda u: u.row.get("email") if u.may.email else None)
+    nama = RowField[str]("nama")
+    role = RowField(read=lambda u: Role(u.row["role"]))
+    account_status = RowField(read=lambda u: AccountStatus(u.row["account_status"]))
+    nik = RowField(read=lambda u: masked_nik(u.may.nik, u.row.get("nik")))
+    telepon = RowField(read=lambda u: u.row.get("telepon") if u.may.telepon else None)
+    wilayah = RowField.optional("wilayah")
+    created_at = RowField[datetime]("created_at")
+    user_id = RowField[uuid.UUID]("_id")
+    umkms_visible = RowField(read=lambda u: u.may.umkms)
 
     def __init__(self, doc: MongoDoc, may: UserGrants) -> None:  # no super(): nothing to copy
         self.row = doc
