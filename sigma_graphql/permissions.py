@@ -14,6 +14,7 @@ Three parts:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -195,22 +196,23 @@ class UmkmGrants:
 
 
 def umkm_grants(viewer: Viewer, *, owns: bool) -> UmkmGrants:
-    key = (viewer.audience, owns)
-    found = _UMKM_GRANTS.get(key)
-    if found is None:
-        found = _UMKM_GRANTS[key] = UmkmGrants(
-            pemilik=can_read(viewer, "UMKM.pemilik", owns=owns),
-            alamat_lengkap=can_read(viewer, "Wilayah.alamatLengkap", owns=owns),
-            dokumen_url=can_read(viewer, "Legalitas.dokumenUrl", owns=owns),
-            rejection_reason=can_read(viewer, "Legalitas.rejectionReason", owns=owns),
-            verified_by=can_read(viewer, "Legalitas.verifiedBy", owns=owns),
-            summary_terakhir=can_read(viewer, "UMKM.summaryTerakhir", owns=owns),
-            nik=field_access(viewer, "Pemilik.nik", owns=owns),
-        )
-    return found
+    return _umkm_grants(viewer.audience, owns)
 
 
-_UMKM_GRANTS: dict[tuple[Audience, bool], UmkmGrants] = {}
+@functools.cache  # one per (audience, owns)
+def _umkm_grants(audience: Audience, owns: bool) -> UmkmGrants:
+    def access(field: str) -> Access:
+        return _decide(audience, field, False, owns)
+
+    return UmkmGrants(
+        pemilik=access("UMKM.pemilik") is Access.FULL,
+        alamat_lengkap=access("Wilayah.alamatLengkap") is Access.FULL,
+        dokumen_url=access("Legalitas.dokumenUrl") is Access.FULL,
+        rejection_reason=access("Legalitas.rejectionReason") is Access.FULL,
+        verified_by=access("Legalitas.verifiedBy") is Access.FULL,
+        summary_terakhir=access("UMKM.summaryTerakhir") is Access.FULL,
+        nik=access("Pemilik.nik"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,19 +227,20 @@ class UserGrants:
 
 
 def user_grants(viewer: Viewer, *, is_self: bool) -> UserGrants:
-    key = (viewer.audience, is_self)
-    found = _USER_GRANTS.get(key)
-    if found is None:
-        found = _USER_GRANTS[key] = UserGrants(
-            email=can_read(viewer, "User.email", is_self=is_self),
-            telepon=can_read(viewer, "User.telepon", is_self=is_self),
-            umkms=can_read(viewer, "User.umkms", is_self=is_self),
-            nik=field_access(viewer, "User.nik", is_self=is_self),
-        )
-    return found
+    return _user_grants(viewer.audience, is_self)
 
 
-_USER_GRANTS: dict[tuple[Audience, bool], UserGrants] = {}
+@functools.cache  # one per (audience, is_self)
+def _user_grants(audience: Audience, is_self: bool) -> UserGrants:
+    def access(field: str) -> Access:
+        return _decide(audience, field, is_self, False)
+
+    return UserGrants(
+        email=access("User.email") is Access.FULL,
+        telepon=access("User.telepon") is Access.FULL,
+        umkms=access("User.umkms") is Access.FULL,
+        nik=access("User.nik"),
+    )
 
 
 def masked_nik(access: Access, nik: str | None) -> str | None:
