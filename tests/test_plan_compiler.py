@@ -14,6 +14,7 @@ from sigma_graphql.execution.plan_compiler import (
     SLOW,
     Child,
     Leaf,
+    RowAccess,
     TypeName,
     compile_plan,
     compile_reader,
@@ -132,3 +133,45 @@ def test_a_finite_float_needs_no_coercion_and_nan_goes_to_graphql_core() -> None
     assert plan(Kota(float("nan")), None) is SLOW  # refused: graphql-core reports the error
     assert plan(Kota(float("inf")), None) is SLOW
     assert calls[0] == 3 and len(calls) == 3
+
+
+class _Counted:
+    """A descriptor that counts its reads (what RowField's __get__ would cost)."""
+
+    reads = 0
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        _Counted.reads += 1
+        return obj.row["nama"]
+
+
+class RowToko:
+    nama = _Counted()
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+
+def _row_plan() -> Any:
+    rows = RowAccess(RowToko, {"nama": "nama", "jumlah": lambda t: int(t.row["n"])})
+    return compile_plan(
+        [
+            ("nama", Leaf("nama", GraphQLString.coerce_output_value, "str", True)),
+            ("jumlah", Leaf("jumlah", GraphQLInt.coerce_output_value, "int", False)),
+        ],
+        rows,
+    )
+
+
+def test_an_object_of_the_row_backed_class_is_read_from_its_row() -> None:
+    plan = _row_plan()
+    _Counted.reads = 0
+    assert plan(RowToko({"nama": "Warung", "n": "3"}), None) == {"nama": "Warung", "jumlah": 3}
+    assert _Counted.reads == 0  # the row key, not the descriptor
+    # Another class of the same GraphQL type (an object built field by field) reads attributes.
+    assert plan(Toko("Kios", 2, None, None, []), None) == {"nama": "Kios", "jumlah": 2}
+    # A missing key or a failing read function is graphql-core's to report, as before.
+    assert plan(RowToko({"n": "3"}), None) is SLOW
+    assert plan(RowToko({"nama": "Warung", "n": "tiga"}), None) is SLOW

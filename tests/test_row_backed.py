@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from schema.build import build_schema
 from schema.types.enums import AccountStatus, Role, VerificationStatus
 from schema.types.financial import FinancialLog, log_from_row, logs_from_rows
 from schema.types.umkm import UMKM, umkm_from_doc
 from schema.types.users import User, user_from_doc
+from sigma_graphql.core.settings import Settings
 from sigma_graphql.core.viewer import Audience, Viewer
+from sigma_graphql.execution.fast_execution import row_access
 
 UMKM_ID = uuid.uuid4()
 OWNER_ID = uuid.uuid4()
@@ -200,3 +203,26 @@ def test_building_an_account_reads_only_its_id() -> None:
     user = user_from_doc(OnlyTheId(), Viewer(Audience.ADMIN, STAFF_ID))
     with pytest.raises(AssertionError, match="read nama"):
         _ = user.nama
+
+
+@pytest.mark.parametrize("audience", [Audience.PUBLIC, Audience.UMKM_OWNER, Audience.PEJABAT])
+def test_what_the_inline_plans_read_directly_is_what_the_fields_answer(audience: Audience) -> None:
+    # The served schema's plans read these classes' rows through row_columns, skipping the
+    # descriptors (sigma_graphql/execution/plan_compiler.py, RowAccess): both must agree.
+    viewer = Viewer(audience, OWNER_ID if audience is Audience.UMKM_OWNER else STAFF_ID)
+    umkm = umkm_from_doc(_umkm_doc(), viewer)
+    objects = {
+        "FinancialLog": log_from_row(_log_row()),
+        "UMKM": umkm,
+        "Legalitas": umkm.legalitas,
+        "User": user_from_doc(_user_doc(), viewer),
+    }
+    type_map = build_schema(Settings()).schema_converter.type_map
+    for name, obj in objects.items():
+        access = row_access(type_map[name].implementation)  # type: ignore[arg-type]
+        assert access is not None and access.cls is type(obj), name
+        for attr, column in access.columns.items():
+            direct = obj.row[column] if isinstance(column, str) else column(obj)  # type: ignore[attr-defined]
+            answered = getattr(obj, attr)
+            same = direct == answered if not hasattr(direct, "row") else direct.row == answered.row
+            assert same, f"{name}.{attr}"

@@ -7,7 +7,9 @@ subclass of the Strawberry type whose fields are `RowField` descriptors: making 
 row (a Cassandra row, a MongoDB document), and each field converts its column when it is read,
 every time (no cache: a plan reads each field once). Graphql-core's default resolver and the
 inline plans of `sigma_graphql/execution/fast_execution.py` both read attributes, so neither
-sees a difference, and the object is still an instance of the type.
+sees a difference, and the object is still an instance of the type. (The inline plans skip
+the descriptor for an object of exactly the row-backed class: `row_columns` tells them what
+each field reads.)
 
 The fields are read-only: a row-backed object is a view of its row, which nobody changes once
 it is read from the database.
@@ -63,3 +65,24 @@ class RowField(Generic[T]):
 
     def __set__(self, obj: HasRow, value: T) -> None:
         raise AttributeError(f"{type(obj).__name__}.{self.name} is read from its row")
+
+
+def row_columns(cls: type) -> dict[str, str | Callable[[Any], Any]]:
+    """What each RowField of `cls` reads: its row key, or its read function (for the inline
+    plans of sigma_graphql/execution/plan_compiler.py, which then skip the descriptor)."""
+    found: dict[str, str | Callable[[Any], Any]] = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, RowField):
+                found[name] = value.key if value.read is None else value.read
+            elif name in found:  # overridden below by something that is not a RowField
+                del found[name]
+    return found
+
+
+def row_backed_subclass(cls: type) -> type | None:
+    """The one row-backed subclass of the Strawberry type `cls` (RowLog of FinancialLog, ...),
+    None when it has none or several."""
+    subclasses: list[type] = cls.__subclasses__()
+    found = [sub for sub in subclasses if row_columns(sub)]
+    return found[0] if len(found) == 1 else None

@@ -62,6 +62,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
+from schema.types.row_backed import row_backed_subclass, row_columns
 from sigma_graphql.core.field_metadata import INLINE
 from sigma_graphql.execution.plan_compiler import (
     SLOW,
@@ -70,6 +71,7 @@ from sigma_graphql.execution.plan_compiler import (
     Field,
     Leaf,
     Reader,
+    RowAccess,
     TypeName,
     compile_plan,
     compile_reader,
@@ -77,7 +79,8 @@ from sigma_graphql.execution.plan_compiler import (
 )
 
 _ATTR = "_sigma_attr"  # marks the resolvers streamline() installs
-_INLINE_CALL = "_sigma_inline_call"  # marks the method resolvers an inline plan may call
+# On the method resolvers an inline plan may call: bind(info, arguments) -> call(source).
+_INLINE_CALL = "_sigma_inline_call"
 
 # Strawberry field metadata `{INLINE: True}` (sigma_graphql/core/field_metadata.py) lets an
 # inline plan call the field's resolver, so an object mixing attributes with such a field is still
@@ -151,16 +154,30 @@ def method_resolver(
     info_class = config.info_class
     names = {config.name_converter.from_argument(a): a.python_name for a in definition.arguments}
     rename = {k: v for k, v in names.items() if k != v}
+    # The function itself, not Strawberry's resolver object (one Python call fewer per field).
+    func: Callable[..., Any] = (
+        resolver.wrapped_func if callable(resolver.wrapped_func) else resolver
+    )
 
-    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+    def arguments(info: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if rename:
             kwargs = {rename.get(k, k): v for k, v in kwargs.items()}
         if info_name is not None:
             kwargs[info_name] = info_class(_raw_info=info, _field=definition)
-        return resolver(source, **kwargs)
+        return kwargs
+
+    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        return func(source, **arguments(info, kwargs))
 
     if definition.metadata.get(INLINE) and not resolver.is_async:
-        setattr(resolve, _INLINE_CALL, True)
+
+        def bind(info: Any, kwargs: dict[str, Any]) -> Callable[[Any], Any]:
+            # An inline plan's calls share the field's arguments and Info within one request
+            # (INLINE: the answer never depends on info.path).
+            bound = arguments(info, dict(kwargs))
+            return lambda source: func(source, **bound)
+
+        setattr(resolve, _INLINE_CALL, bind)
     return resolve
 
 
@@ -193,6 +210,17 @@ def streamline(schema: strawberry.Schema, whole_scalars: Iterable[str] = ()) -> 
                 gql_field.resolve = attribute_resolver(definition.python_name)
             elif (direct := method_resolver(definition, schema.config)) is not None:
                 gql_field.resolve = direct
+
+
+def row_access(object_type: GraphQLObjectType) -> RowAccess | None:
+    """The row-backed class of a Strawberry object type (schema/types/row_backed.py), whose
+    fields an inline plan may read from the row directly; None for other types."""
+    definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    if not isinstance(origin, type):
+        return None
+    cls = row_backed_subclass(origin)
+    return None if cls is None else RowAccess(cls, row_columns(cls))
 
 
 _KIND: dict[Any, str] = {
@@ -348,9 +376,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if field_def.args or first.node.arguments
             else {}
         )
-        resolve = field_def.resolve
-        assert resolve is not None  # _INLINE_CALL marks installed resolvers only
-        return lambda source: resolve(source, info, **args)
+        bind: Callable[[Any, dict[str, Any]], Callable[[Any], Any]] = getattr(
+            field_def.resolve, _INLINE_CALL
+        )
+        return bind(info, args)
 
     # ---------------------------------------------------------------- decisions
 
@@ -395,7 +424,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Reader | None:
         field = self._field_for(parent_type, field_details_list)
-        return None if field is None else compile_reader(field)
+        return None if field is None else compile_reader(field, row_access(parent_type))
 
     def _field_for(
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -423,7 +452,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         attr = getattr(field_def.resolve, _ATTR, None)
         call = None
         if attr is None or field_def.args:
-            if not getattr(field_def.resolve, _INLINE_CALL, False):
+            if getattr(field_def.resolve, _INLINE_CALL, None) is None:
                 return None
             attr, call = "", _Call(parent_type, field_details_list, field_def)
         field_type = field_def.type
@@ -480,7 +509,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if field is None:
                 return None
             named.append((response_name, field))
-        return compile_plan(named)
+        return compile_plan(named, row_access(parent_type))
 
     # ---------------------------------------------------------------- short cuts
 

@@ -8,7 +8,12 @@ in the spirit of graphql-jit, so a page of 100 UMKMs costs one call per object:
 
     def complete(src, run):
         try:
-            v0 = src.id
+            if type(src) is ROW_CLASS:      # the type's row-backed class, when it has one
+                v0 = r0(src)                # its field's read function (or src.row[key])
+                v1 = src.row[r1]
+            else:
+                v0 = src.id
+                v1 = src.nama_usaha
             if v0 is None:
                 return SLOW
             elif type(v0) is not str:
@@ -16,7 +21,12 @@ in the spirit of graphql-jit, so a page of 100 UMKMs costs one call per object:
                 ...
         except Exception:
             return SLOW
-        return {'id': v0, ...}
+        return {'id': v0, 'namaUsaha': v1}
+
+Every field is read first, then checked: reads have no side effects, so the order changes no
+answer. An object of the type's row-backed class (schema/types/row_backed.py: RowLog of
+FinancialLog, DocUMKM of UMKM, ...) is read from its row, as its RowField descriptors would,
+without the descriptor call (`RowAccess`); any other object of the type by its attributes.
 
 `run` is the request's executor: a field answered by a resolver (Leaf.call, Child.call: the
 resolvers fast_execution.py lets run inline) is `run.call(spec, src)`, which binds the field's
@@ -34,7 +44,7 @@ type names) are passed in as globals, never formatted into it. The same text is 
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from math import isfinite
 from types import CodeType
@@ -81,6 +91,17 @@ class TypeName:
 
 Field = Leaf | Child | TypeName
 
+
+@dataclass(frozen=True, slots=True)
+class RowAccess:
+    """A row-backed class (schema/types/row_backed.py) of the plan's type: `columns` maps an
+    attribute to its row key (a str: `src.row[key]`) or to the function reading it
+    (`read(src)`), which is what the attribute's descriptor would do, one call fewer."""
+
+    cls: type
+    columns: Mapping[str, str | Callable[[Any], Any]]
+
+
 _TYPE_CHECK = {
     "int": "type({v}) is not int or not " + f"{INT_MIN} <= {{v}} <= {INT_MAX}",
     "str": "type({v}) is not str",
@@ -110,21 +131,33 @@ def complete_list(plan: Complete, items: Any, item_non_null: bool, run: Any) -> 
     return out
 
 
-def _emit(i: int, field: Field, lines: list[str], env: dict[str, Any]) -> None:
-    """Statements that leave field i's completed value in v{i} (or return SLOW)."""
+def _read(i: int, field: Field, env: dict[str, Any], rows: RowAccess | None) -> str:
+    """The statement that reads field i's raw value into v{i}."""
     v = f"v{i}"
     if isinstance(field, TypeName):
         env[f"n{i}"] = field.name
-        lines.append(f"{v} = n{i}")
-        return
+        return f"{v} = n{i}"
     if field.call is not None:
         env[f"k{i}"] = field.call
-        lines.append(f"{v} = run.call(k{i}, src)")
-    elif field.attr.isidentifier() and not keyword.iskeyword(field.attr):
-        lines.append(f"{v} = src.{field.attr}")
-    else:
-        env[f"a{i}"] = field.attr
-        lines.append(f"{v} = getattr(src, a{i})")
+        return f"{v} = run.call(k{i}, src)"
+    direct = rows.columns.get(field.attr) if rows is not None else None
+    if isinstance(direct, str):
+        env[f"r{i}"] = direct
+        return f"{v} = src.row[r{i}]"
+    if direct is not None:
+        env[f"r{i}"] = direct
+        return f"{v} = r{i}(src)"
+    if field.attr.isidentifier() and not keyword.iskeyword(field.attr):
+        return f"{v} = src.{field.attr}"
+    env[f"a{i}"] = field.attr
+    return f"{v} = getattr(src, a{i})"
+
+
+def _check(i: int, field: Field, lines: list[str], env: dict[str, Any]) -> None:
+    """Statements that turn v{i} into field i's completed value (or return SLOW)."""
+    v = f"v{i}"
+    if isinstance(field, TypeName):
+        return
     lines.append(f"if {v} is None:")
     lines.append("    return SLOW" if field.non_null else "    pass")
     if isinstance(field, Leaf):
@@ -161,10 +194,22 @@ def _function(source: str, env: dict[str, Any]) -> Callable[[Any, Any], Any]:
     return made
 
 
-def _body(fields: Sequence[Field], env: dict[str, Any]) -> list[str]:
+def _body(fields: Sequence[Field], env: dict[str, Any], rows: RowAccess | None) -> list[str]:
+    """Every field read first, then checked: reads have no side effects, so the order does
+    not change an answer, and an object of the row-backed class reads its row directly."""
+    reads = [_read(i, f, env, None) for i, f in enumerate(fields)]
+    direct = [_read(i, f, env, rows) for i, f in enumerate(fields)] if rows is not None else []
     lines: list[str] = []
+    if direct and direct != reads:
+        env["ROW_CLASS"] = rows.cls if rows is not None else None
+        lines.append("if type(src) is ROW_CLASS:")
+        lines.extend(f"    {line}" for line in direct)
+        lines.append("else:")
+        lines.extend(f"    {line}" for line in reads)
+    else:
+        lines.extend(reads)
     for i, field in enumerate(fields):
-        _emit(i, field, lines, env)
+        _check(i, field, lines, env)
     return (
         ["def complete(src, run):", "    try:"]
         + [f"        {line}" for line in lines]
@@ -175,18 +220,19 @@ def _body(fields: Sequence[Field], env: dict[str, Any]) -> list[str]:
     )
 
 
-def compile_plan(named: Sequence[tuple[str, Field]]) -> Complete:
-    """One function completing an object: its dict of response names, or SLOW."""
+def compile_plan(named: Sequence[tuple[str, Field]], rows: RowAccess | None = None) -> Complete:
+    """One function completing an object: its dict of response names, or SLOW. With `rows`,
+    an object of exactly `rows.cls` has its row-backed fields read from its row."""
     env: dict[str, Any] = {}
-    lines = _body([f for _, f in named], env)
+    lines = _body([f for _, f in named], env, rows)
     pairs = ", ".join(f"{name!r}: v{i}" for i, (name, _) in enumerate(named))
     lines.append(f"    return {{{pairs}}}")
     return _function("\n".join(lines) + "\n", env)
 
 
-def compile_reader(field: Field) -> Reader:
+def compile_reader(field: Field, rows: RowAccess | None = None) -> Reader:
     """One function answering a single field of an object: its value, or SLOW."""
     env: dict[str, Any] = {}
-    lines = _body([field], env)
+    lines = _body([field], env, rows)
     lines.append("    return v0")
     return _function("\n".join(lines) + "\n", env)
