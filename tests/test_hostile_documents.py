@@ -3,13 +3,10 @@ counted with fragments spread as before (depth, aliases, cost), each fragment me
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import threading
-import time
+import sys
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from graphql import (
     DocumentNode,
@@ -46,61 +43,71 @@ def bomb(
     return f"query {name} {{ {top} }}\n" + "\n".join(parts)
 
 
-class _HealthProbe:
-    """GET /health over its own connection in its own thread, as long as it runs."""
+class _CallCounter:
+    """The app behind the test server, counting the Python calls its thread makes while it
+    answers an HTTP request: the work of a request, whatever the machine's speed. Past `cap`
+    calls the request is cut short, so a regression (2**levels walks) fails at once instead of
+    holding the suite for hours."""
 
-    def __init__(self, server: LiveServer) -> None:
-        self.server = server
-        self.latencies: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    def __init__(self, app: Any, cap: int) -> None:
+        self.app = app
+        self.cap = cap
+        self.calls = 0
 
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.server.base, timeout=60) as http:
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                assert http.get("/health").text == "ok"
-                self.latencies.append(time.perf_counter() - started)
-                time.sleep(0.002)
-
-    def __enter__(self) -> _HealthProbe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: Any) -> None:
-        self._stop.set()
-        self._thread.join(timeout=120)
-
-
-async def _bombard(api: Api, server: LiveServer, levels: int, attempt: int) -> list[float]:
-    """Sends the bomb three times while /health is probed; the probes' latencies."""
-    gc.collect()  # the test process's own garbage, not the server's work, out of the window
-    with _HealthProbe(server) as probe:
-        await asyncio.sleep(0.05)  # the probe is running before the first bomb
-        for i in range(3):  # a new text each time: no cached parse or validation
-            refused = await api(bomb(levels, name=f"B{levels}x{attempt}x{i}"))
-            assert refused.error_codes == ["QUERY_TOO_COMPLEX"], refused.errors
-            assert refused.data is None
-        await asyncio.sleep(0.05)
-    assert len(probe.latencies) >= 5
-    return probe.latencies
-
-
-@pytest.mark.parametrize("levels", [18, 30])
-async def test_fragment_bomb_is_refused_while_health_answers(
-    api: Api, server: LiveServer, levels: int
-) -> None:
-    assert len(bomb(levels)) < 1300
-    # The bound the issue asks for. Unfixed, every probe beside a bomb waited as long as the
-    # bomb (seconds, 2**levels walks), in every attempt; a shared 2-core box can stall any
-    # thread for a moment, so one of three attempts has to stay within it throughout.
-    slowest: list[float] = []
-    for attempt in range(3):
-        latencies = await _bombard(api, server, levels, attempt)
-        slowest.append(max(latencies))
-        if max(latencies) < 0.1:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
-    raise AssertionError(f"/health answered in up to {slowest} s beside the bomb")
+
+        def count(_frame: Any, event: str, _arg: Any) -> None:
+            if event == "call":
+                self.calls += 1
+                if self.calls > self.cap:
+                    sys.setprofile(None)
+                    raise RuntimeError(f"more than {self.cap} calls for one request")
+
+        self.calls = 0
+        sys.setprofile(count)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            sys.setprofile(None)
+
+
+@pytest.fixture(scope="module")
+def counted(migrated: Settings) -> Iterator[tuple[LiveServer, _CallCounter]]:
+    live = LiveServer(migrated)
+    counter = _CallCounter(live.app, cap=2_000_000)
+    live.server.config.app = counter  # uvicorn loads the app when the thread starts
+    live.start()
+    yield live, counter
+    live.stop()
+
+
+async def _calls(api: Api, counter: _CallCounter, document: str) -> tuple[int, Any]:
+    answer = await api(document)
+    return counter.calls, answer
+
+
+@pytest.mark.parametrize("base", ["Query", "UMKMConnection"])
+async def test_a_fragment_bomb_costs_the_work_of_its_text_not_of_its_expansion(
+    counted: tuple[LiveServer, _CallCounter], base: str
+) -> None:
+    # Unfixed, the limits walked every spread: 2**levels walks, seconds of CPU per bomb and
+    # everything else on the process waiting. Refusing one must cost work linear in the
+    # document's text (parsing and validating it): 30 levels (12 more fragments, 4096 times the
+    # copies) about what 18 levels cost. Measured: about 15,000 and 22,000 calls.
+    live, counter = counted
+    api = Api(live)
+    leaf = "publicStats { verifiedUmkm }" if base == "Query" else "totalCount"
+    work: dict[int, int] = {}
+    for levels in (18, 30):
+        # A new text each time: nothing comes from the parse or validation caches.
+        calls, refused = await _calls(api, counter, bomb(levels, base, leaf, f"B{levels}{base}"))
+        assert refused.error_codes == ["QUERY_TOO_COMPLEX"], refused.errors
+        assert refused.data is None
+        work[levels] = calls
+    assert work[30] < 2 * work[18], work
 
 
 async def test_bombs_inside_a_field_and_of_leaves_are_refused(api: Api) -> None:
