@@ -13,9 +13,9 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.permission import PermissionExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -32,11 +32,13 @@ from sigma_graphql.execution.extensions import (
     log_unexpected,
 )
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
+from sigma_graphql.execution.hook_runner import CachedHooksRunner, HookTable
 from sigma_graphql.execution.observe import observer_factory
 from sigma_graphql.execution.operation_choice import RequireOperationName
 from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
 from sigma_graphql.execution.suggestions import QuietValidationCache, quiet_execute
 from sigma_graphql.execution.trusted_sockets import TrustedDocumentsOverWebSocket
+from sigma_graphql.execution.validation_cache import DocumentValidationCache
 from sigma_graphql.limits.argument_guard import argument_guard_factory
 from sigma_graphql.limits.cost import cost_limiter_factory
 from sigma_graphql.limits.document_limits import limit_rule
@@ -50,11 +52,17 @@ log = logging.getLogger(__name__)
 class SigmaSchema(strawberry.Schema):
     # Set by build_schema: no "Did you mean" suggestions when introspection is off.
     hide_suggestions = False
+    hook_table: HookTable  # set by build_schema (sigma_graphql/execution/hook_runner.py)
 
     def _get_execute_function(self) -> Callable[..., Any]:
         if self.hide_suggestions and not self.config.enable_experimental_incremental_execution:
             return quiet_execute
         return super()._get_execute_function()
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return CachedHooksRunner(execution_context, extensions, self.hook_table)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -77,7 +85,7 @@ def extension_factories(settings: Settings, pubsub: PubSub | None = None) -> lis
         lambda: SafeParserCache(maxsize=512),
         (lambda: QuietValidationCache(maxsize=512))
         if not settings.introspection
-        else (lambda: ValidationCache(maxsize=512)),
+        else (lambda: DocumentValidationCache(maxsize=512)),
         argument_guard_factory(),  # after ValidationCache: checks validated documents only
         RequireOperationName,  # after ValidationCache: adds to its errors
         MachineScope,  # API keys: machine operations only, refused before any budget is spent
@@ -163,6 +171,7 @@ def build_schema(
         execution_context_class=FastExecutor if settings.fast_execution else None,
     )
     schema.hide_suggestions = not settings.introspection
+    schema.hook_table = HookTable()
     if settings.fast_execution:
         streamline(schema, WHOLE_SCALARS)
     return schema
