@@ -14,15 +14,13 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from strawberry.types.nodes import SelectedField
-
 from loaders.financial import log_pages
 from loaders.users import user_by_id
 from schema.types import financial, users
 from sigma_graphql.core.errors import AppError
 from sigma_graphql.permissions import can_read
 from sigma_graphql.request.context import Context, Info
-from sigma_graphql.request.selection import below, selected
+from sigma_graphql.request.selection import Selected, below, selected
 
 if TYPE_CHECKING:
     # Imports among users, umkm, financial and this module: see schema/types/users.py.
@@ -50,7 +48,7 @@ async def prefetch(info: Info, nodes: list[UMKM]) -> None:
         await asyncio.gather(*jobs)
 
 
-def _log_args(field: SelectedField) -> LogArgs:
+def _log_args(field: Selected) -> LogArgs:
     # Strawberry gives literals as their source text and variables as coerced values.
     a = field.arguments
     return (_int(a.get("tahun")), _int(a.get("first", DEFAULT_LOGS_FIRST)), _str(a.get("after")))
