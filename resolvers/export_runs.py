@@ -27,7 +27,7 @@ from schema.types.exports import (
     revenue_rows,
     umkm_row,
 )
-from schema.types.umkm import UMKMFilter, umkm_from_doc
+from schema.types.umkm import UMKMFilter, umkms_from_docs
 from sigma_graphql.core.clock import current_month
 from sigma_graphql.core.input_limits import FIRST_YEAR
 from sigma_graphql.core.sheet_writers import Cell, Column, SheetWriter
@@ -105,7 +105,7 @@ async def write_export(
     seen = written = 0
     batch = PAGE if kind is ExportKind.UMKM_REGISTRY else REVENUE_PAGE
     async for docs in export_sources.profile_batches(dbs.mongo, query, batch):
-        umkms = [umkm_from_doc(d, viewer) for d in docs]
+        umkms = umkms_from_docs(docs, viewer)
         if kind is ExportKind.UMKM_REGISTRY:
             rows = [umkm_row(u, viewer) for u in umkms]
         else:

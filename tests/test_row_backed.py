@@ -13,7 +13,7 @@ import pytest
 from schema.build import build_schema
 from schema.types.enums import AccountStatus, Role, VerificationStatus
 from schema.types.financial import FinancialLog, log_from_row, logs_from_rows
-from schema.types.umkm import UMKM, umkm_from_doc
+from schema.types.umkm import UMKM, umkm_from_doc, umkms_from_docs
 from schema.types.users import User, user_from_doc
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.core.viewer import Audience, Viewer
@@ -226,3 +226,24 @@ def test_what_the_inline_plans_read_directly_is_what_the_fields_answer(audience:
             answered = getattr(obj, attr)
             same = direct == answered if not hasattr(direct, "row") else direct.row == answered.row
             assert same, f"{name}.{attr}"
+
+
+@pytest.mark.parametrize("audience", list(Audience))
+def test_a_page_of_umkms_grants_what_each_umkm_alone_grants(audience: Audience) -> None:
+    viewer = Viewer(audience, OWNER_ID if audience is not Audience.PUBLIC else None)
+    mine, other = _umkm_doc(), _umkm_doc() | {"_id": uuid.uuid4(), "owner_id": uuid.uuid4()}
+    page = umkms_from_docs([mine, other], viewer)
+    alone = [umkm_from_doc(mine, viewer), umkm_from_doc(other, viewer)]
+    assert [u.may for u in page] == [u.may for u in alone]  # type: ignore[attr-defined]
+    assert [u.pemilik for u in page] == [u.pemilik for u in alone]
+
+
+def test_an_unknown_enum_value_is_refused_by_the_enum_as_before() -> None:
+    doc = _umkm_doc()
+    doc["legalitas"] = {**doc["legalitas"], "status_verifikasi": "HILANG"}
+    umkm = umkm_from_doc(doc, Viewer())
+    with pytest.raises(ValueError, match="HILANG"):
+        _ = umkm.legalitas.status_verifikasi
+    assert umkm_from_doc(_umkm_doc(), Viewer()).legalitas.status_verifikasi is (
+        VerificationStatus.VERIFIED
+    )

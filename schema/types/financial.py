@@ -160,7 +160,7 @@ class RowLog(FinancialLog):
 
     __slots__ = ("row",)
 
-    umkm_id = RowField(read=lambda log: strawberry.ID(str(log.row["umkm_id"])))
+    umkm_id = RowField.text("umkm_id")
     tahun = RowField[int]("tahun")
     bulan = RowField[int]("bulan")
     omzet = RowField(read=lambda log: Rupiah(int(log.row["omzet"] or 0)))

@@ -18,9 +18,11 @@ it is read from the database.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
 
 
 class HasRow(Protocol):
@@ -48,6 +50,25 @@ class RowField(Generic[T]):
     def optional(cls, key: str) -> RowField[Any]:
         """The row's `key`, None when the row does not have it."""
         return RowField(read=lambda obj: obj.row.get(key))
+
+    @classmethod
+    def text(cls, key: str) -> RowField[Any]:
+        """The row's `key` as text (an id the driver gives as a UUID)."""
+        return RowField(read=lambda obj: str(obj.row[key]))
+
+    @classmethod
+    def member(cls, enum: type[E], key: str) -> RowField[E]:
+        """The row's `key` as the member of `enum` with that value, found in a dictionary
+        (calling the enum costs two Python calls per row); anything else goes to the enum,
+        which refuses it as before."""
+        members = {m.value: m for m in enum}
+
+        def read(obj: HasRow) -> E:
+            value = obj.row[key]
+            found = members.get(value)
+            return found if found is not None else enum(value)
+
+        return RowField(read=read)
 
     @overload
     def __get__(self, obj: None, owner: type) -> RowField[T]: ...

@@ -405,6 +405,15 @@ def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
     return DocUMKM(doc, umkm_grants(viewer, owns=viewer.owns(doc.get("owner_id"))))
 
 
+def umkms_from_docs(docs: list[MongoDoc], viewer: Viewer) -> list[UMKM]:
+    """umkm_from_doc for a page of documents: one decision for all of them when the viewer
+    owns none (only an UMKM_OWNER owns UMKMs)."""
+    if viewer.is_owner_role:
+        return [umkm_from_doc(d, viewer) for d in docs]
+    grants = umkm_grants(viewer, owns=False)
+    return [DocUMKM(d, grants) for d in docs]
+
+
 def _wilayah(u: DocUMKM) -> Wilayah:
     wil = u.row["wilayah"]
     return Wilayah(
@@ -432,7 +441,7 @@ class DocLegalitas(Legalitas):
     dokumen_url = RowField(
         read=lambda lg: lg.row.get("dokumen_url") if lg.may.dokumen_url else None
     )
-    status_verifikasi = RowField(read=lambda lg: VerificationStatus(lg.row["status_verifikasi"]))
+    status_verifikasi = RowField.member(VerificationStatus, "status_verifikasi")
     tanggal_verifikasi = RowField.optional("tanggal_verifikasi")
     rejection_reason = RowField(
         read=lambda lg: lg.row.get("rejection_reason") if lg.may.rejection_reason else None,
@@ -474,7 +483,7 @@ class DocUMKM(UMKM):
 
     __slots__ = ("may", "prefetched_logs", "prefetched_owner", "row")
 
-    id = RowField(read=lambda u: strawberry.ID(str(u.row["_id"])))
+    id = RowField.text("_id")
     nama_usaha = RowField[str]("nama_usaha")
     sektor = RowField[str]("sektor")
     tanggal_bergabung = RowField[datetime]("tanggal_bergabung")
@@ -524,7 +533,7 @@ def umkm_connection(
 ) -> UMKMConnection:
     """One page of `docs` (fetched with one extra to tell whether there is a next page)."""
     page = docs[:first]
-    nodes = [umkm_from_doc(d, viewer) for d in page]
+    nodes = umkms_from_docs(page, viewer)
     # A cursor per edge only when edges are asked for; pageInfo needs just the first and last.
     edges = (
         [UMKMEdge(cursor=umkm_cursor(d), node=n) for d, n in zip(page, nodes, strict=True)]

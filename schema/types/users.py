@@ -70,11 +70,11 @@ class DocUser(User):
 
     __slots__ = ("may", "row")
 
-    id = RowField(read=lambda u: strawberry.ID(str(u.row["_id"])))
+    id = RowField.text("_id")
     email = RowField(read=lambda u: u.row.get("email") if u.may.email else None)
     nama = RowField[str]("nama")
-    role = RowField(read=lambda u: Role(u.row["role"]))
-    account_status = RowField(read=lambda u: AccountStatus(u.row["account_status"]))
+    role = RowField.member(Role, "role")
+    account_status = RowField.member(AccountStatus, "account_status")
     nik = RowField(read=lambda u: masked_nik(u.may.nik, u.row.get("nik")))
     telepon = RowField(read=lambda u: u.row.get("telepon") if u.may.telepon else None)
     wilayah = RowField.optional("wilayah")
