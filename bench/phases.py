@@ -27,6 +27,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Coroutine, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -162,7 +163,25 @@ def _instrument(times: PhaseTimes) -> None:
     _wrap(financial, "load_pages", times)
 
 
-async def _measure(args: argparse.Namespace) -> str:
+@dataclass
+class InProcess:
+    """B1, B3X and LEAN as ASGI apps in this process (their lifespans running), and the
+    request of a shape: its body and headers."""
+
+    apps: dict[str, Asgi]
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+    variables: dict[str, Any]
+    alive: list[asyncio.Task[None]]
+
+    def stop(self) -> None:
+        for task in self.alive:
+            task.cancel()
+
+
+async def in_process(args: argparse.Namespace) -> InProcess:
+    """The three apps on the data set of `args` (add_dataset_args), for `args.shape` with the
+    variable overrides of `args.set`."""
     env = bench_env(args)
     ids = await prepare_data(args, env)
     os.environ.update(env)
@@ -185,6 +204,13 @@ async def _measure(args: argparse.Namespace) -> str:
     apps: dict[str, Asgi] = {"B1": servers.create("b1", args.shape), "B3X": b3.app}
     alive = [await _started(app) for app in apps.values()]
     apps["LEAN"] = _lean(b3.app, shape.query)
+    return InProcess(apps, body, headers, variables, alive)
+
+
+async def _measure(args: argparse.Namespace) -> str:
+    setup = await in_process(args)
+    apps, body, headers, variables = setup.apps, setup.body, setup.headers, setup.variables
+    shape = SHAPES[args.shape]
     times: PhaseTimes = {}
     _instrument(times)
     totals: dict[str, list[float]] = {name: [] for name in apps}
@@ -201,8 +227,7 @@ async def _measure(args: argparse.Namespace) -> str:
                 await _call(app, body, headers)
             totals[name].append((time.thread_time() - start) / args.requests * 1000)
             phases[name].append({k: v / args.requests * 1000 for k, v in times.items()})
-    for task in alive:
-        task.cancel()
+    setup.stop()
     lines = [
         f"# ({shape.key}) {shape.name}, variables {variables}, {args.rounds} rounds x "
         f"{args.requests} requests; main-thread CPU ms per request, medians",

@@ -1,0 +1,128 @@
+"""`python -m bench.calls --shape a`: Python calls per request, B1 against B3X and LEAN.
+
+CPU time per request moves by up to 40 % between runs of the same code on the shared
+machine (bench/README.md); the number of Python function calls a request makes does not move
+at all, and for this pure-Python stack it follows CPU time closely. A change that removes work
+shows here at once, however small, where CPU figures would need many quiet rounds.
+
+The three apps of bench/phases.py (B1, B3X, LEAN) run in this process, one request at a time,
+under cProfile; calls are those of the main thread (the drivers' own threads are left out:
+they do the same work for every app). Printed: calls per request in all and by package (the
+standard library's modules by file name, this repository's by top-level folder), then
+`--diff A,B`: the functions B calls more often than A, per request, most first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import cProfile
+import os
+import pstats
+from typing import Any
+
+from bench.phases import _call, in_process
+from bench.run import add_dataset_args
+from bench.shapes import SHAPES
+
+Function = tuple[str, int, str]  # cProfile's key: file, line, name
+PACKAGES = (
+    "strawberry",
+    "graphql",
+    "prometheus_client",
+    "opentelemetry",
+    "pymongo",
+    "bson",
+    "cassandra",
+    "starlette",
+    "logging",
+    "asyncio",
+    "aiodataloader",
+)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def package(function: Function) -> str:
+    path = function[0]
+    for name in PACKAGES:
+        if f"{os.sep}{name}{os.sep}" in path:
+            return name
+    if path.startswith(ROOT):
+        return "ours: " + path[len(ROOT) :].split(os.sep)[0]
+    if path == "~":
+        return "built-ins (C)"
+    return os.path.basename(path)
+
+
+def _label(function: Function) -> str:
+    path, line, name = function
+    for marker in ("site-packages" + os.sep, ROOT, "python3.11" + os.sep):
+        path = path.split(marker)[-1]
+    return f"{path}:{line}({name})"
+
+
+async def _count(args: argparse.Namespace) -> str:
+    setup = await in_process(args)
+    counts: dict[str, dict[Function, float]] = {}
+    lines = [
+        f"# ({args.shape}) {SHAPES[args.shape].name}, variables {setup.variables}: "
+        f"Python calls per request, main thread, {args.requests} requests",
+        "",
+    ]
+    for name, app in setup.apps.items():
+        for _ in range(args.warmup):
+            answer = await _call(app, setup.body, setup.headers)
+        assert b'"errors"' not in answer, answer[:500]
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(args.requests):
+            await _call(app, setup.body, setup.headers)
+        profile.disable()
+        stats: dict[Function, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+        counts[name] = {f: v[1] / args.requests for f, v in stats.items()}
+    setup.stop()
+    names = list(counts)
+    by_package: dict[str, collections.defaultdict[str, float]] = {
+        n: collections.defaultdict(float) for n in names
+    }
+    for n in names:
+        for f, calls in counts[n].items():
+            by_package[n][package(f)] += calls
+    lines.append("| package | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---:|" * len(names))
+    lines.append(
+        "| **all** | " + " | ".join(f"**{sum(counts[n].values()):.0f}**" for n in names) + " |"
+    )
+    ranked = sorted({p for n in names for p in by_package[n]}, key=lambda p: -by_package["B3X"][p])
+    for p in ranked[: args.packages]:
+        lines.append(f"| {p} | " + " | ".join(f"{by_package[n][p]:.0f}" for n in names) + " |")
+    if args.diff:
+        a, b = args.diff.split(",")
+        keys = set(counts[a]) | set(counts[b])
+        more = sorted(keys, key=lambda k: counts[a].get(k, 0.0) - counts[b].get(k, 0.0))
+        lines += ["", f"{b} minus {a}, calls per request:", ""]
+        for k in more[: args.top]:
+            extra = counts[b].get(k, 0.0) - counts[a].get(k, 0.0)
+            if extra > 0:
+                lines.append(f"    {extra:9.1f}  {_label(k)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--shape", default="a", choices=sorted(k for k in SHAPES if k != "e"))
+    p.add_argument("--set", default="", help="variable overrides, e.g. first=1")
+    p.add_argument("--requests", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--packages", type=int, default=12, help="rows of the package table")
+    p.add_argument("--diff", default="", help="two of B1,B3X,LEAN, e.g. B1,B3X")
+    p.add_argument("--top", type=int, default=30, help="rows of the --diff list")
+    add_dataset_args(p, synthetic=2000)
+    args = p.parse_args(argv)
+    print(asyncio.run(_count(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
