@@ -155,23 +155,31 @@ class RowToko:
 
 
 def _row_plan() -> Any:
-    rows = RowAccess(RowToko, {"nama": "nama", "jumlah": lambda t: int(t.row["n"])})
+    columns: dict[str, Any] = {
+        "nama": "nama",  # the row's key
+        "jumlah": ("int({row}[{key}])", "n"),  # an expression written into the plan
+        "harga": lambda t: float(t.row.get("h", 0)),  # a read function
+    }
     return compile_plan(
         [
             ("nama", Leaf("nama", GraphQLString.coerce_output_value, "str", True)),
             ("jumlah", Leaf("jumlah", GraphQLInt.coerce_output_value, "int", False)),
+            ("harga", Leaf("harga", GraphQLFloat.coerce_output_value, "float", False)),
         ],
-        rows,
+        RowAccess(RowToko, columns),
     )
 
 
 def test_an_object_of_the_row_backed_class_is_read_from_its_row() -> None:
     plan = _row_plan()
     _Counted.reads = 0
-    assert plan(RowToko({"nama": "Warung", "n": "3"}), None) == {"nama": "Warung", "jumlah": 3}
+    answer = plan(RowToko({"nama": "Warung", "n": "3"}), None)
+    assert answer == {"nama": "Warung", "jumlah": 3, "harga": 0.0}
     assert _Counted.reads == 0  # the row key, not the descriptor
+    assert "int(src.row[r1])" in plan.__sigma_source__
     # Another class of the same GraphQL type (an object built field by field) reads attributes.
-    assert plan(Toko("Kios", 2, None, None, []), None) == {"nama": "Kios", "jumlah": 2}
+    toko = Toko("Kios", 2, 1.5, None, [])
+    assert plan(toko, None) == {"nama": "Kios", "jumlah": 2, "harga": 1.5}
     # A missing key or a failing read function is graphql-core's to report, as before.
     assert plan(RowToko({"n": "3"}), None) is SLOW
     assert plan(RowToko({"nama": "Warung", "n": "tiga"}), None) is SLOW

@@ -29,18 +29,43 @@ class HasRow(Protocol):
     row: dict[str, Any]
 
 
+# The conversions a RowField may name instead of a read function: Python expressions over the
+# row (`{row}`) and the field's key (`{key}`). The descriptor reads through a function made from
+# the expression, and the inline plans (sigma_graphql/execution/plan_compiler.py) write the same
+# expression into their code, so a page of logs converts a column without a Python call.
+# Fixed here, never built from data.
+EXPRESSIONS = {
+    "optional": "{row}.get({key})",  # None when the row does not have it
+    "text": "str({row}[{key}])",  # an id the driver gives as a UUID
+    "flag": "bool({row}.get({key}))",  # a boolean stored as null when false
+    "whole": "int({row}[{key}] or 0)",  # a whole number stored as null when 0
+    "count": "int({row}.get({key}) or 0)",  # the same, and 0 when the row does not have it
+}
+
+
+def _reader(expression: str, key: str) -> Callable[[Any], Any]:
+    code = "lambda obj: " + expression.format(row="obj.row", key="KEY")
+    made: Callable[[Any], Any] = eval(code, {"KEY": key})  # text from EXPRESSIONS only
+    return made
+
+
 class RowField(Generic[T]):
-    """A field that is the row's `key` as stored, or `read(obj)` when it needs a conversion or
-    more than the row (`obj` is the row-backed object: its row, and whatever else its class
-    keeps, such as what the viewer may see)."""
+    """A field that is the row's `key` as stored, one of the EXPRESSIONS over the row's `key`,
+    or `read(obj)` when it needs more than the row (`obj` is the row-backed object: its row,
+    and whatever else its class keeps, such as what the viewer may see)."""
 
-    __slots__ = ("key", "name", "read")
+    __slots__ = ("expression", "key", "name", "read")
 
-    def __init__(self, key: str = "", *, read: Callable[[Any], T] | None = None) -> None:
+    def __init__(
+        self, key: str = "", *, read: Callable[[Any], T] | None = None, expression: str = ""
+    ) -> None:
         if bool(key) == (read is not None):
             raise TypeError("a RowField is either a row key or a read function")
+        if expression:
+            read = _reader(EXPRESSIONS[expression], key)
         self.key = key
         self.read = read
+        self.expression = expression
         self.name = key
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -49,12 +74,22 @@ class RowField(Generic[T]):
     @classmethod
     def optional(cls, key: str) -> RowField[Any]:
         """The row's `key`, None when the row does not have it."""
-        return RowField(read=lambda obj: obj.row.get(key))
+        return RowField(key, expression="optional")
 
     @classmethod
     def text(cls, key: str) -> RowField[Any]:
         """The row's `key` as text (an id the driver gives as a UUID)."""
-        return RowField(read=lambda obj: str(obj.row[key]))
+        return RowField(key, expression="text")
+
+    @classmethod
+    def flag(cls, key: str) -> RowField[bool]:
+        """The row's `key` as a boolean (null and a missing column are false)."""
+        return RowField(key, expression="flag")
+
+    @classmethod
+    def whole(cls, key: str, *, optional: bool = False) -> RowField[Any]:
+        """The row's `key` as an int, null as 0 (and a missing column too when `optional`)."""
+        return RowField(key, expression="count" if optional else "whole")
 
     @classmethod
     def member(cls, enum: type[E], key: str) -> RowField[E]:
@@ -88,14 +123,24 @@ class RowField(Generic[T]):
         raise AttributeError(f"{type(obj).__name__}.{self.name} is read from its row")
 
 
-def row_columns(cls: type) -> dict[str, str | Callable[[Any], Any]]:
-    """What each RowField of `cls` reads: its row key, or its read function (for the inline
-    plans of sigma_graphql/execution/plan_compiler.py, which then skip the descriptor)."""
-    found: dict[str, str | Callable[[Any], Any]] = {}
+Column = str | tuple[str, str] | Callable[[Any], Any]
+
+
+def row_columns(cls: type) -> dict[str, Column]:
+    """What each RowField of `cls` reads, for the inline plans of
+    sigma_graphql/execution/plan_compiler.py (which then skip the descriptor): its row key, its
+    (EXPRESSIONS entry, key), or its read function."""
+    found: dict[str, Column] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
             if isinstance(value, RowField):
-                found[name] = value.key if value.read is None else value.read
+                found[name] = (
+                    value.key
+                    if value.read is None
+                    else (EXPRESSIONS[value.expression], value.key)
+                    if value.expression
+                    else value.read
+                )
             elif name in found:  # overridden below by something that is not a RowField
                 del found[name]
     return found

@@ -491,7 +491,7 @@ class DocUMKM(UMKM):
     lokasi = RowField(read=_lokasi)
     legalitas = RowField(read=lambda u: DocLegalitas(u.row["legalitas"], u.may))
     pemilik = RowField(read=_pemilik)
-    is_deleted = RowField(read=lambda u: bool(u.row.get("is_deleted")))
+    is_deleted = RowField.flag("is_deleted")
     deleted_at = RowField.optional("deleted_at")
     summary_terakhir = RowField(read=_summary)
     umkm_id = RowField[uuid.UUID]("_id")

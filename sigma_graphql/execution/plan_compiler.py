@@ -9,7 +9,7 @@ in the spirit of graphql-jit, so a page of 100 UMKMs costs one call per object:
     def complete(src, run):
         try:
             if type(src) is ROW_CLASS:      # the type's row-backed class, when it has one
-                v0 = r0(src)                # its field's read function (or src.row[key])
+                v0 = str(src.row[r0])       # its field's expression, key or read function
                 v1 = src.row[r1]
             else:
                 v0 = src.id
@@ -95,11 +95,13 @@ Field = Leaf | Child | TypeName
 @dataclass(frozen=True, slots=True)
 class RowAccess:
     """A row-backed class (schema/types/row_backed.py) of the plan's type: `columns` maps an
-    attribute to its row key (a str: `src.row[key]`) or to the function reading it
-    (`read(src)`), which is what the attribute's descriptor would do, one call fewer."""
+    attribute to what its descriptor would do, without the descriptor's call: its row key (a
+    str: `src.row[key]`), an (expression, key) pair written into the code (the expression's
+    `{row}` and `{key}` filled in: row_backed.EXPRESSIONS, fixed texts, never data), or the
+    function reading it (`read(src)`)."""
 
     cls: type
-    columns: Mapping[str, str | Callable[[Any], Any]]
+    columns: Mapping[str, str | tuple[str, str] | Callable[[Any], Any]]
 
 
 _TYPE_CHECK = {
@@ -144,6 +146,10 @@ def _read(i: int, field: Field, env: dict[str, Any], rows: RowAccess | None) -> 
     if isinstance(direct, str):
         env[f"r{i}"] = direct
         return f"{v} = src.row[r{i}]"
+    if isinstance(direct, tuple):
+        expression, key = direct
+        env[f"r{i}"] = key
+        return f"{v} = " + expression.format(row="src.row", key=f"r{i}")
     if direct is not None:
         env[f"r{i}"] = direct
         return f"{v} = r{i}(src)"
