@@ -15,6 +15,8 @@ Three parts:
 from __future__ import annotations
 
 import functools
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -179,6 +181,14 @@ def _decide(audience: Audience, field: str, is_self: bool, owns: bool) -> Access
 
 def can_read(viewer: Viewer, field: str, *, is_self: bool = False, owns: bool = False) -> bool:
     return field_access(viewer, field, is_self=is_self, owns=owns) is Access.FULL
+
+
+def can_read_owned(viewer: Viewer, field: str, owner_ids: Sequence[uuid.UUID | None]) -> list[bool]:
+    """can_read(viewer, field, owns=viewer.owns(owner)) for each UMKM's owner id of a page:
+    decided once when the viewer owns none (only an UMKM_OWNER owns UMKMs)."""
+    if not viewer.is_owner_role:
+        return [can_read(viewer, field)] * len(owner_ids)
+    return [can_read(viewer, field, owns=viewer.owns(owner)) for owner in owner_ids]
 
 
 @dataclass(frozen=True, slots=True)

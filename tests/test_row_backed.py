@@ -18,6 +18,7 @@ from schema.types.users import User, user_from_doc
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.core.viewer import Audience, Viewer
 from sigma_graphql.execution.fast_execution import row_access
+from sigma_graphql.permissions import can_read, can_read_owned
 
 UMKM_ID = uuid.uuid4()
 OWNER_ID = uuid.uuid4()
@@ -254,3 +255,12 @@ def test_an_unknown_enum_value_is_refused_by_the_enum_as_before() -> None:
     assert umkm_from_doc(_umkm_doc(), Viewer()).legalitas.status_verifikasi is (
         VerificationStatus.VERIFIED
     )
+
+
+@pytest.mark.parametrize("audience", list(Audience))
+def test_a_page_decides_owned_fields_as_each_umkm_alone(audience: Audience) -> None:
+    viewer = Viewer(audience, OWNER_ID if audience is not Audience.PUBLIC else None)
+    owners = [OWNER_ID, uuid.uuid4(), None]
+    for field in ("UMKM.owner", "UMKM.financialLogs", "UMKM.pemilik"):
+        alone = [can_read(viewer, field, owns=viewer.owns(o)) for o in owners]
+        assert can_read_owned(viewer, field, owners) == alone, field

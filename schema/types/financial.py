@@ -7,7 +7,7 @@ Imports among users, umkm, financial and umkm_prefetch: see schema/types/users.p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,7 +30,7 @@ from schema.types.pagination import (
 from schema.types.row_backed import RowField
 from schema.types.scalars import Rupiah
 from sigma_graphql.core import input_limits as limits
-from sigma_graphql.permissions import can_read
+from sigma_graphql.permissions import can_read, can_read_owned
 from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.selection import selects
 
@@ -210,14 +210,11 @@ def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
 LogArgs = tuple[int | None, int | None, str | None]  # financialLogs(tahun, first, after)
 
 
-def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
-    """The loader key for UMKM.financialLogs, or None when the viewer may not see the logs
+def log_page_keys(ctx: Context, umkms: Sequence[UMKM], args: LogArgs) -> list[PageKey | None]:
+    """The loader key of each UMKM's financialLogs, None where the viewer may not see the logs
     (empty list). Bad `first`/`after` raise bad_input."""
     tahun, first, after = args
     limit = check_first(first, default=24)
-    viewer = ctx.viewer
-    if not can_read(viewer, "UMKM.financialLogs", owns=viewer.owns(umkm.owner_id)):
-        return None
     data = decode_cursor(after)
     keyset = None
     if data is not None:
@@ -225,7 +222,15 @@ def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
             cursor_int(data, "t", *limits.bounds(limits.YEAR)),
             cursor_int(data, "b", 1, 12),
         )
-    return PageKey(umkm.umkm_id, tahun, limit, keyset)
+    readable = can_read_owned(ctx.viewer, "UMKM.financialLogs", [u.owner_id for u in umkms])
+    return [
+        PageKey(u.umkm_id, tahun, limit, keyset) if ok else None
+        for u, ok in zip(umkms, readable, strict=True)
+    ]
+
+
+def log_page_key(ctx: Context, umkm: UMKM, args: LogArgs) -> PageKey | None:
+    return log_page_keys(ctx, [umkm], args)[0]
 
 
 def empty_logs() -> FinancialLogConnection:

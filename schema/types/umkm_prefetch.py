@@ -18,7 +18,7 @@ from loaders.financial import log_pages
 from loaders.users import user_by_id
 from schema.types import financial, users
 from sigma_graphql.core.errors import AppError
-from sigma_graphql.permissions import can_read
+from sigma_graphql.permissions import can_read_owned
 from sigma_graphql.request.context import Context, Info
 from sigma_graphql.request.selection import Selected, below, selected
 
@@ -65,20 +65,21 @@ def _str(value: object) -> str | None:
 async def _owners(ctx: Context, nodes: list[UMKM]) -> None:
     viewer = ctx.viewer
     # The same rule as schema.types.umkm.umkm_owner, which answers None itself for the others.
+    owner_ids = [n.owner_id for n in nodes]
+    readable = can_read_owned(viewer, "UMKM.owner", owner_ids)
     visible = [
-        n
-        for n in nodes
-        if n.owner_id is not None and can_read(viewer, "UMKM.owner", owns=viewer.owns(n.owner_id))
+        (n, owner)
+        for n, owner, ok in zip(nodes, owner_ids, readable, strict=True)
+        if owner is not None and ok
     ]
-    ids = [n.owner_id for n in visible if n.owner_id is not None]
-    docs = await ctx.loaders.get(user_by_id).load_many(ids)
-    for n, doc in zip(visible, docs, strict=True):
+    docs = await ctx.loaders.get(user_by_id).load_many([owner for _, owner in visible])
+    for (n, _), doc in zip(visible, docs, strict=True):
         n.prefetched_owner = (users.user_from_doc(doc, viewer) if doc else None,)
 
 
 async def _logs(ctx: Context, nodes: list[UMKM], args: LogArgs, with_edges: bool) -> None:
     try:
-        keys = [financial.log_page_key(ctx, n, args) for n in nodes]
+        keys = financial.log_page_keys(ctx, nodes, args)
     except AppError:
         return  # bad first/after: each field reports it as before
     wanted = [k for k in keys if k is not None]
