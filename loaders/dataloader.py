@@ -29,7 +29,7 @@ class DataLoader(aiodataloader.DataLoader[K, V]):
     def __init__(self, load_fn: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
         # The batch function's name labels its metric and span (a fixed set: our functions).
         name = getattr(load_fn, "__qualname__", "loader").replace(".<locals>.", ".")
-        histogram = metrics.DATALOADER_BATCH.labels(name)
+        histogram = metrics.labeled(metrics.DATALOADER_BATCH, name)
 
         async def batch(keys: list[K]) -> list[V]:
             histogram.observe(len(keys))

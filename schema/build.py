@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.execution import MiddlewareManager
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -32,7 +33,7 @@ from sigma_graphql.execution.extensions import (
     log_unexpected,
 )
 from sigma_graphql.execution.fast_execution import FastExecutor, streamline
-from sigma_graphql.execution.hook_runner import CachedHooksRunner, HookTable
+from sigma_graphql.execution.hook_runner import CachedHooksRunner, HookTable, middleware
 from sigma_graphql.execution.observe import observer_factory
 from sigma_graphql.execution.operation_choice import RequireOperationName
 from sigma_graphql.execution.subscription_transport import SubscriptionsOverWebSocket
@@ -63,6 +64,9 @@ class SigmaSchema(strawberry.Schema):
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
     ) -> SchemaExtensionsRunner:
         return CachedHooksRunner(execution_context, extensions, self.hook_table)
+
+    def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> MiddlewareManager:
+        return middleware(self.hook_table, extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

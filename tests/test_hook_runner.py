@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql.execution import MiddlewareManager
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 
-from sigma_graphql.execution.hook_runner import CachedHooksRunner, HookTable
+from sigma_graphql.execution.hook_runner import CachedHooksRunner, HookTable, middleware
 
 EVENTS: list[str] = []
 
@@ -65,6 +66,14 @@ class PlainCalls(SchemaExtension):
         return {"plain": True}
 
 
+class Resolving(SchemaExtension):
+    """Per field (graphql-core middleware)."""
+
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        EVENTS.append(f"resolve {info.field_name}")
+        return _next(root, info, *args, **kwargs)
+
+
 class Silent(SchemaExtension):
     """No hook at all: asked nothing, reports nothing."""
 
@@ -89,8 +98,11 @@ class CachedSchema(strawberry.Schema):
     ) -> SchemaExtensionsRunner:
         return CachedHooksRunner(execution_context, extensions, self.table)
 
+    def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> MiddlewareManager:
+        return middleware(self.table, extensions)
 
-EXTENSIONS = [Generators, AsyncGenerators, PlainCalls, Silent]
+
+EXTENSIONS = [Generators, AsyncGenerators, PlainCalls, Resolving, Silent]
 STOCK = strawberry.Schema(Query, extensions=EXTENSIONS)
 CACHED = CachedSchema(Query, extensions=EXTENSIONS)
 
@@ -107,6 +119,8 @@ async def test_hooks_run_as_strawberrys_runner_runs_them(document: str) -> None:
     cached = await _run(CACHED, document)
     assert cached == stock
     assert stock[0], "the extensions ran"
+    if document == "{ hello }":
+        assert "resolve hello" in stock[0]
     for _ in range(2):  # and again, from the table the first request filled
         assert await _run(CACHED, document) == stock
 
@@ -120,9 +134,10 @@ def test_a_synchronous_execution_refuses_an_asynchronous_hook_as_before() -> Non
 
 def test_the_table_holds_one_plan_per_list_of_extension_classes() -> None:
     table = HookTable()
-    plan = table.plan((Generators, Silent, PlainCalls))
-    assert table.plan((Generators, Silent, PlainCalls)) is plan
+    plan = table.plan((Generators, Silent, PlainCalls, Resolving))
+    assert table.plan((Generators, Silent, PlainCalls, Resolving)) is plan
     assert [i for i, *_ in plan.hooks["on_execute"]] == [0, 2]
     assert [i for i, *_ in plan.hooks["on_validate"]] == [2]
     assert plan.hooks["on_stream_result"] == []
     assert plan.reporting == [2]
+    assert plan.resolving == [3]

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from db.drivers.roundtrips import statement_name
 from sigma_graphql.core.settings import Settings
-from sigma_graphql.observability import tracing
+from sigma_graphql.observability import metrics, tracing
 from sigma_graphql.observability.request_log import JsonFormatter
 from tests.support import Account, Factory, LiveServer, free_port, logs_into
 
@@ -488,3 +488,13 @@ def test_tracing_follows_the_standard_variables() -> None:
     )
     assert not tracing.wanted_by_environment({**endpoint, "OTEL_SDK_DISABLED": "true"})
     assert not tracing.wanted_by_environment({**endpoint, "OTEL_TRACES_EXPORTER": "none"})
+
+
+def test_a_kept_metric_child_is_the_one_prometheus_keeps() -> None:
+    # metrics.labeled keeps children for the request path; they must be prometheus's own, so
+    # what is counted through them is what /metrics shows.
+    child = metrics.labeled(metrics.OPERATION_COST, "TEST_AUDIENCE")
+    assert child is metrics.OPERATION_COST.labels("TEST_AUDIENCE")
+    assert metrics.labeled(metrics.OPERATION_COST, "TEST_AUDIENCE") is child
+    child.observe(7)
+    assert b'sigma_graphql_operation_cost_sum{audience="TEST_AUDIENCE"} 7.0' in metrics.render()

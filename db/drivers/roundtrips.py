@@ -72,10 +72,10 @@ def count_cassandra() -> None:
 
 def observe_request(counter: RoundTrips) -> None:
     """The per-request metrics, once the request is answered."""
-    metrics.DB_REQUEST_ROUND_TRIPS.labels(MONGO).observe(counter.mongo)
-    metrics.DB_REQUEST_ROUND_TRIPS.labels(CASSANDRA).observe(counter.cassandra)
-    metrics.DB_REQUEST_SECONDS.labels(MONGO).observe(counter.mongo_s)
-    metrics.DB_REQUEST_SECONDS.labels(CASSANDRA).observe(counter.cassandra_s)
+    metrics.labeled(metrics.DB_REQUEST_ROUND_TRIPS, MONGO).observe(counter.mongo)
+    metrics.labeled(metrics.DB_REQUEST_ROUND_TRIPS, CASSANDRA).observe(counter.cassandra)
+    metrics.labeled(metrics.DB_REQUEST_SECONDS, MONGO).observe(counter.mongo_s)
+    metrics.labeled(metrics.DB_REQUEST_SECONDS, CASSANDRA).observe(counter.cassandra_s)
 
 
 def record_call(
@@ -88,7 +88,7 @@ def record_call(
             counter.mongo_s += seconds
         else:
             counter.cassandra_s += seconds
-    metrics.DB_CALL_SECONDS.labels(database, kind).observe(seconds)
+    metrics.labeled(metrics.DB_CALL_SECONDS, database, kind).observe(seconds)
 
 
 # -- Mongo: started / succeeded / failed events of pymongo's command listener -------------------

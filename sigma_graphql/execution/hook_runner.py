@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from graphql.execution import MiddlewareManager
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext, StreamExecutionResult
@@ -71,6 +72,7 @@ class _Plan:
 
     hooks: dict[str, list[tuple[int, Callable[..., Any], bool]]]
     reporting: list[int]
+    resolving: list[int]  # extensions with a per-field `resolve` (graphql-core middleware)
 
 
 class HookTable:
@@ -92,7 +94,8 @@ class HookTable:
                         hooks[name].append((position, *made))
             default = SchemaExtension.get_results
             reporting = [i for i, cls in enumerate(classes) if cls.get_results is not default]
-            found = self._plans[classes] = _Plan(hooks, reporting)
+            resolving = [i for i, cls in enumerate(classes) if cls._implements_resolve()]
+            found = self._plans[classes] = _Plan(hooks, reporting, resolving)
         return found
 
 
@@ -148,6 +151,13 @@ class _Phase:
         await self._async_stack.__aexit__(exc_type, exc_val, exc_tb)
 
 
+def middleware(table: HookTable, extensions: list[SchemaExtension]) -> MiddlewareManager:
+    """Strawberry's per-request middleware manager (the extensions implementing `resolve`),
+    from the table instead of asking each extension."""
+    plan = table.plan(tuple(map(type, extensions)))
+    return MiddlewareManager(*(extensions[i] for i in plan.resolving))
+
+
 class CachedHooksRunner(SchemaExtensionsRunner):
     """SchemaExtensionsRunner whose phases use the per-class hook wrappers (module docstring)."""
 
@@ -158,7 +168,7 @@ class CachedHooksRunner(SchemaExtensionsRunner):
         table: HookTable,
     ) -> None:
         super().__init__(execution_context, extensions)
-        self._plan = table.plan(tuple(type(e) for e in self.extensions))
+        self._plan = table.plan(tuple(map(type, self.extensions)))
 
     def _phase(self, name: str, *args: Any) -> _Phase:
         return _Phase(name, self._plan.hooks[name], self.extensions, *args)

@@ -116,10 +116,10 @@ class OperationObserver(SchemaExtension):
             result = None
         outcome, codes = outcome_of(result) if result is not None else (OK, [])
         elapsed = time.perf_counter() - started
-        metrics.OPERATIONS.labels(self._label, self._type, outcome).inc()
-        metrics.OPERATION_LATENCY.labels(self._label, self._type).observe(elapsed)
+        metrics.labeled(metrics.OPERATIONS, self._label, self._type, outcome).inc()
+        metrics.labeled(metrics.OPERATION_LATENCY, self._label, self._type).observe(elapsed)
         for code in codes:
-            metrics.OPERATION_ERRORS.labels(self._label, code).inc()
+            metrics.labeled(metrics.OPERATION_ERRORS, self._label, code).inc()
         ctx = ec.context
         viewer = getattr(ctx, "viewer", None)
         audience = str(getattr(getattr(viewer, "audience", None), "value", "PUBLIC"))

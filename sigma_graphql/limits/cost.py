@@ -476,7 +476,7 @@ class CostLimiter(SchemaExtension):
             return
         decision = await self._spend(ctx, audience, identity, cost)
         self.report = {"requested": cost, "remaining": decision.remaining}
-        metrics.OPERATION_COST.labels(audience).observe(cost)
+        metrics.labeled(metrics.OPERATION_COST, audience).observe(cost)
         if not decision.allowed:
             metrics.BUDGET_REFUSALS.labels(audience, "rate_limited").inc()
             response = getattr(ctx, "response", None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -132,6 +133,22 @@ DISCONNECTS = Counter(
 
 # The labels given for operations without a usable name; parentheses cannot occur in GraphQL
 # names, so no client can collide with them.
+M = TypeVar("M", Counter, Gauge, Histogram)
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def labeled(metric: M, *values: str) -> M:
+    """`metric.labels(*values)`, kept: prometheus_client checks the label values and takes a
+    lock on every `labels` call (about ten Python calls), and the request path asks for the same
+    few children on every request. The children live as long as their metric (module level,
+    never cleared), so keeping them changes nothing but the cost."""
+    key = (id(metric), values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*values)
+    return child  # type: ignore[no-any-return]
+
+
 ANONYMOUS = "(anonymous)"
 INVALID = "(invalid)"
 OTHER = "(other)"
