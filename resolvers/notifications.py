@@ -34,6 +34,7 @@ from schema.types.pagination import (
 from sigma_graphql.core.errors import bad_input
 from sigma_graphql.core.i18n import register, t
 from sigma_graphql.request.context import Info
+from sigma_graphql.request.selection import selects
 
 register(
     {
@@ -83,12 +84,21 @@ async def list_notifications(
         before = cursor_uuid(data, "n", version=1)
     rows = await inbox.page(ctx.cassandra, _owner(info), limit + 1, before, bool(unread_only))
     nodes = [notification_from_row(r) for r in rows[:limit]]
-    cursors = [encode_cursor({"n": str(n.id)}) for n in nodes]
-    return NotificationConnection(
-        edges=[NotificationEdge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
-        nodes=nodes,
-        page_info=page_info(cursors, str, has_next=len(rows) > limit, has_previous=False),
+    # A cursor per edge only when edges are asked for; pageInfo encodes its two when selected.
+    edges = (
+        [NotificationEdge(cursor=_cursor(n), node=n) for n in nodes]
+        if selects(info, "edges")
+        else []
     )
+    return NotificationConnection(
+        edges=edges,
+        nodes=nodes,
+        page_info=page_info(nodes, _cursor, has_next=len(rows) > limit, has_previous=False),
+    )
+
+
+def _cursor(notification: Notification) -> str:
+    return encode_cursor({"n": str(notification.id)})
 
 
 async def unread_count(info: Info) -> int:

@@ -149,6 +149,18 @@ async def test_notification_ids_round_trip_and_mark_read(api: Api, factory: Fact
         "notifications"
     ]
     assert [n["bulan"] for n in page2["nodes"]] == [1] and not page2["pageInfo"]["hasNextPage"]
+    # Edges (their cursors made only when edges are selected) page the same way.
+    edges = await api.as_(owner.token)(
+        "query($a: String) { notifications(first: 2, after: $a) { edges { cursor node { bulan } }"
+        " pageInfo { startCursor endCursor } } }",
+        {"a": None},
+    )
+    conn = edges.ok()["notifications"]
+    assert [e["node"]["bulan"] for e in conn["edges"]] == [3, 2]
+    assert [e["cursor"] for e in conn["edges"]] == [
+        conn["pageInfo"]["startCursor"],
+        page1["pageInfo"]["endCursor"],
+    ]
 
     target = page1["nodes"][1]["id"]
     # someone else's id, an unknown id and garbage: NOT_FOUND, nothing created
