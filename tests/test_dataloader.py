@@ -51,3 +51,20 @@ async def test_a_cancelled_load_is_loaded_afresh() -> None:
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert await loader.load(1) == 10
+
+
+async def test_load_many_answers_in_order_and_fails_like_gather() -> None:
+    source = Source()
+    loader = DataLoader(load_fn=source.load)
+    pending = loader.load_many([3, 1, 2])  # queued now, in this tick's batch
+    many, one = await asyncio.gather(pending, loader.load(4))
+    assert (many, one) == ([30, 10, 20], 40)
+    assert source.calls == [[3, 1, 2, 4]]
+    failing = DataLoader(load_fn=Source(fail=True).load)
+    with pytest.raises(RuntimeError, match="database down"):
+        await failing.load_many([1, 2, 3])
+    # Keys 2 and 3 failed too: their exceptions count as retrieved, as gather leaves them, or
+    # asyncio logs "exception was never retrieved" for each when the request's loaders go.
+    futures = list(failing._cache.values())
+    assert len(futures) == 3
+    assert not any(f._log_traceback for f in futures[1:])  # type: ignore[attr-defined]
