@@ -55,7 +55,8 @@ class DataLoader(aiodataloader.DataLoader[K, V]):
         order. aiodataloader gathers the futures (a wrapper and two callbacks per key, about
         ten calls each for a page of 100); one batch settles them all at once, so awaiting them
         one after the other suspends once. The first failed key raises, as with gather; a
-        caller cancelled while waiting leaves the loads to finish for the next caller."""
+        caller cancelled while waiting cancels the one load it waits on (loaded afresh by the
+        next caller, above), not all of them."""
         return _in_order([self.load(key) for key in keys])
 
 
