@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from bench.cpu import _bodies
 from bench.run import add_dataset_args, bench_env, prepare_data
 from bench.shapes import SHAPES
 
@@ -173,6 +174,14 @@ class InProcess:
     headers: list[tuple[bytes, bytes]]
     variables: dict[str, Any]
     alive: list[asyncio.Task[None]]
+    writes: list[tuple[bytes, list[tuple[bytes, bytes]]]]  # (e): a body and token per request
+
+    def request(self, i: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        """The i-th request's body and headers: the shape's own, or for (e) the i-th write (a
+        different owner, UMKM, month and amount, as bench.cpu and the wrk script send)."""
+        if self.writes:
+            return self.writes[i % len(self.writes)]
+        return self.body, self.headers
 
     def stop(self) -> None:
         for task in self.alive:
@@ -204,7 +213,11 @@ async def in_process(args: argparse.Namespace) -> InProcess:
     apps: dict[str, Asgi] = {"B1": servers.create("b1", args.shape), "B3X": b3.app}
     alive = [await _started(app) for app in apps.values()]
     apps["LEAN"] = _lean(b3.app, shape.query)
-    return InProcess(apps, body, headers, variables, alive)
+    writes = [
+        (w, [(b"authorization", f"Bearer {t}".encode())])
+        for w, t in (_bodies("e", ids, 500) if args.shape == "e" else [])
+    ]
+    return InProcess(apps, body, headers, variables, alive, writes)
 
 
 async def _measure(args: argparse.Namespace) -> str:
