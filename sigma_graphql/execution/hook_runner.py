@@ -6,8 +6,8 @@ hook (`inspect.isgeneratorfunction`, ...) and wraps the bound method with
 `contextlib.contextmanager`, which copies the method's metadata (`functools.update_wrapper`);
 at the end it awaits every extension's `get_results`, the default `{}` included, through
 `inspect.isawaitable`. With the schema's dozen extensions (schema/build.py) that was about
-900 of the 4,000 Python calls of a one-item catalogue request (bench/README.md, "calls per
-request"), and none of it can change between requests: hooks are methods of the class.
+500 of the 4,000 Python calls of a one-item catalogue request (`python -m bench.calls`,
+bench/README.md), and none of it can change between requests: hooks are methods of the class.
 
 Here the schema keeps a HookTable: for the list of extension classes it makes per request, each
 phase's wrappers, built once from the unbound functions and called with the instances, and
