@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.permission import BasePermission
 from strawberry.types import Info
@@ -28,6 +28,7 @@ from sigma_graphql.core import errors
 from sigma_graphql.core.i18n import t
 from sigma_graphql.core.viewer import Audience, Viewer
 
+T = TypeVar("T")
 A = Audience
 # Every person, signed in or not. API keys (machines) are never part of ANY: a root field open
 # to a key names A.API_KEY, and a key calling anything else is refused before execution
@@ -183,12 +184,19 @@ def can_read(viewer: Viewer, field: str, *, is_self: bool = False, owns: bool = 
     return field_access(viewer, field, is_self=is_self, owns=owns) is Access.FULL
 
 
-def can_read_owned(viewer: Viewer, field: str, owner_ids: Sequence[uuid.UUID | None]) -> list[bool]:
-    """can_read(viewer, field, owns=viewer.owns(owner)) for each UMKM's owner id of a page:
-    decided once when the viewer owns none (only an UMKM_OWNER owns UMKMs)."""
+def per_owner(
+    viewer: Viewer, owner_ids: Sequence[uuid.UUID | None], decide: Callable[[bool], T]
+) -> list[T]:
+    """decide(viewer.owns(owner)) for each UMKM's owner id of a page, decided once when the
+    viewer owns none (only an UMKM_OWNER owns UMKMs)."""
     if not viewer.is_owner_role:
-        return [can_read(viewer, field)] * len(owner_ids)
-    return [can_read(viewer, field, owns=viewer.owns(owner)) for owner in owner_ids]
+        return [decide(False)] * len(owner_ids)
+    return [decide(viewer.owns(owner)) for owner in owner_ids]
+
+
+def can_read_owned(viewer: Viewer, field: str, owner_ids: Sequence[uuid.UUID | None]) -> list[bool]:
+    """can_read(viewer, field, owns=...) for each UMKM's owner id of a page (per_owner)."""
+    return per_owner(viewer, owner_ids, lambda owns: can_read(viewer, field, owns=owns))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from sigma_graphql.permissions import (
     can_read,
     can_see_umkm,
     masked_nik,
+    per_owner,
     umkm_grants,
 )
 from sigma_graphql.request.context import Context, Info
@@ -406,12 +407,10 @@ def umkm_from_doc(doc: MongoDoc, viewer: Viewer) -> UMKM:
 
 
 def umkms_from_docs(docs: list[MongoDoc], viewer: Viewer) -> list[UMKM]:
-    """umkm_from_doc for a page of documents: one decision for all of them when the viewer
-    owns none (only an UMKM_OWNER owns UMKMs)."""
-    if viewer.is_owner_role:
-        return [umkm_from_doc(d, viewer) for d in docs]
-    grants = umkm_grants(viewer, owns=False)
-    return [DocUMKM(d, grants) for d in docs]
+    """umkm_from_doc for a page of documents, the grants decided per owner (per_owner)."""
+    owners = [d.get("owner_id") for d in docs]
+    grants = per_owner(viewer, owners, lambda owns: umkm_grants(viewer, owns=owns))
+    return [DocUMKM(d, g) for d, g in zip(docs, grants, strict=True)]
 
 
 def _wilayah(u: DocUMKM) -> Wilayah:
