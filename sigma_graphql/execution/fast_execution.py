@@ -25,6 +25,7 @@ Two measures, both behaviour-preserving:
 from __future__ import annotations
 
 import enum
+import functools
 from asyncio import iscoroutine
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -212,6 +213,8 @@ def streamline(schema: strawberry.Schema, whole_scalars: Iterable[str] = ()) -> 
                 gql_field.resolve = direct
 
 
+# Kept per type (by identity): a document with directives is planned on every request.
+@functools.lru_cache(maxsize=1024)
 def row_access(object_type: GraphQLObjectType) -> RowAccess | None:
     """The row-backed class of a Strawberry object type (schema/types/row_backed.py), whose
     fields an inline plan may read from the row directly; None for other types."""
