@@ -1,8 +1,10 @@
 """`python -m bench.calls --shape a`: Python calls per request, B1 against B3X and LEAN.
 
 CPU time per request moves by up to 40 % between runs of the same code on the shared
-machine (bench/README.md); the number of Python function calls a request makes does not move
-at all, and for this pure-Python stack it follows CPU time closely. A change that removes work
+machine (bench/README.md); the number of Python function calls a request makes barely moves
+(within 0.1 % on a quiet machine; the event loop's own calls grow when the databases answer
+slowly, so compare counts taken together), and for this pure-Python stack it follows CPU time
+closely. A change that removes work
 shows here at once, however small, where CPU figures would need many quiet rounds.
 
 The three apps of bench/phases.py (B1, B3X, LEAN) run in this process, one request at a time,
@@ -22,8 +24,7 @@ import os
 import pstats
 from typing import Any
 
-from bench.phases import _call, in_process
-from bench.run import add_dataset_args
+from bench.phases import _call, add_in_process_args, in_process
 from bench.shapes import SHAPES
 
 Function = tuple[str, int, str]  # cProfile's key: file, line, name
@@ -111,14 +112,10 @@ async def _count(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--shape", default="a", choices=sorted(SHAPES))
-    p.add_argument("--set", default="", help="variable overrides, e.g. first=1")
-    p.add_argument("--requests", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=10)
+    add_in_process_args(p, SHAPES, requests=50)
     p.add_argument("--packages", type=int, default=12, help="rows of the package table")
     p.add_argument("--diff", default="", help="two of B1,B3X,LEAN, e.g. B1,B3X")
     p.add_argument("--top", type=int, default=30, help="rows of the --diff list")
-    add_dataset_args(p, synthetic=2000)
     args = p.parse_args(argv)
     print(asyncio.run(_count(args)))
     return 0

@@ -26,7 +26,7 @@ import asyncio
 import os
 import statistics
 import time
-from collections.abc import Callable, Coroutine, MutableMapping
+from collections.abc import Callable, Coroutine, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,14 +258,19 @@ async def _measure(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--shape", default="a", choices=sorted(k for k in SHAPES if k != "e"))
+def add_in_process_args(p: argparse.ArgumentParser, shapes: Iterable[str], requests: int) -> None:
+    """The options in_process() reads (the data set, --shape, --set) and the request counts."""
+    p.add_argument("--shape", default="a", choices=sorted(shapes))
     p.add_argument("--set", default="", help="variable overrides, e.g. first=1")
-    p.add_argument("--requests", type=int, default=100)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--requests", type=int, default=requests)
     p.add_argument("--warmup", type=int, default=10)
     add_dataset_args(p, synthetic=2000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    add_in_process_args(p, (k for k in SHAPES if k != "e"), requests=100)
+    p.add_argument("--rounds", type=int, default=5)
     args = p.parse_args(argv)
     print(asyncio.run(_measure(args)))
     return 0
