@@ -11,7 +11,8 @@ The three apps of bench/phases.py (B1, B3X, LEAN) run in this process, one reque
 under cProfile; calls are those of the main thread (the drivers' own threads are left out:
 they do the same work for every app). Printed: calls per request in all and by package (the
 standard library's modules by file name, this repository's by top-level folder), then
-`--diff A,B`: the functions B calls more often than A, per request, most first.
+`--diff A,B`: the functions B calls more often than A, per request, most first;
+`--callers NAME`: who calls B3X's functions whose label holds NAME (say `isinstance`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def _label(function: Function) -> str:
 async def _count(args: argparse.Namespace) -> str:
     setup = await in_process(args)
     counts: dict[str, dict[Function, float]] = {}
+    callers: dict[Function, dict[Function, float]] = {}  # B3X's, for --callers
     lines = [
         f"# ({args.shape}) {SHAPES[args.shape].name}, variables {setup.variables}: "
         f"Python calls per request, main thread, {args.requests} requests",
@@ -82,6 +84,10 @@ async def _count(args: argparse.Namespace) -> str:
         profile.disable()
         stats: dict[Function, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
         counts[name] = {f: v[1] / args.requests for f, v in stats.items()}
+        if name == "B3X":
+            callers = {
+                f: {c: v[1] / args.requests for c, v in s[4].items()} for f, s in stats.items()
+            }
     setup.stop()
     names = list(counts)
     by_package: dict[str, collections.defaultdict[str, float]] = {
@@ -107,6 +113,13 @@ async def _count(args: argparse.Namespace) -> str:
             extra = counts[b].get(k, 0.0) - counts[a].get(k, 0.0)
             if extra > 0:
                 lines.append(f"    {extra:9.1f}  {_label(k)}")
+    if args.callers:
+        lines += ["", f"B3X: who calls {args.callers!r}, calls per request:", ""]
+        for f in sorted(callers, key=_label):
+            if args.callers in _label(f):
+                lines.append(f"  {_label(f)}")
+                for c, per in sorted(callers[f].items(), key=lambda cn: -cn[1])[: args.top]:
+                    lines.append(f"    {per:9.1f}  {_label(c)}")
     return "\n".join(lines)
 
 
@@ -116,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--packages", type=int, default=12, help="rows of the package table")
     p.add_argument("--diff", default="", help="two of B1,B3X,LEAN, e.g. B1,B3X")
     p.add_argument("--top", type=int, default=30, help="rows of the --diff list")
+    p.add_argument("--callers", default="", help="B3X: who calls the functions named so")
     args = p.parse_args(argv)
     print(asyncio.run(_count(args)))
     return 0

@@ -5,11 +5,13 @@ schema: tests/test_fast_execution.py and tests/test_fast_equivalence.py."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLFloat, GraphQLInt, GraphQLString
 
+from schema.types.row_backed import RowField, row_columns
 from sigma_graphql.execution.plan_compiler import (
     SLOW,
     Child,
@@ -135,6 +137,27 @@ def test_a_finite_float_needs_no_coercion_and_nan_goes_to_graphql_core() -> None
     assert calls[0] == 3 and len(calls) == 3
 
 
+def test_an_enum_member_is_named_without_a_call_and_anything_else_is_coerced() -> None:
+    class Status(enum.Enum):
+        OPEN = "open"
+        SHUT = "shut"
+
+    calls: list[Any] = []
+
+    def coerce(value: Any) -> Any:
+        calls.append(value)
+        return "OPEN" if value == "open" else None  # refuses everything else
+
+    members = ((Status.OPEN, "OPEN"), (Status.SHUT, "SHUT"))
+    plan = compile_plan([("s", Leaf("nama", coerce, "any", True, members=members))])
+    assert plan(Kota(Status.SHUT), None) == {"s": "SHUT"}
+    assert plan(Kota(Status.OPEN), None) == {"s": "OPEN"}
+    assert calls == []
+    assert plan(Kota("open"), None) == {"s": "OPEN"}  # not a member: the enum's coercion
+    assert plan(Kota("ajar"), None) is SLOW  # refused: graphql-core reports it
+    assert calls == ["open", "ajar"]
+
+
 class _Counted:
     """A descriptor that counts its reads (what RowField's __get__ would cost)."""
 
@@ -157,7 +180,7 @@ class RowToko:
 def _row_plan() -> Any:
     columns: dict[str, Any] = {
         "nama": "nama",  # the row's key
-        "jumlah": ("int({row}[{key}])", "n"),  # an expression written into the plan
+        "jumlah": ("int({row}[{key}])", "n", None),  # an expression written into the plan
         "harga": lambda t: float(t.row.get("h", 0)),  # a read function
     }
     return compile_plan(
@@ -183,3 +206,77 @@ def test_an_object_of_the_row_backed_class_is_read_from_its_row() -> None:
     # A missing key or a failing read function is graphql-core's to report, as before.
     assert plan(RowToko({"n": "3"}), None) is SLOW
     assert plan(RowToko({"nama": "Warung", "n": "tiga"}), None) is SLOW
+
+
+class RowKota:
+    """A nested row-backed object (RowField.nested_row) that counts how often it is built."""
+
+    __slots__ = ("row",)
+    built = 0
+
+    nama = RowField[str]("nama")
+    julukan = RowField(read=lambda k: k.row.get("julukan") or "-")  # a read function
+
+    def __init__(self, row: dict[str, Any], _parent: Any) -> None:
+        RowKota.built += 1
+        self.row = row
+
+
+class RowPasar:
+    __slots__ = ("row",)
+
+    nama = RowField[str]("nama")
+    kota = RowField.nested_row(RowKota, "kota")
+    cabang = RowField.nested_row(RowKota, "cabang", optional=True)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+
+def _pasar_plan(*kota_fields: str) -> Any:
+    text = GraphQLString.coerce_output_value
+    kota = compile_plan(
+        [(f, Leaf(f, text, "str", True)) for f in kota_fields],
+        RowAccess(RowKota, row_columns(RowKota)),
+    )
+    return compile_plan(
+        [
+            ("nama", Leaf("nama", text, "str", True)),
+            ("kota", Child("kota", kota, True)),
+            ("cabang", Child("cabang", kota, False)),
+        ],
+        RowAccess(RowPasar, row_columns(RowPasar)),
+    )
+
+
+def test_a_nested_row_object_is_answered_from_its_sub_row_without_being_built() -> None:
+    plan = _pasar_plan("nama")
+    RowKota.built = 0
+    row = {"nama": "Pasar Besar", "kota": {"nama": "Malang"}, "cabang": {}}
+    assert plan(RowPasar(row), None) == {
+        "nama": "Pasar Besar",
+        "kota": {"nama": "Malang"},
+        "cabang": None,  # an empty sub-row: the optional field is null, as its descriptor says
+    }
+    branch = {**row, "cabang": {"nama": "Batu"}}
+    assert plan(RowPasar(branch), None)["cabang"] == {"nama": "Batu"}
+    assert RowKota.built == 0
+    # What graphql-core's path would report goes there: no sub-row for a required object,
+    # a missing non-null column.
+    assert plan(RowPasar({**row, "kota": None}), None) is SLOW
+    assert plan(RowPasar({**row, "kota": {}}), None) is SLOW
+    # An object of another class of the type still has its nested value completed by its plan.
+    toko = Toko("Kios", 1, 1.0, Kota("Batu"), None)
+    assert plan(toko, None) == {"nama": "Kios", "kota": {"nama": "Batu"}, "cabang": None}
+
+
+def test_a_nested_field_needing_its_object_builds_it_and_answers_the_same() -> None:
+    plan = _pasar_plan("nama", "julukan")
+    RowKota.built = 0
+    row = {"nama": "Pasar Besar", "kota": {"nama": "Malang", "julukan": "Kota Apel"}}
+    assert plan(RowPasar(row), None) == {
+        "nama": "Pasar Besar",
+        "kota": {"nama": "Malang", "julukan": "Kota Apel"},
+        "cabang": None,
+    }
+    assert RowKota.built == 1  # julukan is a read function: the object is built for it

@@ -13,6 +13,7 @@ import pytest
 from schema.build import build_schema
 from schema.types.enums import AccountStatus, Role, VerificationStatus
 from schema.types.financial import FinancialLog, log_from_row, logs_from_rows
+from schema.types.row_backed import Nested, row_columns
 from schema.types.umkm import UMKM, umkm_from_doc, umkms_from_docs
 from schema.types.users import User, user_from_doc
 from sigma_graphql.core.settings import Settings
@@ -226,9 +227,11 @@ def test_what_the_inline_plans_read_directly_is_what_the_fields_answer(audience:
             if isinstance(column, str):
                 direct = obj.row[column]  # type: ignore[attr-defined]
             elif isinstance(column, tuple):  # the code a plan writes, run on this row
-                expression, key = column
-                code = expression.format(row="obj.row", key="key")
-                direct = eval(code, {"obj": obj, "key": key})
+                expression, key, table = column
+                code = expression.format(row="obj.row", key="key", table="table")
+                direct = eval(code, {"obj": obj, "key": key, "table": table})
+            elif isinstance(column, Nested):  # a sub-row's object, built as the field builds it
+                direct = column.read(obj)
             else:
                 direct = column(obj)
             answered = getattr(obj, attr)
@@ -252,6 +255,13 @@ def test_an_unknown_enum_value_is_refused_by_the_enum_as_before() -> None:
     umkm = umkm_from_doc(doc, Viewer())
     with pytest.raises(ValueError, match="HILANG"):
         _ = umkm.legalitas.status_verifikasi
+    # The inline plans run the same expression (row_columns), and refuse it the same way.
+    column = row_columns(type(umkm.legalitas))["status_verifikasi"]
+    assert isinstance(column, tuple)
+    expression, key, table = column
+    code = expression.format(row="row", key="key", table="table")
+    with pytest.raises(ValueError, match="HILANG"):
+        eval(code, {"row": doc["legalitas"], "key": key, "table": table})
     assert umkm_from_doc(_umkm_doc(), Viewer()).legalitas.status_verifikasi is (
         VerificationStatus.VERIFIED
     )

@@ -18,6 +18,7 @@ it is read from the database.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar, overload
 
@@ -40,13 +41,40 @@ EXPRESSIONS = {
     "flag": "bool({row}.get({key}))",  # a boolean stored as null when false
     "whole": "int({row}[{key}] or 0)",  # a whole number stored as null when 0
     "count": "int({row}.get({key}) or 0)",  # the same, and 0 when the row does not have it
+    "member": "{table}[{row}[{key}]]",  # an enum member by its stored value (RowField.member)
+    "latitude": "{row}[{key}][1]",  # of a GeoJSON point's coordinates [longitude, latitude]
+    "longitude": "{row}[{key}][0]",
 }
 
 
-def _reader(expression: str, key: str) -> Callable[[Any], Any]:
-    code = "lambda obj: " + expression.format(row="obj.row", key="KEY")
-    made: Callable[[Any], Any] = eval(code, {"KEY": key})  # text from EXPRESSIONS only
+class _Members(dict[Any, Any]):
+    """An enum's members by value; a value that is none of them goes to the enum itself,
+    which refuses it (ValueError), as calling the enum always did."""
+
+    def __init__(self, enum: type[Enum]) -> None:
+        super().__init__((m.value, m) for m in enum)
+        self.enum = enum
+
+    def __missing__(self, value: Any) -> Any:
+        return self.enum(value)
+
+
+def _reader(expression: str, key: str, table: Any) -> Callable[[Any], Any]:
+    code = "lambda obj: " + expression.format(row="obj.row", key="KEY", table="TABLE")
+    made: Callable[[Any], Any] = eval(code, {"KEY": key, "TABLE": table})  # EXPRESSIONS only
     return made
+
+
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """A field whose value is a row-backed object of `cls` over the sub-row `key` of its
+    parent's row (RowField.nested): built as `cls(sub_row, parent)`, or None for an `optional`
+    field whose row has no (or an empty) sub-row. `read` is what the descriptor runs."""
+
+    cls: type
+    key: str
+    optional: bool
+    read: Callable[[Any], Any]
 
 
 class RowField(Generic[T]):
@@ -54,18 +82,26 @@ class RowField(Generic[T]):
     or `read(obj)` when it needs more than the row (`obj` is the row-backed object: its row,
     and whatever else its class keeps, such as what the viewer may see)."""
 
-    __slots__ = ("expression", "key", "name", "read")
+    __slots__ = ("expression", "key", "name", "nested", "read", "table")
 
     def __init__(
-        self, key: str = "", *, read: Callable[[Any], T] | None = None, expression: str = ""
+        self,
+        key: str = "",
+        *,
+        read: Callable[[Any], T] | None = None,
+        expression: str = "",
+        table: Any = None,
+        nested: Nested | None = None,
     ) -> None:
         if bool(key) == (read is not None):
             raise TypeError("a RowField is either a row key or a read function")
         if expression:
-            read = _reader(EXPRESSIONS[expression], key)
+            read = _reader(EXPRESSIONS[expression], key, table)
         self.key = key
         self.read = read
         self.expression = expression
+        self.table = table  # what an expression's `{table}` names (RowField.member's members)
+        self.nested = nested
         self.name = key
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -96,14 +132,28 @@ class RowField(Generic[T]):
         """The row's `key` as the member of `enum` with that value, found in a dictionary
         (calling the enum costs two Python calls per row); anything else goes to the enum,
         which refuses it as before."""
-        members = {m.value: m for m in enum}
+        return RowField(key, expression="member", table=_Members(enum))
 
-        def read(obj: HasRow) -> E:
-            value = obj.row[key]
-            found = members.get(value)
-            return found if found is not None else enum(value)
+    @classmethod
+    def nested_row(
+        cls, view: Callable[[Any, Any], Any], key: str, *, optional: bool = False
+    ) -> RowField[Any]:
+        """A row-backed object `view(sub_row, parent)` over the row's sub-row `key` (a
+        sub-document), None when `optional` and the row has none: the inline plans then read
+        the nested object's selected fields from the sub-row without building it."""
+        if optional:
 
-        return RowField(read=read)
+            def read(obj: HasRow) -> Any:
+                sub = obj.row.get(key)
+                return view(sub, obj) if sub else None
+
+        else:
+
+            def read(obj: HasRow) -> Any:
+                return view(obj.row[key], obj)
+
+        assert isinstance(view, type)
+        return RowField(read=read, nested=Nested(view, key, optional, read))
 
     @overload
     def __get__(self, obj: None, owner: type) -> RowField[T]: ...
@@ -123,21 +173,23 @@ class RowField(Generic[T]):
         raise AttributeError(f"{type(obj).__name__}.{self.name} is read from its row")
 
 
-Column = str | tuple[str, str] | Callable[[Any], Any]
+Column = str | tuple[str, str, Any] | Nested | Callable[[Any], Any]
 
 
 def row_columns(cls: type) -> dict[str, Column]:
     """What each RowField of `cls` reads, for the inline plans of
     sigma_graphql/execution/plan_compiler.py (which then skip the descriptor): its row key, its
-    (EXPRESSIONS entry, key), or its read function."""
+    (EXPRESSIONS entry, key, table), its sub-row (Nested) or its read function."""
     found: dict[str, Column] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
             if isinstance(value, RowField):
                 found[name] = (
-                    value.key
+                    value.nested
+                    if value.nested is not None
+                    else value.key
                     if value.read is None
-                    else (EXPRESSIONS[value.expression], value.key)
+                    else (EXPRESSIONS[value.expression], value.key, value.table)
                     if value.expression
                     else value.read
                 )

@@ -413,20 +413,32 @@ def umkms_from_docs(docs: list[MongoDoc], viewer: Viewer) -> list[UMKM]:
     return [DocUMKM(d, g) for d, g in zip(docs, grants, strict=True)]
 
 
-def _wilayah(u: DocUMKM) -> Wilayah:
-    wil = u.row["wilayah"]
-    return Wilayah(
-        kota=wil["kota"],
-        provinsi=wil["provinsi"],
-        alamat_lengkap=wil.get("alamat_lengkap") if u.may.alamat_lengkap else None,
+class DocWilayah(Wilayah):
+    """An UMKM's wilayah read from its document's sub-document, as the UMKM's `may` allows."""
+
+    __slots__ = ("may", "row")
+
+    kota = RowField[str]("kota")
+    provinsi = RowField[str]("provinsi")
+    alamat_lengkap = RowField(
+        read=lambda w: w.row.get("alamat_lengkap") if w.may.alamat_lengkap else None
     )
 
+    def __init__(self, wilayah: dict[str, Any], umkm: DocUMKM) -> None:
+        self.row = wilayah
+        self.may = umkm.may
 
-def _lokasi(u: DocUMKM) -> GeoPoint | None:
-    lokasi = u.row.get("lokasi")
-    if not lokasi:
-        return None
-    return GeoPoint(latitude=lokasi["coordinates"][1], longitude=lokasi["coordinates"][0])
+
+class DocGeoPoint(GeoPoint):
+    """An UMKM's lokasi read from its GeoJSON point (coordinates are [longitude, latitude])."""
+
+    __slots__ = ("row",)
+
+    latitude = RowField[float]("coordinates", expression="latitude")
+    longitude = RowField[float]("coordinates", expression="longitude")
+
+    def __init__(self, point: dict[str, Any], _umkm: DocUMKM) -> None:
+        self.row = point
 
 
 class DocLegalitas(Legalitas):
@@ -449,9 +461,9 @@ class DocLegalitas(Legalitas):
         read=lambda lg: lg.row.get("verified_by") if lg.may.verified_by else None
     )
 
-    def __init__(self, legalitas: dict[str, Any], may: UmkmGrants) -> None:
+    def __init__(self, legalitas: dict[str, Any], umkm: DocUMKM) -> None:
         self.row = legalitas
-        self.may = may
+        self.may = umkm.may
 
 
 def _pemilik(u: DocUMKM) -> Pemilik | None:
@@ -486,9 +498,9 @@ class DocUMKM(UMKM):
     nama_usaha = RowField[str]("nama_usaha")
     sektor = RowField[str]("sektor")
     tanggal_bergabung = RowField[datetime]("tanggal_bergabung")
-    wilayah = RowField(read=_wilayah)
-    lokasi = RowField(read=_lokasi)
-    legalitas = RowField(read=lambda u: DocLegalitas(u.row["legalitas"], u.may))
+    wilayah = RowField.nested_row(DocWilayah, "wilayah")
+    lokasi = RowField.nested_row(DocGeoPoint, "lokasi", optional=True)
+    legalitas = RowField.nested_row(DocLegalitas, "legalitas")
     pemilik = RowField(read=_pemilik)
     is_deleted = RowField.flag("is_deleted")
     deleted_at = RowField.optional("deleted_at")

@@ -104,17 +104,25 @@ def attribute_resolver(python_name: str) -> Callable[..., Any]:
     return resolve
 
 
+def _enum_names(enum_type: GraphQLEnumType) -> list[tuple[enum.Enum, str]]:
+    """The Python members of a Strawberry enum with their GraphQL names (empty for others)."""
+    wrapped = getattr(enum_type, "wrapped_cls", None)
+    if not (isinstance(wrapped, type) and issubclass(wrapped, enum.Enum)):
+        return []
+    return [
+        (member, name)
+        for name, value in enum_type.values.items()
+        for member in wrapped
+        if member.value == value.value
+    ]
+
+
 def _enum_coercer(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     original = enum_type.coerce_output_value
     wrapped = getattr(enum_type, "wrapped_cls", None)
     # Keyed by the members' identity: members are singletons, and hashing an Enum member
     # calls Python-level __hash__.
-    by_member: dict[int, str] = {}
-    if isinstance(wrapped, type) and issubclass(wrapped, enum.Enum):
-        for name, value in enum_type.values.items():
-            for member in wrapped:
-                if member.value == value.value:
-                    by_member[id(member)] = name
+    by_member = {id(member): name for member, name in _enum_names(enum_type)}
 
     def coerce(value: Any) -> Any:
         name = by_member.get(id(value)) if type(value) is wrapped else None
@@ -238,12 +246,20 @@ _KIND: dict[Any, str] = {
 _WHOLE = "sigma_whole_int"  # GraphQLScalarType.extensions key set by streamline()
 
 
+# An enum with at most this many members is matched member by member in the plan's code (an
+# identity test each, no call); a larger one through its coercion's dictionary.
+_ENUM_INLINE_MAX = 12
+
+
 def _leaf(attr: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool, call: Any) -> Leaf:
     """The leaf's output coercion, skipped for a value already of a built-in scalar's own type
-    (an Int in range) or an int of a whole-number scalar; everything else goes to the type's own
-    coercion, which accepts or refuses it as before."""
+    (an Int in range), an int of a whole-number scalar or a member of a small enum; everything
+    else goes to the type's own coercion, which accepts or refuses it as before."""
     kind = _KIND.get(leaf) or ("whole" if (leaf.extensions or {}).get(_WHOLE) else "any")
-    return Leaf(attr, leaf.coerce_output_value, kind, non_null, call)
+    members = _enum_names(leaf) if isinstance(leaf, GraphQLEnumType) else []
+    if len(members) > _ENUM_INLINE_MAX:
+        members = []
+    return Leaf(attr, leaf.coerce_output_value, kind, non_null, call, tuple(members))
 
 
 @dataclass(frozen=True, eq=False)

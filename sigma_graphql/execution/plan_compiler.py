@@ -46,11 +46,13 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from math import isfinite
+from math import inf
 from types import CodeType
 from typing import Any
 
 from graphql import Undefined
+
+from schema.types.row_backed import Column, Nested
 
 SLOW: Any = object()  # "take graphql-core's normal path"
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -63,13 +65,16 @@ Reader = Callable[[Any, Any], Any]  # (source, run): one field's completed value
 class Leaf:
     """A scalar or enum attribute. `kind` names the value type that needs no coercion call
     (a built-in scalar's own type: "int", "str", "bool", "float" (finite); "whole": any int, for
-    a scalar whose coercion returns an int unchanged), or "any" (always call `coerce`)."""
+    a scalar whose coercion returns an int unchanged), or "any" (always call `coerce`).
+    `members`: an enum's (member, GraphQL name) pairs, matched by identity in the plan's code
+    before `coerce` is called for anything else."""
 
     attr: str
     coerce: Callable[[Any], Any]
     kind: str
     non_null: bool
     call: Any = None  # not None: the value is `run.call(call, src)` (a resolver), not the attr
+    members: tuple[tuple[Any, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +101,24 @@ Field = Leaf | Child | TypeName
 class RowAccess:
     """A row-backed class (schema/types/row_backed.py) of the plan's type: `columns` maps an
     attribute to what its descriptor would do, without the descriptor's call: its row key (a
-    str: `src.row[key]`), an (expression, key) pair written into the code (the expression's
-    `{row}` and `{key}` filled in: row_backed.EXPRESSIONS, fixed texts, never data), or the
-    function reading it (`read(src)`)."""
+    str: `src.row[key]`), an (expression, key, table) triple written into the code (the
+    expression's `{row}`, `{key}` and `{table}` filled in: row_backed.EXPRESSIONS, fixed texts,
+    never data), a sub-row holding a nested row-backed object (`Nested`: read in place when
+    the nested plan allows, `_flattened`), or the function reading it (`read(src)`)."""
 
     cls: type
-    columns: Mapping[str, str | tuple[str, str] | Callable[[Any], Any]]
+    columns: Mapping[str, Column]
+
+
+# A Child's plan's fields and row access (compile_plan keeps them on the function it makes).
+Flat = tuple[tuple[tuple[str, Field], ...], RowAccess | None]
 
 
 _TYPE_CHECK = {
     "int": "type({v}) is not int or not " + f"{INT_MIN} <= {{v}} <= {INT_MAX}",
     "str": "type({v}) is not str",
     "bool": "type({v}) is not bool",
-    "float": "type({v}) is not float or not isfinite({v})",
+    "float": "type({v}) is not float or not -INF < {v} < INF",  # NaN fails the comparison
     "whole": "type({v}) is not int",
     "any": "True",
 }
@@ -133,52 +143,127 @@ def complete_list(plan: Complete, items: Any, item_non_null: bool, run: Any) -> 
     return out
 
 
-def _read(i: int, field: Field, env: dict[str, Any], rows: RowAccess | None) -> str:
-    """The statement that reads field i's raw value into v{i}."""
-    v = f"v{i}"
+def _flattened(field: Field, direct: Any) -> Flat | None:
+    """The fields and row access of a Child that reads a sub-row (a RowField.nested column)
+    when every field its plan selects is read from that sub-row by key or expression: the
+    parent's code then completes it in place, without building the nested object or calling
+    its plan. None otherwise."""
+    if (
+        not isinstance(field, Child)
+        or field.many
+        or field.call is not None
+        or not isinstance(direct, Nested)
+    ):
+        return None
+    found: Flat | None = getattr(field.plan, "__sigma_fields__", None)
+    if found is None:
+        return None
+    named, inner = found
+    if inner is None or inner.cls is not direct.cls:
+        return None
+    for _, f in named:
+        if isinstance(f, TypeName):
+            continue
+        if not isinstance(f, Leaf) or f.call is not None:
+            return None
+        if not isinstance(inner.columns.get(f.attr), (str, tuple)):
+            return None
+    return found
+
+
+def _read(
+    n: str,
+    field: Field,
+    env: dict[str, Any],
+    rows: RowAccess | None,
+    flat: Flat | None = None,
+    row: str = "src.row",
+) -> list[str]:
+    """The statements that read field n's raw value into v{n} (`row`: where a row-backed
+    object's columns are). A flattened field (`flat`) is completed here already."""
+    v = f"v{n}"
     if isinstance(field, TypeName):
-        env[f"n{i}"] = field.name
-        return f"{v} = n{i}"
+        env[f"n{n}"] = field.name
+        return [f"{v} = n{n}"]
     if field.call is not None:
-        env[f"k{i}"] = field.call
-        return f"{v} = run.call(k{i}, src)"
+        env[f"k{n}"] = field.call
+        return [f"{v} = run.call(k{n}, src)"]
     direct = rows.columns.get(field.attr) if rows is not None else None
     if isinstance(direct, str):
-        env[f"r{i}"] = direct
-        return f"{v} = src.row[r{i}]"
+        env[f"r{n}"] = direct
+        return [f"{v} = {row}[r{n}]"]
     if isinstance(direct, tuple):
-        expression, key = direct
-        env[f"r{i}"] = key
-        return f"{v} = " + expression.format(row="src.row", key=f"r{i}")
+        expression, key, table = direct
+        env[f"r{n}"], env[f"t{n}"] = key, table
+        return [f"{v} = " + expression.format(row=row, key=f"r{n}", table=f"t{n}")]
+    if isinstance(direct, Nested) and flat is not None:
+        return _read_sub_row(n, direct, flat, env, row)
+    if isinstance(direct, Nested):
+        direct = direct.read
     if direct is not None:
-        env[f"r{i}"] = direct
-        return f"{v} = r{i}(src)"
+        env[f"r{n}"] = direct
+        return [f"{v} = r{n}(src)"]
     if field.attr.isidentifier() and not keyword.iskeyword(field.attr):
-        return f"{v} = src.{field.attr}"
-    env[f"a{i}"] = field.attr
-    return f"{v} = getattr(src, a{i})"
+        lines = [f"{v} = src.{field.attr}"]
+    else:
+        env[f"a{n}"] = field.attr
+        lines = [f"{v} = getattr(src, a{n})"]
+    if flat is not None:  # the object's own nested value: its plan completes it now
+        env[f"p{n}"] = field.plan  # type: ignore[union-attr]  # a Child (_flattened)
+        lines += [f"if {v} is not None:", f"    {v} = p{n}({v}, run)"]
+    return lines
 
 
-def _check(i: int, field: Field, lines: list[str], env: dict[str, Any]) -> None:
-    """Statements that turn v{i} into field i's completed value (or return SLOW)."""
-    v = f"v{i}"
+def _read_sub_row(n: str, nested: Nested, flat: Flat, env: dict[str, Any], row: str) -> list[str]:
+    """A nested row-backed object's selected fields read from its sub-row, and their dict."""
+    v = f"v{n}"
+    env[f"r{n}"] = nested.key
+    if nested.optional:  # no sub-row (or an empty one): the field is null
+        lines = [f"{v} = {row}.get(r{n}) or None"]
+    else:  # the object is always built: let graphql-core's path report what it then raises
+        lines = [f"{v} = {row}[r{n}]", f"if {v} is None:", "    return SLOW"]
+    named, inner = flat
+    body: list[str] = []
+    for j, (_, f) in enumerate(named):
+        body += _read(f"{n}_{j}", f, env, inner, row=v)
+    for j, (_, f) in enumerate(named):
+        _check(f"{n}_{j}", f, body, env)
+    pairs = ", ".join(f"{name!r}: v{n}_{j}" for j, (name, _) in enumerate(named))
+    body.append(f"{v} = {{{pairs}}}")
+    return lines + [f"if {v} is not None:"] + [f"    {line}" for line in body]
+
+
+def _check(
+    n: str, field: Field, lines: list[str], env: dict[str, Any], completed: bool = False
+) -> None:
+    """Statements that turn v{n} into field n's completed value (or return SLOW); `completed`:
+    a flattened field, completed where it was read."""
+    v = f"v{n}"
     if isinstance(field, TypeName):
         return
     lines.append(f"if {v} is None:")
     lines.append("    return SLOW" if field.non_null else "    pass")
     if isinstance(field, Leaf):
-        env[f"c{i}"] = field.coerce
+        env[f"c{n}"] = field.coerce
+        for j, (member, name) in enumerate(field.members):
+            env[f"e{n}_{j}"] = member
+            lines.append(f"elif {v} is e{n}_{j}:")
+            lines.append(f"    {v} = {name!r}")
         lines.append("elif " + _TYPE_CHECK[field.kind].format(v=v) + ":")
-        lines.append(f"    {v} = c{i}({v})")
+        lines.append(f"    {v} = c{n}({v})")
         lines.append(f"    if {v} is None or {v} is UNDEFINED:")
         lines.append("        return SLOW")
         return
-    env[f"p{i}"] = field.plan
+    if completed:
+        lines.append(f"elif {v} is SLOW:")
+        lines.append("    return SLOW")
+        return
+    env[f"p{n}"] = field.plan
     lines.append("else:")
     if field.many:
-        lines.append(f"    {v} = complete_list(p{i}, {v}, {field.item_non_null}, run)")
+        lines.append(f"    {v} = complete_list(p{n}, {v}, {field.item_non_null}, run)")
     else:
-        lines.append(f"    {v} = p{i}({v}, run)")
+        lines.append(f"    {v} = p{n}({v}, run)")
     lines.append(f"    if {v} is SLOW:")
     lines.append("        return SLOW")
 
@@ -193,7 +278,7 @@ def _function(source: str, env: dict[str, Any]) -> Callable[[Any, Any], Any]:
         if len(_CODE) >= _CODE_MAX:
             del _CODE[next(iter(_CODE))]
         code = _CODE[source] = compile(source, "<sigma inline plan>", "exec")
-    env.update(SLOW=SLOW, UNDEFINED=Undefined, complete_list=complete_list, isfinite=isfinite)
+    env.update(SLOW=SLOW, UNDEFINED=Undefined, complete_list=complete_list, INF=inf)
     exec(code, env)  # text built above from identifiers and reprs only
     made: Callable[[Any, Any], Any] = env["complete"]
     made.__sigma_source__ = source  # type: ignore[attr-defined]  # for debugging and tests
@@ -203,8 +288,14 @@ def _function(source: str, env: dict[str, Any]) -> Callable[[Any, Any], Any]:
 def _body(fields: Sequence[Field], env: dict[str, Any], rows: RowAccess | None) -> list[str]:
     """Every field read first, then checked: reads have no side effects, so the order does
     not change an answer, and an object of the row-backed class reads its row directly."""
-    reads = [_read(i, f, env, None) for i, f in enumerate(fields)]
-    direct = [_read(i, f, env, rows) for i, f in enumerate(fields)] if rows is not None else []
+    columns = rows.columns if rows is not None else {}
+    flat = [None if isinstance(f, TypeName) else _flattened(f, columns.get(f.attr)) for f in fields]
+    reads = [line for i, f in enumerate(fields) for line in _read(str(i), f, env, None, flat[i])]
+    direct = (
+        [line for i, f in enumerate(fields) for line in _read(str(i), f, env, rows, flat[i])]
+        if rows is not None
+        else []
+    )
     lines: list[str] = []
     if direct and direct != reads:
         env["ROW_CLASS"] = rows.cls if rows is not None else None
@@ -215,7 +306,7 @@ def _body(fields: Sequence[Field], env: dict[str, Any], rows: RowAccess | None) 
     else:
         lines.extend(reads)
     for i, field in enumerate(fields):
-        _check(i, field, lines, env)
+        _check(str(i), field, lines, env, completed=flat[i] is not None)
     return (
         ["def complete(src, run):", "    try:"]
         + [f"        {line}" for line in lines]
@@ -233,7 +324,9 @@ def compile_plan(named: Sequence[tuple[str, Field]], rows: RowAccess | None = No
     lines = _body([f for _, f in named], env, rows)
     pairs = ", ".join(f"{name!r}: v{i}" for i, (name, _) in enumerate(named))
     lines.append(f"    return {{{pairs}}}")
-    return _function("\n".join(lines) + "\n", env)
+    made = _function("\n".join(lines) + "\n", env)
+    made.__sigma_fields__ = (tuple(named), rows)  # type: ignore[attr-defined]  # _flattened
+    return made
 
 
 def compile_reader(field: Field, rows: RowAccess | None = None) -> Reader:
