@@ -198,21 +198,35 @@ def _log_cursor(row: Row) -> str:
     return encode_cursor({"t": row["tahun"], "b": row["bulan"]})
 
 
+class RowLogConnection(FinancialLogConnection):
+    """A page of logs whose `nodes` are built from its rows when they are read
+    (schema/types/row_backed.py): an inline plan completes them from the rows without building
+    a FinancialLog per row (a staff page has 1,200)."""
+
+    __slots__ = ("row",)
+
+    edges = RowField[list[FinancialLogEdge]]("edges")
+    nodes = RowField.nested_rows(RowLog, "rows", logs_from_rows)
+    page_info = RowField[PageInfo]("page_info")
+
+    def __init__(self, rows: list[Row], edges: list[FinancialLogEdge], info: PageInfo) -> None:
+        self.row = {"rows": rows, "edges": edges, "page_info": info}
+
+
 def page_connection(page: Page, with_edges: bool) -> FinancialLogConnection:
     """One UMKM's page of logs; a cursor per edge only when edges are selected (pageInfo's
     two cursors always)."""
     rows = page.rows
-    nodes = logs_from_rows(rows)
     edges = (
-        [FinancialLogEdge(cursor=_log_cursor(r), node=n) for r, n in zip(rows, nodes, strict=True)]
+        [
+            FinancialLogEdge(cursor=_log_cursor(r), node=n)
+            for r, n in zip(rows, logs_from_rows(rows), strict=True)
+        ]
         if with_edges
         else []
     )
-    return FinancialLogConnection(
-        edges=edges,
-        nodes=nodes,
-        page_info=page_info(rows, _log_cursor, has_next=page.has_next, has_previous=False),
-    )
+    info = page_info(rows, _log_cursor, has_next=page.has_next, has_previous=False)
+    return RowLogConnection(rows, edges, info)
 
 
 LogArgs = tuple[int | None, int | None, str | None]  # financialLogs(tahun, first, after)

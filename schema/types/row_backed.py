@@ -68,13 +68,15 @@ def _reader(expression: str, key: str, table: Any) -> Callable[[Any], Any]:
 @dataclass(frozen=True, slots=True)
 class Nested:
     """A field whose value is a row-backed object of `cls` over the sub-row `key` of its
-    parent's row (RowField.nested): built as `cls(sub_row, parent)`, or None for an `optional`
-    field whose row has no (or an empty) sub-row. `read` is what the descriptor runs."""
+    parent's row (RowField.nested_row): built as `cls(sub_row, parent)`, or None for an
+    `optional` field whose row has no (or an empty) sub-row; with `many`, a list of them, one
+    per row of the list `key` (RowField.nested_rows). `read` is what the descriptor runs."""
 
     cls: type
     key: str
     optional: bool
     read: Callable[[Any], Any]
+    many: bool = False
 
 
 class RowField(Generic[T]):
@@ -154,6 +156,19 @@ class RowField(Generic[T]):
 
         assert isinstance(view, type)
         return RowField(read=read, nested=Nested(view, key, optional, read))
+
+    @classmethod
+    def nested_rows(
+        cls, view: type, key: str, build: Callable[[list[Any]], list[Any]]
+    ) -> RowField[Any]:
+        """A list of row-backed objects of class `view`, `build(rows)` over the row's list of
+        rows `key`: the inline plans then complete the list from the rows without building the
+        objects."""
+
+        def read(obj: HasRow) -> Any:
+            return build(obj.row[key])
+
+        return RowField(read=read, nested=Nested(view, key, False, read, many=True))
 
     @overload
     def __get__(self, obj: None, owner: type) -> RowField[T]: ...

@@ -150,9 +150,9 @@ def _flattened(field: Field, direct: Any) -> Flat | None:
     its plan. None otherwise."""
     if (
         not isinstance(field, Child)
-        or field.many
         or field.call is not None
         or not isinstance(direct, Nested)
+        or field.many != direct.many
     ):
         return None
     found: Flat | None = getattr(field.plan, "__sigma_fields__", None)
@@ -215,7 +215,8 @@ def _read(
 
 
 def _read_sub_row(n: str, nested: Nested, flat: Flat, env: dict[str, Any], row: str) -> list[str]:
-    """A nested row-backed object's selected fields read from its sub-row, and their dict."""
+    """A nested row-backed object's selected fields read from its sub-row, and their dict; for
+    a list (`many`), a loop doing so for each of its rows (no Python call per item)."""
     v = f"v{n}"
     env[f"r{n}"] = nested.key
     if nested.optional:  # no sub-row (or an empty one): the field is null
@@ -223,6 +224,14 @@ def _read_sub_row(n: str, nested: Nested, flat: Flat, env: dict[str, Any], row: 
     else:  # the object is always built: let graphql-core's path report what it then raises
         lines = [f"{v} = {row}[r{n}]", f"if {v} is None:", "    return SLOW"]
     named, inner = flat
+    if nested.many:  # a list comprehension over the rows: no call per item
+        item = f"w{n}"
+        pairs = ", ".join(
+            f"{name!r}: " + _value(f"{n}_{j}", f, env, inner, item)
+            for j, (name, f) in enumerate(named)
+        )
+        # Rows are never null items: a null row fails its reads, as its object's fields would.
+        return [*lines, f"{v} = [{{{pairs}}} for {item} in {v}]"]
     body: list[str] = []
     for j, (_, f) in enumerate(named):
         body += _read(f"{n}_{j}", f, env, inner, row=v)
@@ -231,6 +240,38 @@ def _read_sub_row(n: str, nested: Nested, flat: Flat, env: dict[str, Any], row: 
     pairs = ", ".join(f"{name!r}: v{n}_{j}" for j, (name, _) in enumerate(named))
     body.append(f"{v} = {{{pairs}}}")
     return lines + [f"if {v} is not None:"] + [f"    {line}" for line in body]
+
+
+def _value(n: str, field: Field, env: dict[str, Any], rows: RowAccess | None, row: str) -> str:
+    """Field n of a row as one expression (for a comprehension): what _read and _check do in
+    statements, a refused value raising _Refused (the plan then answers SLOW)."""
+    (read,) = _read(n, field, env, rows, row=row)
+    expression = read.removeprefix(f"v{n} = ")
+    if isinstance(field, TypeName) or not isinstance(field, Leaf):
+        return expression
+    v = f"v{n}"
+    env[f"c{n}"] = field.coerce
+    null = f"COERCED(c{n}, None)" if field.non_null else "None"
+    parts = [f"({null} if ({v} := {expression}) is None"]
+    for j, (member, name) in enumerate(field.members):
+        env[f"e{n}_{j}"] = member
+        parts.append(f"{name!r} if {v} is e{n}_{j}")
+    parts.append(f"COERCED(c{n}, {v}) if " + _TYPE_CHECK[field.kind].format(v=v))
+    return " else ".join(parts) + f" else {v})"
+
+
+class _Refused(Exception):
+    """Raised inside a plan's expression for a value its field cannot answer."""
+
+
+def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
+    """`coerce(value)`, or _Refused for a null, a refused value or a null answer."""
+    if value is None:
+        raise _Refused
+    answer = coerce(value)
+    if answer is None or answer is Undefined:
+        raise _Refused
+    return answer
 
 
 def _check(
@@ -278,7 +319,9 @@ def _function(source: str, env: dict[str, Any]) -> Callable[[Any, Any], Any]:
         if len(_CODE) >= _CODE_MAX:
             del _CODE[next(iter(_CODE))]
         code = _CODE[source] = compile(source, "<sigma inline plan>", "exec")
-    env.update(SLOW=SLOW, UNDEFINED=Undefined, complete_list=complete_list, INF=inf)
+    env.update(
+        SLOW=SLOW, UNDEFINED=Undefined, complete_list=complete_list, INF=inf, COERCED=_coerced
+    )
     exec(code, env)  # text built above from identifiers and reprs only
     made: Callable[[Any, Any], Any] = env["complete"]
     made.__sigma_source__ = source  # type: ignore[attr-defined]  # for debugging and tests
