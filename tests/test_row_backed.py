@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from loaders.financial import Page
 from schema.build import build_schema
 from schema.types.enums import AccountStatus, Role, VerificationStatus
-from schema.types.financial import FinancialLog, log_from_row, logs_from_rows
+from schema.types.financial import FinancialLog, log_from_row, logs_from_rows, page_connection
 from schema.types.row_backed import Nested, row_columns
 from schema.types.umkm import UMKM, umkm_from_doc, umkms_from_docs
 from schema.types.users import User, user_from_doc
@@ -217,7 +218,10 @@ def test_what_the_inline_plans_read_directly_is_what_the_fields_answer(audience:
         "FinancialLog": log_from_row(_log_row()),
         "UMKM": umkm,
         "Legalitas": umkm.legalitas,
+        "Wilayah": umkm.wilayah,
+        "GeoPoint": umkm.lokasi,
         "User": user_from_doc(_user_doc(), viewer),
+        "FinancialLogConnection": page_connection(Page([_log_row()], has_next=False), True),
     }
     type_map = build_schema(Settings()).schema_converter.type_map
     for name, obj in objects.items():
