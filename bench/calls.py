@@ -12,7 +12,8 @@ under cProfile; calls are those of the main thread (the drivers' own threads are
 they do the same work for every app). Printed: calls per request in all and by package (the
 standard library's modules by file name, this repository's by top-level folder), then
 `--diff A,B`: the functions B calls more often than A, per request, most first;
-`--callers NAME`: who calls B3X's functions whose label holds NAME (say `isinstance`).
+`--callers NAME`: who calls B3X's functions whose label holds NAME (say `isinstance`);
+`--stages`: calls by stage of the request (bench/call_stages.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import pstats
 from typing import Any
 
+from bench.call_stages import StageCounter
 from bench.phases import _call, add_in_process_args, in_process
 from bench.shapes import SHAPES
 
@@ -88,6 +90,7 @@ async def _count(args: argparse.Namespace) -> str:
             callers = {
                 f: {c: v[1] / args.requests for c, v in s[4].items()} for f, s in stats.items()
             }
+    stages = await _stages(setup, args) if args.stages else {}
     setup.stop()
     names = list(counts)
     by_package: dict[str, collections.defaultdict[str, float]] = {
@@ -113,6 +116,17 @@ async def _count(args: argparse.Namespace) -> str:
             extra = counts[b].get(k, 0.0) - counts[a].get(k, 0.0)
             if extra > 0:
                 lines.append(f"    {extra:9.1f}  {_label(k)}")
+    if stages:
+        labels = sorted(
+            {s for n in stages for s in stages[n]}, key=lambda s: -stages["B3X"].get(s, 0.0)
+        )
+        lines += ["", "Calls per request by stage (bench/call_stages.py):", ""]
+        lines.append("| stage | " + " | ".join(stages) + " |")
+        lines.append("|---|" + "---:|" * len(stages))
+        for s in labels:
+            lines.append(
+                f"| {s} | " + " | ".join(f"{stages[n].get(s, 0.0):.0f}" for n in stages) + " |"
+            )
     if args.callers:
         lines += ["", f"B3X: who calls {args.callers!r}, calls per request:", ""]
         for f in sorted(callers, key=_label):
@@ -123,6 +137,18 @@ async def _count(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+async def _stages(setup: Any, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    found: dict[str, dict[str, float]] = {}
+    for name, app in setup.apps.items():
+        counter = StageCounter()
+        counter.start()
+        for i in range(args.warmup, args.warmup + args.requests):
+            await _call(app, *setup.request(i))
+        counter.stop()
+        found[name] = {s: n / args.requests for s, n in counter.calls.items()}
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     add_in_process_args(p, SHAPES, requests=50)
@@ -130,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--diff", default="", help="two of B1,B3X,LEAN, e.g. B1,B3X")
     p.add_argument("--top", type=int, default=30, help="rows of the --diff list")
     p.add_argument("--callers", default="", help="B3X: who calls the functions named so")
+    p.add_argument("--stages", action="store_true", help="calls by pipeline stage")
     args = p.parse_args(argv)
     print(asyncio.run(_count(args)))
     return 0

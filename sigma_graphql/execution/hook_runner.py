@@ -10,18 +10,19 @@ at the end it awaits every extension's `get_results`, the default `{}` included,
 bench/README.md), and none of it can change between requests: hooks are methods of the class.
 
 Here the schema keeps a HookTable: for the list of extension classes it makes per request, each
-phase's wrappers, built once from the unbound functions and called with the instances, and
-which classes override `get_results` (only those are asked). Everything else is
-Strawberry's: the same hooks in the same order, entered on an ExitStack / AsyncExitStack like
-`strawberry.extensions.context`, so exceptions reach the hooks as before and a synchronous
-phase still refuses an asynchronous hook.
+phase's hooks, found once as unbound functions and called with the instances, and which
+classes override `get_results` (only those are asked). The hooks run as Strawberry runs them,
+in the same order, with contextlib's rules for entering and leaving generators and ExitStack's
+for passing exceptions on (hook_exits.py), but without a context manager object and an exit
+stack per hook (about 200 Python calls per request with the served schema's hooks), so
+exceptions reach the hooks as before and a synchronous phase still refuses an asynchronous
+hook.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -31,46 +32,38 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext, StreamExecutionResult
 
-# (factory(extension, *args) -> context manager, is_async); `args` is the streamed result for
-# on_stream_result, nothing for the other phases.
-HookFactory = tuple[Callable[..., Any], bool]
+from sigma_graphql.execution import hook_exits
+
+# How a phase runs one hook: a generator (`gen`, `agen`) entered up to its yield and resumed at
+# the phase's end, or a function (`call`, `coro`) called (awaited) on entering, nothing after.
+GEN, AGEN, CALL, CORO = hook_exits.GEN, "agen", "call", "coro"
+ASYNC_KINDS = frozenset((AGEN, CORO))
+HookFactory = tuple[Callable[..., Any], str]
 PHASES = ("on_operation", "on_parse", "on_validate", "on_execute", "on_stream_result")
 
 
 def _factory(cls: type, name: str) -> HookFactory | None:
-    """The hook `name` of an extension class as a context manager factory; None without one."""
+    """The hook `name` of an extension class and how to run it; None without one."""
     hook: Any = getattr(cls, name)
     if hook is getattr(SchemaExtension, name):
         return None
     if inspect.isgeneratorfunction(hook):
-        return (contextlib.contextmanager(hook), False)
+        return (hook, GEN)
     if inspect.isasyncgenfunction(hook):
-        return (contextlib.asynccontextmanager(hook), True)
+        return (hook, AGEN)
     if inspect.iscoroutinefunction(hook):
-
-        @contextlib.asynccontextmanager
-        async def awaited(ext: SchemaExtension, *args: Any) -> AsyncIterator[None]:
-            await hook(ext, *args)
-            yield
-
-        return (awaited, True)
+        return (hook, CORO)
     if callable(hook):
-
-        @contextlib.contextmanager
-        def called(ext: SchemaExtension, *args: Any) -> Iterator[None]:
-            hook(ext, *args)
-            yield
-
-        return (called, False)
+        return (hook, CALL)
     raise ValueError(f"Hook {name} on {cls.__name__} must be callable, received {hook!r}")
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """For one list of extension classes: each phase's hooks as (position, factory, is_async),
+    """For one list of extension classes: each phase's hooks as (position, function, kind),
     and the positions of the extensions with results of their own."""
 
-    hooks: dict[str, list[tuple[int, Callable[..., Any], bool]]]
+    hooks: dict[str, list[tuple[int, Callable[..., Any], str]]]
     reporting: list[int]
     resolving: list[int]  # extensions with a per-field `resolve` (graphql-core middleware)
 
@@ -85,7 +78,7 @@ class HookTable:
     def plan(self, classes: tuple[type[SchemaExtension], ...]) -> _Plan:
         found = self._plans.get(classes)
         if found is None:
-            hooks: dict[str, list[tuple[int, Callable[..., Any], bool]]] = {}
+            hooks: dict[str, list[tuple[int, Callable[..., Any], str]]] = {}
             for name in PHASES:
                 hooks[name] = []
                 for position, cls in enumerate(classes):
@@ -100,29 +93,41 @@ class HookTable:
 
 
 class _Phase:
-    """One phase's hooks as a (sync or async) context manager."""
+    """One phase's hooks as a (sync or async) context manager.
 
-    __slots__ = ("_async_stack", "_hooks", "_name", "_stack")
+    What Strawberry does with `contextlib.contextmanager` wrappers on an ExitStack, done on the
+    generators themselves (hook_exits.py keeps contextlib's rules for leaving them): a hook
+    that fails on entering stops the phase there (the hooks already entered are not resumed,
+    as with ExitStack.enter_context); on leaving, the generators are resumed last first, an
+    exception is thrown into each, a hook may swallow it or raise another, which the next one
+    then sees; a synchronous phase refuses an asynchronous hook."""
+
+    __slots__ = ("_args", "_entered", "_extensions", "_hooks", "_name")
 
     def __init__(
         self,
         name: str,
-        hooks: list[tuple[int, Callable[..., Any], bool]],
+        hooks: list[tuple[int, Callable[..., Any], str]],
         extensions: list[SchemaExtension],
         *args: Any,
     ) -> None:
         self._name = name
-        self._hooks = [(factory(extensions[i], *args), is_async) for i, factory, is_async in hooks]
+        self._hooks = hooks
+        self._extensions = extensions
+        self._args = args
+        self._entered: list[tuple[Any, str]] = []
 
     def __enter__(self) -> None:
-        self._stack = contextlib.ExitStack()
-        self._stack.__enter__()
-        for manager, is_async in self._hooks:
-            if is_async:
+        entered = self._entered
+        for i, hook, kind in self._hooks:
+            if kind in ASYNC_KINDS:
                 raise RuntimeError(
                     f"SchemaExtension hook {self._name} failed to complete synchronously."
                 )
-            self._stack.enter_context(manager)
+            if kind == GEN:
+                entered.append((hook_exits.enter(hook(self._extensions[i], *self._args)), GEN))
+            else:
+                hook(self._extensions[i], *self._args)
 
     def __exit__(
         self,
@@ -131,16 +136,19 @@ class _Phase:
         exc_tb: TracebackType | None,
     ) -> None:
         # Like Strawberry's: a hook that swallows an exception does not stop it here.
-        self._stack.__exit__(exc_type, exc_val, exc_tb)
+        if self._entered:
+            hook_exits.leave_all(self._entered, exc_val)
 
     async def __aenter__(self) -> None:
-        self._async_stack = contextlib.AsyncExitStack()
-        await self._async_stack.__aenter__()
-        for manager, is_async in self._hooks:
-            if is_async:
-                await self._async_stack.enter_async_context(manager)
-            else:
-                self._async_stack.enter_context(manager)
+        entered = self._entered
+        for i, hook, kind in self._hooks:
+            made = hook(self._extensions[i], *self._args)
+            if kind == GEN:
+                entered.append((hook_exits.enter(made), GEN))
+            elif kind == AGEN:
+                entered.append((await hook_exits.aenter(made), AGEN))
+            elif kind == CORO:
+                await made
 
     async def __aexit__(
         self,
@@ -148,7 +156,8 @@ class _Phase:
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        await self._async_stack.__aexit__(exc_type, exc_val, exc_tb)
+        if self._entered:
+            await hook_exits.aleave_all(self._entered, exc_val)
 
 
 def middleware(table: HookTable, extensions: list[SchemaExtension]) -> MiddlewareManager:
