@@ -56,7 +56,8 @@ STAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 class StageCounter:
     """The profile hook: calls per stage, while installed (`start`, `stop`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail  # a stage to split by function (`--stages-detail`)
         self.calls: collections.Counter[str] = collections.Counter()
         self._labels: dict[CodeType, str | None] = {}
         self._stack: list[tuple[FrameType, str]] = []
@@ -73,6 +74,8 @@ class StageCounter:
                 ),
                 None,
             )
+            if found is not None and found == self.detail:
+                found = f"{found}: {code.co_qualname} ({os.path.basename(path)})"
             self._labels[code] = found
         return found
 

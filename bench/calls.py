@@ -140,7 +140,7 @@ async def _count(args: argparse.Namespace) -> str:
 async def _stages(setup: Any, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     found: dict[str, dict[str, float]] = {}
     for name, app in setup.apps.items():
-        counter = StageCounter()
+        counter = StageCounter(args.stages_detail)
         counter.start()
         for i in range(args.warmup, args.warmup + args.requests):
             await _call(app, *setup.request(i))
@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=30, help="rows of the --diff list")
     p.add_argument("--callers", default="", help="B3X: who calls the functions named so")
     p.add_argument("--stages", action="store_true", help="calls by pipeline stage")
+    p.add_argument("--stages-detail", default="", help="a stage to split by function")
     args = p.parse_args(argv)
     print(asyncio.run(_count(args)))
     return 0

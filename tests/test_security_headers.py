@@ -102,3 +102,27 @@ async def test_explorer_page_allows_what_it_loads_and_nothing_else(
     assert all(url.startswith("/") and not url.startswith("//") for url in external + sheets)
     assert sorted(scripts) == sorted(["'self'", *hashes])
     assert sorted(policy["style-src"].split()) == sorted(["'self'", "'unsafe-inline'"])
+
+
+def test_our_headers_replace_the_answers_own_as_an_assignment_would() -> None:
+    from sigma_graphql.server.security_headers import _secured
+
+    raw = [
+        (b"x-frame-options", b"SAMEORIGIN"),
+        (b"content-type", b"text/html"),
+        (b"x-frame-options", b"ALLOW"),  # a duplicate goes, the first place keeps ours
+        (b"content-security-policy", b"default-src 'self'"),  # the explorer's own: kept
+        (b"set-cookie", b"a=b"),
+    ]
+    assert _secured(raw, signed_in=False) == [
+        (b"x-frame-options", b"DENY"),
+        (b"content-type", b"text/html"),
+        (b"content-security-policy", b"default-src 'self'"),
+        (b"set-cookie", b"a=b"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cache-control", b"private, no-store"),  # an answer setting a cookie is private
+    ]
+    plain = _secured([(b"content-type", b"application/json")], signed_in=False)
+    assert (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'") in plain
+    assert all(name != b"cache-control" for name, _ in plain)

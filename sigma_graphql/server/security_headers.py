@@ -21,9 +21,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sigma_graphql.request.context import SESSION_COOKIE
@@ -85,6 +85,51 @@ def explorer_csp(html: str) -> str:
     return "; ".join(directives)
 
 
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+_CSP = (b"content-security-policy", API_CSP.encode())
+_PRIVATE = (b"cache-control", b"private, no-store")
+
+
+def _secured(raw: Iterable[tuple[bytes, bytes]], signed_in: bool) -> list[tuple[bytes, bytes]]:
+    """A response's raw headers with ours set: each replaces any header of its name, as
+    MutableHeaders' assignment does, and is added at the end when there is none (one pass over
+    the headers instead of one per header set). The CSP is only added when the answer has
+    none (the explorer sends its own); caching becomes private when the request was signed
+    in or the answer sets a cookie."""
+    headers = list(raw)
+    present = {name for name, _ in headers}  # names as sent (lower case, as ASGI asks)
+    wanted = list(_ALWAYS)
+    if _CSP[0] not in present:
+        wanted.append(_CSP)
+    if signed_in or b"set-cookie" in present:
+        wanted.append(_PRIVATE)
+    replaced = {name: value for name, value in wanted if name in present}
+    if replaced:
+        headers = _replace(headers, replaced)
+    headers += [pair for pair in wanted if pair[0] not in present]
+    return headers
+
+
+def _replace(
+    headers: list[tuple[bytes, bytes]], replaced: dict[bytes, bytes]
+) -> list[tuple[bytes, bytes]]:
+    """Each header named in `replaced` once, with its new value, where it first was."""
+    out: list[tuple[bytes, bytes]] = []
+    done: set[bytes] = set()
+    for name, value in headers:
+        if name in replaced:
+            if name not in done:
+                done.add(name)
+                out.append((name, replaced[name]))
+            continue
+        out.append((name, value))
+    return out
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,14 +146,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Frame-Options"] = "DENY"
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = API_CSP
-                if signed_in or "set-cookie" in headers:
-                    headers["Cache-Control"] = "private, no-store"
+                message["headers"] = _secured(message.get("headers") or (), signed_in)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
