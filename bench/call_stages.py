@@ -57,7 +57,8 @@ class StageCounter:
     """The profile hook: calls per stage, while installed (`start`, `stop`)."""
 
     def __init__(self, detail: str = "") -> None:
-        self.detail = detail  # a stage to split by function (`--stages-detail`)
+        # Stages to split by function (`--stages-detail`, comma-separated).
+        self.detail = {name for name in detail.split(",") if name}
         self.calls: collections.Counter[str] = collections.Counter()
         self._labels: dict[CodeType, str | None] = {}
         self._stack: list[tuple[FrameType, str]] = []
@@ -74,7 +75,7 @@ class StageCounter:
                 ),
                 None,
             )
-            if found is not None and found == self.detail:
+            if found is not None and found in self.detail:
                 found = f"{found}: {code.co_qualname} ({os.path.basename(path)})"
             self._labels[code] = found
         return found

@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=30, help="rows of the --diff list")
     p.add_argument("--callers", default="", help="B3X: who calls the functions named so")
     p.add_argument("--stages", action="store_true", help="calls by pipeline stage")
-    p.add_argument("--stages-detail", default="", help="a stage to split by function")
+    p.add_argument(
+        "--stages-detail", default="", help="stages to split by function (comma-separated)"
+    )
     args = p.parse_args(argv)
     print(asyncio.run(_count(args)))
     return 0

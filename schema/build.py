@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import strawberry
@@ -21,11 +21,13 @@ from strawberry.permission import PermissionExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
+from strawberry.types.graphql import OperationType
 
 from schema.root import Mutation, Query, Subscription
 from schema.types.scalars import SCALAR_MAP, WHOLE_SCALARS
 from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings
+from sigma_graphql.execution.execution_context import SigmaExecutionContext
 from sigma_graphql.execution.extensions import (
     ErrorPolicy,
     RoundTripReporter,
@@ -59,6 +61,28 @@ class SigmaSchema(strawberry.Schema):
         if self.hide_suggestions and not self.config.enable_experimental_incremental_execution:
             return quiet_execute
         return super()._get_execute_function()
+
+    def _create_execution_context(
+        self,
+        query: str | None,
+        allowed_operation_types: Iterable[OperationType],
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionContext:
+        # The operation's name and type read once per document (execution_context.py).
+        return SigmaExecutionContext(
+            query=query,
+            schema=self,
+            allowed_operations=allowed_operation_types,
+            context=context_value,
+            root_value=root_value,
+            variables=variable_values,
+            provided_operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
 
     def create_extensions_runner(
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension]

@@ -127,8 +127,15 @@ def leave_all(entered: list[tuple[Any, str]], value: BaseException | None) -> No
     frame = sys.exc_info()[1]
     pending = False
     while entered:
-        gen, _kind = entered.pop()
+        gen = entered.pop()[0]
         try:
+            if value is None:
+                # _leave(gen, None) written out: the common case, once per hook and request.
+                try:
+                    next(gen)
+                except StopIteration:
+                    continue
+                raise RuntimeError("generator didn't stop")
             if _leave(gen, value):
                 value, pending = None, False
         except BaseException as new:

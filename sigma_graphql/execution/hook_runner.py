@@ -144,7 +144,12 @@ class _Phase:
         for i, hook, kind in self._hooks:
             made = hook(self._extensions[i], *self._args)
             if kind == GEN:
-                entered.append((hook_exits.enter(made), GEN))
+                # hook_exits.enter(made) written out: the common case, once per hook and request.
+                try:
+                    next(made)
+                except StopIteration:
+                    raise RuntimeError("generator didn't yield") from None
+                entered.append((made, GEN))
             elif kind == AGEN:
                 entered.append((await hook_exits.aenter(made), AGEN))
             elif kind == CORO:

@@ -23,6 +23,7 @@ from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.requestid import current_request_id
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.core.viewer import PUBLIC, Audience, Viewer
+from sigma_graphql.request.headers import header
 from sigma_graphql.request.last_good import LastGood
 from sigma_graphql.request.socket_sessions import SocketSessions
 
@@ -101,7 +102,7 @@ Info: TypeAlias = strawberry.Info[Context, None]
 
 
 def _bearer(conn: HTTPConnection, params: dict[str, Any] | None) -> str | None:
-    raw = conn.headers.get("authorization")
+    raw = header(conn, b"authorization")
     if params:  # graphql-transport-ws connection_init payload
         raw = str(params.get("authorization") or params.get("Authorization") or raw or "")
     if raw and raw[:7].lower() == "bearer ":
@@ -120,7 +121,7 @@ def _cookie_allowed(conn: HTTPConnection) -> bool:
     method = conn.scope.get("method", "GET")
     if method == "GET":
         return True
-    content_type = conn.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = (header(conn, b"content-type") or "").split(";")[0].strip().lower()
     if method == "POST" and content_type == "multipart/form-data":
         return has_preflight_header(conn.headers)
     return method == "POST" and content_type == "application/json"
@@ -135,11 +136,11 @@ def _api_key(conn: HTTPConnection) -> str | None:
     Sockets never authenticate with keys: machines only submit revenue."""
     if conn.scope["type"] != "http":
         return None
-    raw = conn.headers.get("authorization")
+    raw = header(conn, b"authorization")
     if raw and raw[:7].lower() == "apikey ":
         return raw[7:].strip()
-    header = conn.headers.get("x-api-key")
-    return header.strip() if header is not None else None
+    key = header(conn, b"x-api-key")
+    return key.strip() if key is not None else None
 
 
 async def _key_viewer(dbs: Databases, presented: str) -> Viewer:
@@ -213,7 +214,7 @@ async def build_context(
         settings=settings,
         dbs=dbs,
         services=services,
-        lang=negotiate(conn.headers.get("accept-language")),
+        lang=negotiate(header(conn, b"accept-language")),
         request_id=current_request_id(),
     )
     use_lang(ctx.lang)

@@ -45,6 +45,7 @@ from sigma_graphql.request.context import (
     has_preflight_header,
     resolve_viewer,
 )
+from sigma_graphql.request.headers import header
 from sigma_graphql.server import downloads, http_caching, http_protocol, request_line
 from sigma_graphql.server.bodylimit import BodyLimitMiddleware
 from sigma_graphql.server.disconnects import DisconnectMiddleware, client_left
@@ -78,6 +79,15 @@ class _TextFrames(ASGIWebSocketAdapter):
             await self.ws.send_text(orjson.dumps(message).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+
+# What the view learns about a request for the headers of its answer (`_finish`), kept in the
+# ASGI scope: Starlette's `request.state` costs a property call per read and an exception per
+# name never set.
+_VIEWER = "sigma.viewer"
+_PERSISTED = "sigma.persisted"
+_DATA = "sigma.graphql_data"  # for the ETag
+_ANSWER = "sigma.graphql_answer"  # status and content type of a GraphQL-over-HTTP answer
 
 
 class SigmaGraphQL(GraphQL[Context, None]):
@@ -139,20 +149,20 @@ class SigmaGraphQL(GraphQL[Context, None]):
         return parsed
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
-        lang = negotiate(request.headers.get("accept-language"))
+        lang = negotiate(header(request, b"accept-language"))
         if result.errors:
             # Errors that bypassed ErrorPolicy (raised around the extension hooks) get their
             # code and request id here; classify leaves classified errors as they are.
             rid = current_request_id()
             result.errors = [classify(e, lang, rid) for e in result.errors]
         answer = await super().process_result(request, result)
-        if wants_graphql_response(request.headers.get("accept")):
+        if wants_graphql_response(header(request, b"accept")):
             status = request_error_status(result.data, result.errors)
             if status is not None:
                 answer.pop("data", None)  # a request error has no data entry
-            request.state.graphql_answer = (status or 200, GRAPHQL_RESPONSE)
+            request.scope[_ANSWER] = (status or 200, GRAPHQL_RESPONSE)
         if not result.errors:
-            request.state.graphql_data = result.data  # for the ETag (http_caching)
+            request.scope[_DATA] = result.data  # for the ETag (http_caching)
         return answer
 
     async def execute_single(  # type: ignore[override]
@@ -172,7 +182,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
             )
         except AppError as refused:
             return ExecutionResult(data=None, errors=[refused])
-        request.state.persisted = persisted
+        request.scope[_PERSISTED] = persisted
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -202,21 +212,21 @@ class SigmaGraphQL(GraphQL[Context, None]):
             self.services,
         )
         if isinstance(request, Request):
-            request.state.viewer = context.viewer  # for the caching headers (http_caching)
+            request.scope[_VIEWER] = context.viewer  # for the caching headers (http_caching)
         return context
 
     def _finish(self, request: Request, response: Response) -> Response:
         """Headers of every GraphQL answer and, for persisted GETs, HTTP caching."""
         response = http_protocol.finish(response)
-        viewer = getattr(request.state, "viewer", None)
+        scope = request.scope
+        viewer = scope.get(_VIEWER)
         return http_caching.apply(
             request,
             response,
-            persisted_get=request.method == "GET"
-            and getattr(request.state, "persisted", None) is not None,
+            persisted_get=scope["method"] == "GET" and scope.get(_PERSISTED) is not None,
             signed_in=viewer is not None and not viewer.is_public,
-            data=getattr(request.state, "graphql_data", None),
-            lang=negotiate(request.headers.get("accept-language")),
+            data=scope.get(_DATA),
+            lang=negotiate(header(request, b"accept-language")),
             max_age_s=self.settings.persisted_max_age_s,
         )
 
@@ -247,7 +257,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
                     status = refused.status_code
                     return http_protocol.finish(refused)
             response = await super().run(request, context=context, root_value=root_value)
-            answer = getattr(getattr(request, "state", None), "graphql_answer", None)
+            answer = request.scope.get(_ANSWER)
             if answer is not None and isinstance(response, Response):
                 response.status_code, response.headers["content-type"] = answer
             if isinstance(request, Request) and isinstance(response, Response):

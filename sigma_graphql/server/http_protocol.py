@@ -22,15 +22,33 @@ operation.
 
 from __future__ import annotations
 
+import functools
+
 from starlette.requests import Request
 from starlette.responses import Response
+from strawberry.http import async_base_view
+from strawberry.http.parse_content_type import parse_content_type as _parse_content_type
 
 from sigma_graphql.core.i18n import negotiate
+from sigma_graphql.request.headers import header
 from sigma_graphql.server.http_answers import GRAPHQL_RESPONSE, JSON, bad_request, quality
 
 VARY = "Accept, Accept-Language, Authorization, Cookie"
 CHARSET = "; charset=utf-8"
 OPTIONAL_GET_PARAMS = ("variables", "operationName", "extensions")
+
+
+@functools.lru_cache(maxsize=64)
+def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
+    """Strawberry's parse_content_type, remembered for the few content types clients send: it
+    builds an `email.message.Message` per call (about 30 Python calls per request). The view's
+    body parser, the only caller given this one, reads the media type and drops the parameters,
+    so sharing the answer between calls is safe."""
+    return _parse_content_type(value)
+
+
+# The view's module looks the function up by name on every request (strawberry<0.342, pinned).
+async_base_view.parse_content_type = parse_content_type  # type: ignore[attr-defined]
 MULTIPART = "multipart/form-data"
 
 
@@ -42,7 +60,7 @@ def accepts_graphql(accept: str | None) -> bool:
 
 
 def _wants_explorer(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
+    accept = header(request, b"accept") or ""
     return (
         request.method == "GET"
         and "query" not in request.query_params
@@ -52,10 +70,10 @@ def _wants_explorer(request: Request) -> bool:
 
 
 def _has_body(request: Request) -> bool:
-    length = request.headers.get("content-length")
+    length = header(request, b"content-length")
     if length is not None:
         return length.strip() not in ("", "0")
-    return "transfer-encoding" in request.headers
+    return header(request, b"transfer-encoding") is not None
 
 
 def _supported_body(content_type: str | None) -> bool:
@@ -78,18 +96,19 @@ def _supported_body(content_type: str | None) -> bool:
 
 def refusal(request: Request) -> Response | None:
     """The answer to a request this server refuses before parsing it, or None."""
-    lang = negotiate(request.headers.get("accept-language"))
-    if request.method == "GET" and _has_body(request):
+    lang = negotiate(header(request, b"accept-language"))
+    method = request.scope["method"]
+    if method == "GET" and _has_body(request):
         return bad_request(
             400, "a GET request carries its parameters in the URL; send a body with POST", lang
         )
-    if not accepts_graphql(request.headers.get("accept")) and not _wants_explorer(request):
+    if not accepts_graphql(header(request, b"accept")) and not _wants_explorer(request):
         return bad_request(
             406,
             f"the Accept header allows neither {GRAPHQL_RESPONSE} nor {JSON}",
             lang,
         )
-    if request.method == "POST" and not _supported_body(request.headers.get("content-type")):
+    if method == "POST" and not _supported_body(header(request, b"content-type")):
         return bad_request(
             415, f"POST bodies must be {JSON} encoded in UTF-8 (or {MULTIPART} uploads)", lang
         )
