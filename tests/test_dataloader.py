@@ -68,3 +68,51 @@ async def test_load_many_answers_in_order_and_fails_like_gather() -> None:
     futures = list(failing._cache.values())
     assert len(futures) == 3
     assert not any(f._log_traceback for f in futures[1:])  # type: ignore[attr-defined]
+
+
+async def test_load_many_queues_each_key_once_beside_single_loads() -> None:
+    source = Source()
+    loader = DataLoader(load_fn=source.load)
+    first = loader.load(4)  # queued first: load_many joins its batch
+    many = loader.load_many([4, 5, 5, 6])
+    assert (await first, await many) == (40, [40, 50, 50, 60])
+    assert source.calls == [[4, 5, 6]]
+    # Cached keys are not asked again; new ones form the next tick's batch.
+    assert await loader.load_many([6, 7, 4]) == [60, 70, 40]
+    assert source.calls == [[4, 5, 6], [7]]
+    with pytest.raises(TypeError):
+        loader.load_many([1, None])  # type: ignore[list-item]
+
+
+async def test_load_many_loads_a_cancelled_key_afresh() -> None:
+    source = Source()
+    loader = DataLoader(load_fn=source.load)
+    waiting = asyncio.ensure_future(loader.load(1))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await loader.load_many([1, 2]) == [10, 20]
+    # The cancelled entry was still queued (as with `load`): key 1 is in the batch twice.
+    assert source.calls == [[1, 1, 2]]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [[1, 2], [2, 3], [3]],
+        [[5], [5, 5], [6, 5, 7]],
+        [[], [1], [], [1, 2]],
+    ],
+)
+async def test_load_many_batches_as_per_key_loads_do(steps: list[list[int]]) -> None:
+    # The same calls in the same ticks, through load_many and through one load per key.
+    ours, per_key = Source(), Source()
+    many, single = DataLoader(load_fn=ours.load), DataLoader(load_fn=per_key.load)
+    for same_tick in (False, True):
+        got = await asyncio.gather(*(many.load_many(s) for s in steps))
+        expected = await asyncio.gather(
+            *(asyncio.gather(*(single.load(k) for k in s)) for s in steps)
+        )
+        assert [list(g) for g in got] == [list(e) for e in expected]
+        assert ours.calls == per_key.calls, same_tick
