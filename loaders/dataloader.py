@@ -1,5 +1,6 @@
 """The DataLoader every loader factory builds on: aiodataloader's, as the design card names
-(measured against strawberry.dataloader in bench/README.md, "DataLoaders": not slower).
+(measured against strawberry.dataloader in bench/README.md, "DataLoaders": not slower), pinned
+below 0.5 in pyproject.toml (its constructor and `load_many` are written out here).
 
 Batching is aiodataloader's: every load of one tick forms one batch. Two habits of the loader
 used before are kept, so a request behaves as it did:
@@ -14,7 +15,7 @@ used before are kept, so a request behaves as it did:
 
 from __future__ import annotations
 
-from asyncio import Future
+from asyncio import Future, get_event_loop
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar, cast
 
@@ -42,7 +43,14 @@ class DataLoader(aiodataloader.DataLoader[K, V]):
                     # aiodataloader fails a key whose value is an exception and keeps it cached
                     return cast(list[V], [error] * len(keys))
 
-        super().__init__(batch)
+        # aiodataloader's __init__ for these arguments, without its checks of `batch` (a
+        # coroutine function by construction here; the check costs about a dozen Python calls
+        # per loader, and a request makes several): tests/test_dataloader.py checks the
+        # attributes against the library's own constructor.
+        self.loop = get_event_loop()
+        self.batch_load_fn = batch
+        self._cache = {}
+        self._queue = []
 
     def get_cache_key(self, key: K) -> K:  # type: ignore[override]
         # A key is its own cache key (this class takes no get_cache_key): load_many relies on it.

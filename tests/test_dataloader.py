@@ -116,3 +116,18 @@ async def test_load_many_batches_as_per_key_loads_do(steps: list[list[int]]) -> 
         )
         assert [list(g) for g in got] == [list(e) for e in expected]
         assert ours.calls == per_key.calls, same_tick
+
+
+async def test_the_constructor_sets_what_aiodataloaders_sets() -> None:
+    import aiodataloader
+
+    async def load(keys: list[int]) -> list[int]:
+        return keys
+
+    ours = DataLoader(load_fn=load)
+    stock = aiodataloader.DataLoader(load)
+    # get_cache_key is a method of ours (a key is its own cache key), an attribute of theirs.
+    assert set(vars(ours)) == set(vars(stock)) - {"get_cache_key"}
+    assert ours.get_cache_key(5) == stock.get_cache_key(5) == 5
+    assert ours.loop is stock.loop and ours._cache == {} and ours._queue == []
+    assert (ours.batch, ours.cache, ours.max_batch_size) == (True, True, None)

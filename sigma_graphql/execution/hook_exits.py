@@ -152,6 +152,13 @@ async def aleave_all(entered: list[tuple[Any, str]], value: BaseException | None
     while entered:
         gen, kind = entered.pop()
         try:
+            if value is None and kind == GEN:
+                # As in leave_all: _leave(gen, None) written out.
+                try:
+                    next(gen)
+                except StopIteration:
+                    continue
+                raise RuntimeError("generator didn't stop")
             swallowed = _leave(gen, value) if kind == GEN else await _aleave(gen, value)
             if swallowed:
                 value, pending = None, False
