@@ -126,20 +126,17 @@ _TYPE_CHECK = {
 
 def complete_list(plan: Complete, items: Any, item_non_null: bool, run: Any) -> Any:
     """A list (or tuple) of objects completed by `plan`; SLOW for anything else, for a null
-    item in a list of non-null items and for an item `plan` cannot complete."""
+    item in a list of non-null items and for an item `plan` cannot complete.
+
+    One comprehension over the items (a plan answers a dict or SLOW, never None), then the
+    two checks by `in`, which compares dicts with the sentinels without a Python call: no
+    append per item. A plan that gives up on an item does not stop the others (plans have no
+    side effects, and giving up is the rare path)."""
     if not isinstance(items, (list, tuple)):
         return SLOW
-    out: list[Any] = []
-    for item in items:
-        if item is None:
-            if item_non_null:
-                return SLOW
-            out.append(None)
-            continue
-        done = plan(item, run)
-        if done is SLOW:
-            return SLOW
-        out.append(done)
+    out = [None if item is None else plan(item, run) for item in items]
+    if SLOW in out or (item_non_null and None in out):
+        return SLOW
     return out
 
 
