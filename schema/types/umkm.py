@@ -566,13 +566,16 @@ def umkm_connection(
 
 def umkm_owner(info: Info, umkm: UMKM) -> User | Awaitable[User | None] | None:
     """Synchronous when no fetch is needed (hidden, no owner, or prefetched for the page)."""
+    prefetched = umkm.prefetched_owner
+    if prefetched is not None:
+        # The page's prefetch (umkm_prefetch._owners) sets it only for an owner this viewer may
+        # read, by the rule below: nothing left to decide (a staff page has 100 of them).
+        return prefetched[0]
     ctx = info.context
     if umkm.owner_id is None:
         return None
     if not can_read(ctx.viewer, "UMKM.owner", owns=ctx.viewer.owns(umkm.owner_id)):
         return None
-    if umkm.prefetched_owner is not None:
-        return umkm.prefetched_owner[0]
     return users.load_user(ctx, umkm.owner_id)
 
 
