@@ -11,6 +11,7 @@ All writes of a row being LWTs also avoids mixing Paxos and plain writes on the 
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -105,11 +106,34 @@ async def logs_in(
         [(list(chunk), year_list) for chunk in _chunks(list(dict.fromkeys(umkm_ids)))],
     )
     for rows in pages:
-        for r in rows:
-            out.setdefault((r["umkm_id"], r["tahun"]), []).append(r)
+        _group_partitions(rows, out)
     for rows in out.values():
-        rows.sort(key=lambda r: r["bulan"], reverse=True)
+        rows.sort(key=_BULAN, reverse=True)
     return out
+
+
+_BULAN = operator.itemgetter("bulan")
+
+
+def _group_partitions(rows: list[Row], out: dict[tuple[uuid.UUID, int], list[Row]]) -> None:
+    """Adds `rows` to `out` by (umkm_id, tahun). Cassandra answers a multi-partition read
+    partition by partition, so each run of rows of one partition goes in as one slice: no
+    dictionary look-up per row (a UUID key costs two Python calls to hash and compare) and no
+    append per row (a staff page reads 1,200 rows). UUIDs are compared by their `int`."""
+    start, count = 0, len(rows)
+    while start < count:
+        first = rows[start]
+        uid, tahun = first["umkm_id"], first["tahun"]
+        number = uid.int
+        end = start + 1
+        while end < count and rows[end]["tahun"] == tahun and rows[end]["umkm_id"].int == number:
+            end += 1
+        found = out.get((uid, tahun))
+        if found is None:
+            out[(uid, tahun)] = rows[start:end]
+        else:
+            found.extend(rows[start:end])
+        start = end
 
 
 async def latest(cass: Cassandra, umkm_id: uuid.UUID) -> Row | None:

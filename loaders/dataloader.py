@@ -73,7 +73,7 @@ class DataLoader(aiodataloader.DataLoader[K, V]):
         gather; a caller cancelled while waiting cancels the one load it waits on (loaded
         afresh by the next caller), not all of them."""
         cache = self._cache
-        create = self.loop.create_future
+        loop = self.loop
         futures: list[Future[V]] = []
         queued: list[aiodataloader.Loader] = []
         for key in keys:
@@ -81,7 +81,8 @@ class DataLoader(aiodataloader.DataLoader[K, V]):
                 raise TypeError("The loader.load() function must be called with a value")
             future = cache.get(key)
             if future is None or future.cancelled():
-                future = cache[key] = create()
+                # What loop.create_future makes, without its two Python calls.
+                future = cache[key] = Future(loop=loop)
                 queued.append(_LOADER(aiodataloader.Loader, (key, future)))
             futures.append(future)
         if queued:

@@ -42,14 +42,6 @@ class _Progress:
     years: list[int]  # still to read, newest first
     rows: list[Row] = field(default_factory=list)
 
-    @property
-    def wanted(self) -> int:
-        return self.key.first + 1 - len(self.rows)
-
-    @property
-    def done(self) -> bool:
-        return self.wanted <= 0 or not self.years
-
 
 async def load_pages(dbs: Databases, keys: Sequence[PageKey]) -> list[Page]:
     cass = dbs.cassandra
@@ -62,15 +54,17 @@ async def load_pages(dbs: Databases, keys: Sequence[PageKey]) -> list[Page]:
             ys = [y for y in ys if y <= k.after[0]]
         progress.append(_Progress(k, ys))
     while True:
-        pending = [p for p in progress if not p.done]
-        if not pending:
-            break
         plan: dict[int, list[int]] = {}
         for i, p in enumerate(progress):
-            if p.done:
+            # Rows still wanted (one more than `first`, to tell whether there is a next page);
+            # done when none, or no year is left to read.
+            wanted = p.key.first + 1 - len(p.rows)
+            if wanted <= 0 or not p.years:
                 continue
-            take = max(1, math.ceil(p.wanted / MONTHS_PER_YEAR))
+            take = max(1, math.ceil(wanted / MONTHS_PER_YEAR))
             plan[i], p.years = p.years[:take], p.years[take:]
+        if not plan:
+            break
         found = await fl.logs_in(
             cass,
             [progress[i].key.umkm_id for i in plan],
@@ -78,10 +72,12 @@ async def load_pages(dbs: Databases, keys: Sequence[PageKey]) -> list[Page]:
         )
         for i, ys in plan.items():
             p = progress[i]
+            after = p.key.after
             for y in ys:
-                for row in found.get((p.key.umkm_id, y), []):
-                    if p.key.after is None or (row["tahun"], row["bulan"]) < p.key.after:
-                        p.rows.append(row)
+                rows = found.get((p.key.umkm_id, y), [])
+                if after is not None:
+                    rows = [row for row in rows if (row["tahun"], row["bulan"]) < after]
+                p.rows.extend(rows)
     return [
         Page(p.rows[: p.key.first], len(p.rows) > p.key.first or bool(p.years)) for p in progress
     ]

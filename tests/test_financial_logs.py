@@ -296,3 +296,23 @@ async def test_logs_and_summary_only_for_staff_and_owner(api: Api, factory: Fact
         "financialLogs": {"nodes": [{"bulan": 3}], "pageInfo": {"hasNextPage": False}},
     }
     assert seen == {"public": hidden, "stranger": hidden, "owner": shown, "staff": shown}
+
+
+def test_rows_are_grouped_by_partition_whatever_their_order() -> None:
+    # _group_partitions groups runs of one partition as slices; the result must be what one
+    # look-up per row gives, for runs split apart and for UUIDs equal but not identical.
+    a, b = uuid.uuid4(), uuid.uuid4()
+
+    def row(u: uuid.UUID, tahun: int, bulan: int) -> dict[str, object]:
+        return {"umkm_id": uuid.UUID(int=u.int), "tahun": tahun, "bulan": bulan}
+
+    rows = [row(a, 2024, 3), row(a, 2024, 1), row(a, 2025, 2), row(b, 2024, 5), row(a, 2024, 7)]
+    grouped: dict[tuple[uuid.UUID, int], list[dict[str, object]]] = {}
+    fl._group_partitions(rows, grouped)  # type: ignore[arg-type]
+    expected: dict[tuple[uuid.UUID, int], list[dict[str, object]]] = {}
+    for r in rows:
+        expected.setdefault((r["umkm_id"], r["tahun"]), []).append(r)  # type: ignore[arg-type]
+    assert grouped == expected
+    assert [r["bulan"] for r in grouped[(a, 2024)]] == [3, 1, 7]
+    fl._group_partitions([], grouped)  # type: ignore[arg-type]
+    assert grouped == expected
