@@ -88,9 +88,9 @@ class Context:
         That is the header's last entry: proxies append the peer they saw, and every earlier
         entry comes from the client itself, so trusting the first would let anyone pick a fresh
         address per request and escape the per-address login limit."""
-        header = self.settings.trusted_proxy_header
-        if header:
-            forwarded = self.request.headers.get(header)
+        name = self.settings.trusted_proxy_header
+        if name:
+            forwarded = header(self.request, name.lower().encode("latin-1"))
             if forwarded and forwarded.split(",")[-1].strip():
                 return forwarded.split(",")[-1].strip()
         client = self.request.client

@@ -270,7 +270,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
             record.outcome, status = "clientDisconnected", 499
             return Response(status_code=400)
         except HTTPException as exc:
-            lang = negotiate(request.headers.get("accept-language"))
+            lang = negotiate(header(request, b"accept-language"))
             refusal = bad_request(exc.status_code, exc.reason, lang)
             if exc.status_code == 405:
                 mutation = isinstance(exc.__cause__, HTTPException)  # from execute_single
@@ -278,7 +278,7 @@ class SigmaGraphQL(GraphQL[Context, None]):
             status = refusal.status_code
             return http_protocol.finish(refusal)
         except InvalidApiKey:
-            refusal = invalid_api_key(negotiate(request.headers.get("accept-language")))
+            refusal = invalid_api_key(negotiate(header(request, b"accept-language")))
             status = refusal.status_code
             return refusal
         except Exception as exc:

@@ -20,6 +20,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sigma_graphql.request.headers import header
+
 PRIVATE = "private, no-store"
 
 
@@ -62,7 +64,7 @@ def apply(
         return response
     tag = etag(data, response.headers.get("content-type", ""), lang)
     cache_control = f"public, max-age={max_age_s}"
-    if _matches(request.headers.get("if-none-match", ""), tag):
+    if _matches(header(request, b"if-none-match") or "", tag):
         headers = {"ETag": tag, "Cache-Control": cache_control}
         vary = response.headers.get("vary")
         if vary:

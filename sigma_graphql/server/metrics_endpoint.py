@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from sigma_graphql.observability import metrics
+from sigma_graphql.request.headers import header
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 1.0
@@ -39,7 +40,7 @@ def broker_status(request: Request) -> str | None:
 def authorized(request: Request, token: str | None) -> bool:
     if token is None:
         return False
-    given = request.headers.get("authorization", "")
+    given = header(request, b"authorization") or ""
     scheme, _, value = given.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(
         value.strip().encode(), token.encode()
