@@ -39,33 +39,28 @@ async def aenter(gen: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
     return gen
 
 
-def _leave(gen: Generator[Any, None, None], value: BaseException | None) -> bool:
-    """contextmanager's __exit__: True when the hook swallowed `value`."""
-    if value is None:
-        try:
-            next(gen)
-        except StopIteration:
-            return False
-        raise RuntimeError("generator didn't stop")
+def _throw(gen: Generator[Any, None, None], value: BaseException) -> bool:
+    """contextmanager's __exit__ with an exception: True when the hook swallowed `value`.
+    (Without one, the callers resume the generator themselves: leave_all, aleave_all.)"""
     traceback = value.__traceback__
     try:
         gen.throw(value)
     except StopIteration as exc:
         return exc is not value
-    except RuntimeError as exc:
-        if exc is value:
-            exc.__traceback__ = traceback
-            return False
-        if isinstance(value, StopIteration) and exc.__cause__ is value:
-            value.__traceback__ = traceback
-            return False
-        raise
     except BaseException as exc:
-        if exc is not value:
+        if exc is not value and not _wrapped(exc, value, StopIteration):
             raise
-        exc.__traceback__ = traceback
+        value.__traceback__ = traceback
         return False
     raise RuntimeError("generator didn't stop after throw()")
+
+
+def _wrapped(
+    exc: BaseException, value: BaseException, stops: type[Exception] | tuple[type[Exception], ...]
+) -> bool:
+    """contextlib's: `exc` is the RuntimeError Python made of a StopIteration thrown into a
+    generator (PEP 479), which counts as `value` itself going on."""
+    return isinstance(exc, RuntimeError) and isinstance(value, stops) and exc.__cause__ is value
 
 
 async def _aleave(gen: AsyncGenerator[Any, None], value: BaseException | None) -> bool:
@@ -81,18 +76,10 @@ async def _aleave(gen: AsyncGenerator[Any, None], value: BaseException | None) -
         await gen.athrow(value)
     except StopAsyncIteration as exc:
         return exc is not value
-    except RuntimeError as exc:
-        if exc is value:
-            exc.__traceback__ = traceback
-            return False
-        if isinstance(value, (StopIteration, StopAsyncIteration)) and exc.__cause__ is value:
-            value.__traceback__ = traceback
-            return False
-        raise
     except BaseException as exc:
-        if exc is not value:
+        if exc is not value and not _wrapped(exc, value, (StopIteration, StopAsyncIteration)):
             raise
-        exc.__traceback__ = traceback
+        value.__traceback__ = traceback
         return False
     raise RuntimeError("generator didn't stop after athrow()")
 
@@ -130,13 +117,13 @@ def leave_all(entered: list[tuple[Any, str]], value: BaseException | None) -> No
         gen = entered.pop()[0]
         try:
             if value is None:
-                # _leave(gen, None) written out: the common case, once per hook and request.
+                # contextmanager's __exit__ without an exception: resumed, expected to stop.
                 try:
                     next(gen)
                 except StopIteration:
                     continue
                 raise RuntimeError("generator didn't stop")
-            if _leave(gen, value):
+            if _throw(gen, value):
                 value, pending = None, False
         except BaseException as new:
             _fix_context(new, value, frame)
@@ -152,14 +139,17 @@ async def aleave_all(entered: list[tuple[Any, str]], value: BaseException | None
     while entered:
         gen, kind = entered.pop()
         try:
-            if value is None and kind == GEN:
-                # As in leave_all: _leave(gen, None) written out.
+            if kind != GEN:
+                swallowed = await _aleave(gen, value)
+            elif value is None:
+                # As in leave_all.
                 try:
                     next(gen)
                 except StopIteration:
                     continue
                 raise RuntimeError("generator didn't stop")
-            swallowed = _leave(gen, value) if kind == GEN else await _aleave(gen, value)
+            else:
+                swallowed = _throw(gen, value)
             if swallowed:
                 value, pending = None, False
         except BaseException as new:
