@@ -89,7 +89,7 @@ class DataLoader(aiodataloader.DataLoader[K, V]):
             queue = self._queue
             queue.extend(queued)
             if len(queue) == len(queued):  # it was empty: no dispatch scheduled yet
-                aiodataloader.enqueue_post_future_job(self.loop, self)
+                aiodataloader.enqueue_post_future_job(loop, self)
         return _in_order(futures)
 
 

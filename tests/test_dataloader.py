@@ -42,14 +42,19 @@ async def test_a_failed_batch_stays_failed_without_a_second_call() -> None:
     assert source.calls == [[1]]
 
 
-async def test_a_cancelled_load_is_loaded_afresh() -> None:
-    source = Source()
-    loader = DataLoader(load_fn=source.load)
-    waiting = asyncio.ensure_future(loader.load(1))
+async def _cancel_a_load(loader: DataLoader[int, int], key: int) -> None:
+    """A load of `key` cancelled with its caller while queued (its future stays cached)."""
+    waiting = asyncio.ensure_future(loader.load(key))
     await asyncio.sleep(0)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+async def test_a_cancelled_load_is_loaded_afresh() -> None:
+    source = Source()
+    loader = DataLoader(load_fn=source.load)
+    await _cancel_a_load(loader, 1)
     assert await loader.load(1) == 10
 
 
@@ -87,11 +92,7 @@ async def test_load_many_queues_each_key_once_beside_single_loads() -> None:
 async def test_load_many_loads_a_cancelled_key_afresh() -> None:
     source = Source()
     loader = DataLoader(load_fn=source.load)
-    waiting = asyncio.ensure_future(loader.load(1))
-    await asyncio.sleep(0)
-    waiting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
+    await _cancel_a_load(loader, 1)
     assert await loader.load_many([1, 2]) == [10, 20]
     # The cancelled entry was still queued (as with `load`): key 1 is in the batch twice.
     assert source.calls == [[1, 1, 2]]
