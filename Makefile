@@ -56,18 +56,22 @@ run: install services explorer
 	$(BIN)/sigma-graphql seed --demo --if-empty
 	$(BIN)/sigma-graphql serve
 
+# pytest-xdist workers of `make test`, a test module at a time each (tests/conftest.py): most
+# tests wait on a database or a server process, so two workers fit on two cores.
+TEST_WORKERS ?= 2
+
 # Lint first (fast, fails early), then starts the test databases, runs the whole suite, stops what
 # it started, keeps pytest's status.
 test: install lint explorer
 	@$(HAPROXY)
 	$(TEST_ENV) .ci/services.sh up
-	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	  $(TEST_ENV) .ci/services.sh down; exit $$rc
 
 # Only the tests marked `slow` (e.g. many more schema fuzz examples), set up like `make test`.
 test-slow: install
 	$(TEST_ENV) .ci/services.sh up
-	$(TEST_ENV) $(BIN)/python -m pytest -m slow $(PYTEST_ARGS); rc=$$?; \
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m slow $(PYTEST_ARGS); rc=$$?; \
 	  $(TEST_ENV) .ci/services.sh down; exit $$rc
 
 # Test databases left running between pytest runs (developer loop): make test-services, then

@@ -169,3 +169,31 @@ def explorer_assets() -> None:
     from pathlib import Path
 
     subprocess.run([str(Path(__file__).resolve().parents[1] / ".ci" / "explorer.sh")], check=True)
+
+
+# `make test` runs the suite on two pytest-xdist workers (`-n 2`), a module at a time: each
+# module stays on one worker, so its module fixtures (a seeded data set, a server with special
+# settings) are built once. The modules of the dedicated database pair (`fault_services`) share
+# one unit of work, so only one worker starts that pair.
+FAULT_PAIR_MODULES = frozenset({"tests/test_fault_durability.py", "tests/test_fault_recovery.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if "fault_services" in getattr(item, "fixturenames", ()) and path not in FAULT_PAIR_MODULES:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the dedicated pair: add its module to FAULT_PAIR_MODULES"
+            )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "fault pair" if path in FAULT_PAIR_MODULES else path
+
+    return ByModule(config, log)

@@ -300,8 +300,14 @@ async def _async_outcome(phase: Any, body_fails: bool) -> tuple[list[str], list[
     return list(TRACE), []
 
 
+def _pair_id(pair: tuple[Any, ...]) -> str:
+    """Test ids from the hooks' names (a function's repr holds its address, which differs
+    between pytest-xdist workers)."""
+    return "-".join(hook.__name__ for hook in pair)
+
+
 @pytest.mark.parametrize("body_fails", [False, True])
-@pytest.mark.parametrize("pair", list(itertools.product(SYNC_HOOKS, repeat=2)), ids=str)
+@pytest.mark.parametrize("pair", list(itertools.product(SYNC_HOOKS, repeat=2)), ids=_pair_id)
 def test_generator_hooks_enter_and_leave_as_contextlib_does(pair: Any, body_fails: bool) -> None:
     hooks = list(pair)
     assert _sync_outcome(_ours(hooks), body_fails) == _sync_outcome(
@@ -311,7 +317,7 @@ def test_generator_hooks_enter_and_leave_as_contextlib_does(pair: Any, body_fail
 
 @pytest.mark.parametrize("body_fails", [False, True])
 @pytest.mark.parametrize(
-    "pair", list(itertools.product(ASYNC_HOOKS + SYNC_HOOKS[:5], ASYNC_HOOKS)), ids=str
+    "pair", list(itertools.product(ASYNC_HOOKS + SYNC_HOOKS[:5], ASYNC_HOOKS)), ids=_pair_id
 )
 async def test_async_phases_leave_mixed_hooks_as_async_exit_stack_does(
     pair: Any, body_fails: bool
