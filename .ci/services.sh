@@ -155,6 +155,10 @@ wait_nats() {
   log "nats not ready after $TIMEOUT s"; return 1
 }
 
+mongo_listening() {
+  [ "$(cat "$DIR/mongo/mode" 2>/dev/null)" != java ] || grep -q 'mongo-java-server listening' "$DIR/mongo/stdout.log" 2>/dev/null
+}
+
 wait_ready() {
   local start=$SECONDS cass_ok=0 mongo_ok=0
   wants cassandra || cass_ok=1
@@ -163,7 +167,9 @@ wait_ready() {
     if [ $cass_ok = 0 ] && grep -q 'Startup complete' "$DIR/cassandra/logs/stdout.log" 2>/dev/null && port_open "$CQL_PORT"; then
       cass_ok=1; log "cassandra ready after $((SECONDS - start)) s"
     fi
-    if [ $mongo_ok = 0 ] && port_open "$MONGO_PORT"; then
+    # The launcher's own line as well as the port: a connect to a port of the ephemeral range
+    # nobody listens on yet can connect to itself (TCP simultaneous open) and look open.
+    if [ $mongo_ok = 0 ] && mongo_listening && port_open "$MONGO_PORT"; then
       mongo_ok=1; log "mongo ready after $((SECONDS - start)) s"
     fi
     [ $cass_ok = 1 ] && [ $mongo_ok = 1 ] && return 0

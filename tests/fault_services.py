@@ -9,8 +9,10 @@ it on first use: a Cassandra start costs 10-30 s on a busy machine).
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -33,14 +35,30 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _port_outside_the_ephemeral_range() -> int:
+    """A free port below Linux's ephemeral range (32768-60999): these servers are killed and
+    started again, and while one is down any outgoing connection on the machine could take its
+    port as a source port (the restart then fails to bind)."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(28_000, 32_000)  # clear of the fixed ports of the Makefile
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    return free_port()
+
+
 class DedicatedServices:
     def __init__(self) -> None:
         shm = Path("/dev/shm")
         base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
         self.dir = Path(tempfile.mkdtemp(prefix="sigma-faults-", dir=base))
-        self.cql_port = free_port()
-        self.storage_port = free_port()
-        self.mongo_port = free_port()
+        self.cql_port = _port_outside_the_ephemeral_range()
+        self.storage_port = _port_outside_the_ephemeral_range()
+        self.mongo_port = _port_outside_the_ephemeral_range()
         # Seconds each `up` took until services.sh saw the server ready (what the tests measure
         # recovery from).
         self.last_up_s = 0.0
