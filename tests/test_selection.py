@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
+from sigma_graphql.request import selection
 from sigma_graphql.request.selection import below, selected, selects
 
 PATHS = [("nodes",), ("edges", "node"), ("nodes", "logs"), ("edges", "node", "logs"), ("total",)]
@@ -103,3 +105,21 @@ async def test_selected_fields_match_strawberrys(name: str) -> None:
             ("logs", {"tahun": 2026, "first": 5}),
         ]
         assert SEEN["below"] == ["logs", "logs"]
+
+
+CACHED = strawberry.Schema(Query, extensions=[ParserCache(maxsize=8)])
+
+
+async def test_a_parsed_document_is_walked_once_and_its_arguments_read_per_request() -> None:
+    """With the parser's cache the same field nodes come back on every request: the walk is
+    remembered (no new memo entry on the second request), the variables are not."""
+    document = DOCUMENTS["fragments"]
+    for t, n in ((2026, 5), (2020, 7)):
+        SEEN.clear()
+        before = len(selection._MEMO)
+        result = await CACHED.execute(document, variable_values={"t": t, "n": n})
+        assert not result.errors, result.errors
+        assert SEEN["nodes.logs"][0] == SEEN["nodes.logs"][1]
+        assert SEEN["nodes.logs"][0][1] == ("logs", {"tahun": t, "first": n})
+        if t == 2020:
+            assert len(selection._MEMO) == before

@@ -7,16 +7,23 @@ directives of every node, on each request (about 250 Python calls for the catalo
 `umkms`); here nothing is converted that is not asked for. @skip/@include are not evaluated:
 a field under such a directive counts as selected, so callers at worst do work that is not
 needed, never miss work that is.
+
+The field nodes found at a path depend only on the document, so they are remembered per
+(path, field nodes of the current field) for the documents in use: a list resolver asking
+`selects(info, "totalCount")` on each request walks its selection once per document. The
+memo holds the nodes it is keyed by (their ids cannot be reused while it does) and is emptied
+when it grows past MEMO_SIZE entries. Arguments are read per request (they hold variables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLResolveInfo,
     InlineFragmentNode,
@@ -27,6 +34,10 @@ from graphql import (
     VariableNode,
 )
 from strawberry.types import Info
+
+MEMO_SIZE = 4096
+# (path, id of each field node) -> (those field nodes, the field nodes at the path)
+_MEMO: dict[tuple[Any, ...], tuple[tuple[FieldNode, ...], tuple[FieldNode, ...]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +54,9 @@ class Selected:
     @property
     def selections(self) -> list[Selected]:
         found = self.node.selection_set
-        return [] if found is None else list(_fields(found.selections, self.info))
+        if found is None:
+            return []
+        return [Selected(n, self.info) for n in _fields(found.selections, self.info.fragments)]
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -53,17 +66,44 @@ class Selected:
 
 
 def _fields(
-    selections: Iterable[SelectionNode], info: GraphQLResolveInfo[Any]
-) -> Iterator[Selected]:
+    selections: Iterable[SelectionNode], fragments: Mapping[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
     for s in selections:
         if isinstance(s, FieldNode):
-            yield Selected(s, info)
+            yield s
         elif isinstance(s, InlineFragmentNode):
-            yield from _fields(s.selection_set.selections, info)
+            yield from _fields(s.selection_set.selections, fragments)
         elif isinstance(s, FragmentSpreadNode):
-            fragment = info.fragments.get(s.name.value)
+            fragment = fragments.get(s.name.value)
             if fragment is not None:
-                yield from _fields(fragment.selection_set.selections, info)
+                yield from _fields(fragment.selection_set.selections, fragments)
+
+
+def _nodes_at(
+    nodes: Sequence[FieldNode],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    path: tuple[str, ...],
+) -> tuple[FieldNode, ...]:
+    """The field nodes at `path` below `nodes` (remembered, see the module docstring)."""
+    key = (path, *map(id, nodes))
+    hit = _MEMO.get(key)
+    if hit is not None:
+        return hit[1]
+    level = tuple(nodes)
+    for name in path:
+        level = tuple(
+            f
+            for parent in level
+            if parent.selection_set is not None
+            for f in _fields(parent.selection_set.selections, fragments)
+            if f.name.value == name
+        )
+        if not level:
+            break
+    if len(_MEMO) >= MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = (tuple(nodes), level)
+    return level
 
 
 def _value(node: ValueNode, info: GraphQLResolveInfo[Any]) -> Any:
@@ -80,19 +120,19 @@ def _value(node: ValueNode, info: GraphQLResolveInfo[Any]) -> Any:
 def selected(info: Info, *path: str) -> list[Selected]:
     """Every selection of the subfield at `path` (GraphQL names) below the current field."""
     raw: GraphQLResolveInfo[Any] = info._raw_info
-    return below([Selected(node, raw) for node in raw.field_nodes], *path)
+    return [Selected(n, raw) for n in _nodes_at(raw.field_nodes, raw.fragments, path)]
 
 
 def below(fields: list[Selected], *path: str) -> list[Selected]:
-    """Every selection at `path` below the given selections."""
-    level = fields
-    for name in path:
-        level = [f for parent in level for f in parent.selections if f.name == name]
-        if not level:
-            break
-    return level
+    """Every selection at `path` below the given selections (all of one request)."""
+    if not fields:
+        return []
+    raw = fields[0].info
+    nodes = [f.node for f in fields]
+    return [Selected(n, raw) for n in _nodes_at(nodes, raw.fragments, path)]
 
 
 def selects(info: Info, *path: str) -> bool:
     """Whether the request asks for the subfield at `path`, e.g. selects(info, "totalCount")."""
-    return bool(selected(info, *path))
+    raw: GraphQLResolveInfo[Any] = info._raw_info
+    return bool(_nodes_at(raw.field_nodes, raw.fragments, path))
