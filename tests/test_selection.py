@@ -107,7 +107,7 @@ async def test_selected_fields_match_strawberrys(name: str) -> None:
         assert SEEN["below"] == ["logs", "logs"]
 
 
-CACHED = strawberry.Schema(Query, extensions=[ParserCache(maxsize=8)])
+CACHED = strawberry.Schema(Query, extensions=[lambda: ParserCache(maxsize=8)])
 
 
 async def test_a_parsed_document_is_walked_once_and_its_arguments_read_per_request() -> None:
