@@ -83,18 +83,26 @@ def run_server(
                 one(body, token)
             # The server's background work (B3: event bus, budget leases, sweeps) goes on
             # while a request waits for a slow database: measured idle, subtracted pro rata.
-            idle0 = _cpu_ns(server)
+            idle0, main_idle0 = _cpu_ns(server), _main_thread_ns(server)
             time.sleep(args.idle_s)
             idle_rate = (_cpu_ns(server) - idle0) / args.idle_s
+            main_idle_rate = (_main_thread_ns(server) - main_idle0) / args.idle_s
             bad = 0
-            cpu0, wall0 = _cpu_ns(server), time.perf_counter()
+            cpu0, main0, wall0 = _cpu_ns(server), _main_thread_ns(server), time.perf_counter()
             for body, token in bodies[args.warmup :]:
                 one(body, token)
             cpu, wall = _cpu_ns(server) - cpu0, time.perf_counter() - wall0
+            main = _main_thread_ns(server) - main0
     finally:
         server.stop()
+    main_us = (main - main_idle_rate * wall) / args.requests / 1e3
+    cpu_us = (cpu - idle_rate * wall) / args.requests / 1e3
     return {
-        "cpu_us": (cpu - idle_rate * wall) / args.requests / 1e3,
+        "cpu_us": cpu_us,
+        # The event loop's thread (our code, the frameworks, BSON decoding) and the rest (the
+        # Cassandra driver's reactor and its pool, executor threads), each net of its idle rate.
+        "main_us": main_us,
+        "other_us": cpu_us - main_us,
         "cpu_raw_us": cpu / args.requests / 1e3,
         "idle_ms_per_s": idle_rate / 1e6,
         "wall_ms": wall / args.requests * 1e3,
@@ -115,6 +123,15 @@ def _cpu_ns(server: Server) -> int:
     return total
 
 
+def _main_thread_ns(server: Server) -> int:
+    """CPU time of the first server process's main thread (the event loop's)."""
+    pid = server.pids()[0]
+    try:
+        return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def report(results: dict[str, dict[str, list[dict[str, Any]]]], variants: list[str]) -> str:
     def med(shape: str, v: str, key: str) -> float | None:
         runs = [r[key] for r in results[shape].get(v, []) if key in r]
@@ -132,6 +149,26 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]], variants: list[s
         cells = [f"{c:.0f}" if c else "-" for c in cpus.values()]
         ratios = [f"{b1 / c:.2f}" if b1 and c else "n/a" for v, c in cpus.items() if v != "b1"]
         lines.append(f"| {shape} | " + " | ".join(cells + ratios) + f" | {bad} |")
+    lines += [
+        "",
+        "The same split by thread: the event loop's (main) and the others (drivers' threads,"
+        " executors), µs per request, medians:",
+        "",
+        "| shape | " + " | ".join(f"{v.upper()} main / others" for v in variants)
+        + " | " + " | ".join(f"main B1/{v.upper()}" for v in variants if v != "b1") + " |",
+        "|---|" + "---|" * (2 * len(variants) - 1),
+    ]  # fmt: skip
+    for shape in results:
+        mains = {v: med(shape, v, "main_us") for v in variants}
+        others = {v: med(shape, v, "other_us") for v in variants}
+        cells = [
+            f"{mains[v]:.0f} / {others[v]:.0f}" if mains[v] is not None and others[v] is not None
+            else "-"
+            for v in variants
+        ]  # fmt: skip
+        b1 = mains.get("b1")
+        ratios = [f"{b1 / m:.2f}" if b1 and m else "n/a" for v, m in mains.items() if v != "b1"]
+        lines.append(f"| {shape} | " + " | ".join(cells + ratios) + " |")
     return "\n".join(lines)
 
 
