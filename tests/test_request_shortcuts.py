@@ -8,11 +8,13 @@ from __future__ import annotations
 import pytest
 from graphql import parse
 from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.http import async_base_view
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionContext
 
 from schema.build import build_schema
+from sigma_graphql.core.requestid import RequestIdMiddleware, current_request_id
 from sigma_graphql.core.settings import load_settings
 from sigma_graphql.execution.execution_context import SigmaExecutionContext
 from sigma_graphql.request.headers import header
@@ -47,6 +49,29 @@ def test_headers_are_read_into_one_dict_per_request() -> None:
     other = Request({"type": "http", "method": "GET", "headers": [(b"x-api-key", b"other")]})
     assert header(other, b"x-api-key") == "other"
     assert header(other, b"accept") is None
+
+
+async def test_the_request_id_middleware_reads_the_header_as_the_view_does() -> None:
+    """One dict per request for the middlewares and the view: a repeated X-Request-ID gives
+    its first value everywhere (the middleware took the last one when it built its own)."""
+    seen: dict[str, object] = {}
+
+    async def view(scope: Scope, receive: Receive, send: Send) -> None:
+        seen["id"] = current_request_id()
+        seen["header"] = header(Request(scope), b"x-request-id")
+        seen["dict"] = scope["sigma.headers"]
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        return None
+
+    pairs = [(b"x-request-id", b"first-id"), (b"accept", b"*/*"), (b"x-request-id", b"second-id")]
+    scope: Scope = {"type": "http", "method": "GET", "headers": pairs}
+    await RequestIdMiddleware(view)(scope, receive, send)
+    assert seen["id"] == seen["header"] == "first-id"
+    assert seen["dict"] is scope["sigma.headers"]  # built once, by the outermost reader
 
 
 ONE = "query First { umkms { totalCount } }"

@@ -8,6 +8,8 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sigma_graphql.core.scope_headers import scope_header
+
 request_id_var: ContextVar[str] = ContextVar("sigma_request_id", default="-")
 _SANE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -24,7 +26,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        incoming = (scope_header(scope, b"x-request-id") or b"").decode("latin-1")
         rid = incoming if _SANE.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(rid)
 

@@ -1,26 +1,17 @@
-"""Request headers read from one dict per request (HTTP and WebSocket handshakes).
+"""Request headers for the view's code (HTTP and WebSocket handshakes), decoded.
 
-Starlette's `request.headers` keeps the raw ASGI list and scans it on every lookup (the name
-encoded, lowercased, each pair compared): about seven Python calls per lookup, and a GraphQL
-request reads a dozen of them (accept, content type, authorization, language, caching). Here
-the raw list becomes a dict once per request, kept in the ASGI scope, and a lookup is a dict
-get and a decode. Names are given as lowercase bytes (ASGI servers lowercase the names they
-receive); a repeated header gives its first value, as Starlette's `headers.get` does.
+The dict behind them is built once per request and kept in the ASGI scope
+(`sigma_graphql/core/scope_headers.py`, shared with the ASGI middlewares below the view).
 """
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-_KEY = "sigma.headers"
+from sigma_graphql.core.scope_headers import scope_header
 
 
 def header(conn: HTTPConnection, name: bytes) -> str | None:
     """The value of the request header `name` (lowercase bytes), or None."""
-    scope = conn.scope
-    found: dict[bytes, bytes] | None = scope.get(_KEY)
-    if found is None:
-        # Reversed: the first of repeated headers is the one left in the dict.
-        found = scope[_KEY] = dict(reversed(scope["headers"]))
-    value = found.get(name)
+    value = scope_header(conn.scope, name)
     return None if value is None else value.decode("latin-1")

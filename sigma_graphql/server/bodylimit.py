@@ -6,6 +6,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sigma_graphql.core.requestid import current_request_id
+from sigma_graphql.core.scope_headers import scope_header
 
 
 class _TooLarge(Exception):
@@ -38,10 +39,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        content_type = (scope_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
         limit = self.max_upload_bytes if content_type == b"multipart/form-data" else self.max_bytes
-        declared = headers.get(b"content-length")
+        declared = scope_header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, limit)
             return
