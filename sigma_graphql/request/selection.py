@@ -42,7 +42,7 @@ _MEMO: dict[tuple[Any, ...], tuple[tuple[FieldNode, ...], tuple[FieldNode, ...]]
 
 @dataclass(frozen=True, slots=True)
 class Selected:
-    """One selection of a field: its name, the fields selected below it and its arguments."""
+    """One selection of a field: its name and its arguments (what is below it: `below`)."""
 
     node: FieldNode
     info: GraphQLResolveInfo[Any]
@@ -50,13 +50,6 @@ class Selected:
     @property
     def name(self) -> str:
         return self.node.name.value
-
-    @property
-    def selections(self) -> list[Selected]:
-        found = self.node.selection_set
-        if found is None:
-            return []
-        return [Selected(n, self.info) for n in _fields(found.selections, self.info.fragments)]
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -89,7 +82,7 @@ def _nodes_at(
     hit = _MEMO.get(key)
     if hit is not None:
         return hit[1]
-    level = tuple(nodes)
+    keyed = level = tuple(nodes)
     for name in path:
         level = tuple(
             f
@@ -102,7 +95,7 @@ def _nodes_at(
             break
     if len(_MEMO) >= MEMO_SIZE:
         _MEMO.clear()
-    _MEMO[key] = (tuple(nodes), level)
+    _MEMO[key] = (keyed, level)
     return level
 
 
