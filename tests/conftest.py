@@ -204,8 +204,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(rank)))  # stable
     for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if "fault_services" in getattr(item, "fixturenames", ()) and path not in FAULT_PAIR_MODULES:
+        uses_pair = "fault_services" in getattr(item, "fixturenames", ())
+        if uses_pair and _unit(item.nodeid) != "fault pair":
             raise pytest.UsageError(
                 f"{item.nodeid} uses the dedicated pair: add its module to FAULT_PAIR_MODULES"
             )
