@@ -19,7 +19,7 @@ from db.maintenance.migrations import migrate_all
 from sigma_graphql.core.settings import Settings, load_settings
 from tests.fault_services import DedicatedServices
 from tests.mailbox import Mailbox
-from tests.support import Api, Factory, LiveServer, drop_keyspace, free_port
+from tests.support import Api, Factory, LiveServer, drop_keyspace, drop_mongo_database, free_port
 
 RUN = uuid.uuid4().hex[:8]
 
@@ -80,14 +80,8 @@ async def migrated(base_settings: Settings) -> AsyncIterator[Settings]:
 async def drop_test_data(settings: Settings) -> None:
     import asyncio
 
-    from db.drivers.mongo import create_client
-
     await asyncio.get_running_loop().run_in_executor(None, drop_keyspace, settings)
-    client = create_client(settings)
-    try:
-        await client.drop_database(settings.mongo_db)
-    finally:
-        await client.close()
+    await drop_mongo_database(settings)
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,17 @@ def drop_keyspace(settings: Settings) -> None:
         cluster.shutdown()
 
 
+async def drop_mongo_database(settings: Settings) -> None:
+    """Drops settings' MongoDB database."""
+    from db.drivers.mongo import create_client
+
+    client = create_client(settings)
+    try:
+        await client.drop_database(settings.mongo_db)
+    finally:
+        await client.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

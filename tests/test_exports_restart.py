@@ -24,12 +24,11 @@ import pytest
 
 from db import export_jobs
 from db.drivers.handles import Databases
-from db.drivers.mongo import create_client
 from db.maintenance.migrations import migrate_mongo
 from sigma_graphql.core.settings import Settings
 from sigma_graphql.server.export_worker import HOLD_ENV
 from tests.exports_support import START, WAIT_S, download, finished, read_csv, running_job
-from tests.support import Api, Factory, LiveServer, free_port
+from tests.support import Api, Factory, LiveServer, drop_mongo_database, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LEASE_S = 2.0
@@ -78,11 +77,7 @@ async def alone(migrated: Settings) -> AsyncIterator[tuple[Settings, Databases, 
         yield settings, dbs, Factory(dbs)
     finally:
         await dbs.close()
-        client = create_client(settings)
-        try:
-            await client.drop_database(settings.mongo_db)
-        finally:
-            await client.close()
+        await drop_mongo_database(settings)
 
 
 async def test_a_job_killed_with_its_process_is_finished_by_another(
