@@ -323,7 +323,10 @@ async def _one_page(future: ResponseFuture) -> list[Row]:
         loop.call_soon_threadsafe(_reject, done, exc)
 
     future.add_callbacks(ok, err)
-    return await done
+    try:
+        return await done
+    finally:
+        _release(future, answered=done.done() and not done.cancelled())
 
 
 async def _all_rows(future: ResponseFuture) -> list[Row]:
@@ -347,7 +350,23 @@ async def _all_rows(future: ResponseFuture) -> list[Row]:
         loop.call_soon_threadsafe(_reject, done, exc)
 
     future.add_callbacks(ok, err)
-    return await done
+    try:
+        return await done
+    finally:
+        _release(future, answered=done.done() and not done.cancelled())
+
+
+def _release(future: ResponseFuture, *, answered: bool) -> None:
+    """Breaks the reference cycles a statement's future is part of once we are done with it:
+    its callbacks (the closures above hold the future) and, when the driver has answered, its
+    request timer (already cancelled; the timer's callback is the future's own method). Without
+    this every statement's future, message, bound values and rows outlived the request until
+    the cyclic collector ran: several hundred objects per dashboard request, walked by each
+    collection. A caller cancelled while the statement is in flight keeps the timer running,
+    so the driver still frees the connection's request slot at the timeout."""
+    future.clear_callbacks()
+    if answered:
+        future._timer = None
 
 
 def _resolve(fut: asyncio.Future[list[Row]], rows: list[Row]) -> None:
