@@ -110,6 +110,78 @@ def run_server(
     }
 
 
+def run_paired(
+    shape: str,
+    variants: list[str],
+    ids: dict[str, Any],
+    env: dict[str, str],
+    args: argparse.Namespace,
+) -> dict[str, dict[str, Any]]:
+    """`--paired`: every variant's server up at once (all pinned to the same CPU), requests
+    sent to them in turn (B1, B3X, B3X, B1, ...), each server's CPU read once before and once
+    after the whole run. Whatever else the machine does (another tenant, the databases' JVMs,
+    frequency changes) then falls on all variants alike, so their ratio holds still where
+    separate runs move it by a third. Each server's idle rate is subtracted for the whole
+    run's wall time (it idles while the others answer)."""
+    import httpx
+
+    senv = dict(env, SIGMA_RECONCILE_INTERVAL_S="0")
+    servers: dict[str, Server] = {}
+    bodies = _bodies(shape, ids, args.warmup + args.requests)
+    bad = dict.fromkeys(variants, 0)
+    try:
+        for v in variants:
+            body_file = Path(args.tmp) / f"{shape}-{v}-golden.json"
+            body_file.write_bytes(b"{}")
+            servers[v] = Server(v, SHAPES[shape], senv, body_file)
+        with httpx.Client(timeout=60) as client:
+
+            def one(v: str, body: bytes, token: str) -> None:
+                headers = {"Content-Type": "application/json"}
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                resp = client.post(servers[v].url, content=body, headers=headers)
+                if resp.status_code != 200 or b'"errors"' in resp.content:
+                    bad[v] += 1
+
+            for body, token in bodies[: args.warmup]:
+                for v in variants:
+                    one(v, body, token)
+            before = {v: (_cpu_ns(s), _main_thread_ns(s)) for v, s in servers.items()}
+            time.sleep(args.idle_s)
+            idle = {
+                v: ((_cpu_ns(s) - before[v][0]) / args.idle_s,
+                    (_main_thread_ns(s) - before[v][1]) / args.idle_s)
+                for v, s in servers.items()
+            }  # fmt: skip
+            bad = dict.fromkeys(variants, 0)
+            start = {v: (_cpu_ns(s), _main_thread_ns(s)) for v, s in servers.items()}
+            wall0 = time.perf_counter()
+            for i, (body, token) in enumerate(bodies[args.warmup :]):
+                for v in variants if i % 2 == 0 else reversed(variants):
+                    one(v, body, token)
+            wall = time.perf_counter() - wall0
+            end = {v: (_cpu_ns(s), _main_thread_ns(s)) for v, s in servers.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+    out = {}
+    for v in variants:
+        cpu, main = end[v][0] - start[v][0], end[v][1] - start[v][1]
+        cpu_us = (cpu - idle[v][0] * wall) / args.requests / 1e3
+        main_us = (main - idle[v][1] * wall) / args.requests / 1e3
+        out[v] = {
+            "cpu_us": cpu_us,
+            "main_us": main_us,
+            "other_us": cpu_us - main_us,
+            "cpu_raw_us": cpu / args.requests / 1e3,
+            "idle_ms_per_s": idle[v][0] / 1e6,
+            "wall_ms": wall / args.requests / len(variants) * 1e3,
+            "bad": bad[v],
+        }
+    return out
+
+
 def _cpu_ns(server: Server) -> int:
     """CPU time of the server's threads in nanoseconds (/proc/<pid>/task/*/schedstat): the
     clock-tick resolution of /proc/<pid>/stat is too coarse for a few seconds idle."""
@@ -181,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=8)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--idle-s", type=float, default=3.0, help="idle CPU measured this long")
+    p.add_argument(
+        "--paired",
+        action="store_true",
+        help="all variants' servers up together, requests alternating between them",
+    )
     p.add_argument("--output", help="also write the table (markdown) here")
     p.add_argument("--json", help="also write every run (JSON) here")
     args = p.parse_args(argv)
@@ -193,15 +270,20 @@ def main(argv: list[str] | None = None) -> int:
         for rnd in range(args.rounds):
             order = variants if rnd % 2 == 0 else list(reversed(variants))
             for shape in args.shapes:
-                for v in order:
-                    r = run_server(shape, v, ids, env, args)
+                if args.paired:
+                    found = run_paired(shape, order, ids, env, args)
+                else:
+                    found = {v: run_server(shape, v, ids, env, args) for v in order}
+                for v, r in found.items():
                     results[shape].setdefault(v, []).append(r)
                     print(f"# round {rnd + 1} ({shape}) {v}: {r}", flush=True)
     load = Path("/proc/loadavg").read_text().split()[:3]
+    how = "servers side by side, requests alternating" if args.paired else "one server at a time"
     head = (
         f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; loadavg {load}; "
         f"{args.database}; {args.rounds} rounds x {args.requests} sequential requests "
-        f"(warm-up {args.warmup}) per variant, in process; medians"
+        f"(warm-up {args.warmup}) per variant, "
+        f"{how}; medians"
     )
     text = head + "\n\n" + report(results, variants)
     print(text)
