@@ -4,7 +4,13 @@ address) is never rate limited. The cost is still computed and spent on every re
 BENCH_VARIANT picks the configuration: b3 as deployed (inline leaves, public answer cache),
 b3x without the public answer cache, b3s with Strawberry's stock execution and no cache (what
 B3 measured before sigma_graphql/execution/fast_execution.py and
-sigma_graphql/limits/response_cache.py)."""
+sigma_graphql/limits/response_cache.py).
+
+`lean` (BENCH_VARIANT=lean) serves POST /graphql with bench/phases.py's LEAN pipeline over the
+b3x app (its lifespan, databases, context and executor): the body parsed, the context built,
+the shape's document executed by graphql-core with our executor, orjson; no Strawberry view,
+no extension, no middleware. It answers only the shape it was started for (BENCH_SHAPE): the
+floor of a request pipeline of our own, measured like the others (bench.cpu)."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "b3": {},
     "b3x": {"public_cache_ttl_s": 0.0},
     "b3s": {"public_cache_ttl_s": 0.0, "fast_execution": False},
+    "lean": {"public_cache_ttl_s": 0.0},
 }
 
 app = create_app(
@@ -32,3 +39,21 @@ app = create_app(
         **VARIANTS[os.environ.get("BENCH_VARIANT", "b3")],
     )
 )
+
+
+def _lean() -> Any:
+    from bench.phases import lean_app
+    from bench.shapes import SHAPES
+
+    inner = lean_app(app, SHAPES[os.environ.get("BENCH_SHAPE", "a")].query)
+
+    async def served(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] == "POST":
+            await inner(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return served
+
+
+lean = _lean() if os.environ.get("BENCH_VARIANT") == "lean" else None

@@ -91,7 +91,7 @@ async def _started(app: Asgi) -> asyncio.Task[None]:
     return task
 
 
-def _lean(b3_app: Any, query: str) -> Asgi:
+def lean_app(b3_app: Any, query: str) -> Asgi:
     """LEAN (module docstring) over the view of the real app `b3_app`."""
     from graphql import ExecutionResult, parse
     from graphql import execute as graphql_execute
@@ -223,7 +223,7 @@ async def in_process(args: argparse.Namespace) -> InProcess:
     headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
     apps: dict[str, Asgi] = {"B1": servers.create("b1", args.shape), "B3X": b3.app}
     alive = [await _started(app) for app in apps.values()]
-    apps["LEAN"] = _lean(b3.app, shape.query)
+    apps["LEAN"] = lean_app(b3.app, shape.query)
     writes = [
         (w, [(b"authorization", f"Bearer {t}".encode())])
         for w, t in (_bodies("e", ids, 500) if args.shape == "e" else [])
