@@ -10,7 +10,10 @@ sigma_graphql/limits/response_cache.py).
 b3x app (its lifespan, databases, context and executor): the body parsed, the context built,
 the shape's document executed by graphql-core with our executor, orjson; no Strawberry view,
 no extension, no middleware. It answers only the shape it was started for (BENCH_SHAPE): the
-floor of a request pipeline of our own, measured like the others (bench.cpu)."""
+floor of a request pipeline of our own, measured like the others (bench.cpu). `leanx` is the
+same with Strawberry's `Schema.execute` (parser and validation caches, our extensions' hooks)
+in place of graphql-core's `execute`: between them, what the extensions cost; between `leanx`
+and b3x, what Starlette's routing and Strawberry's HTTP view cost."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "b3x": {"public_cache_ttl_s": 0.0},
     "b3s": {"public_cache_ttl_s": 0.0, "fast_execution": False},
     "lean": {"public_cache_ttl_s": 0.0},
+    "leanx": {"public_cache_ttl_s": 0.0},
 }
 
 app = create_app(
@@ -41,11 +45,12 @@ app = create_app(
 )
 
 
-def _lean() -> Any:
+def _lean(with_extensions: bool) -> Any:
     from bench.phases import lean_app
     from bench.shapes import SHAPES
 
-    inner = lean_app(app, SHAPES[os.environ.get("BENCH_SHAPE", "a")].query)
+    query = SHAPES[os.environ.get("BENCH_SHAPE", "a")].query
+    inner = lean_app(app, query, with_extensions=with_extensions)
 
     async def served(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] == "POST":
@@ -56,4 +61,5 @@ def _lean() -> Any:
     return served
 
 
-lean = _lean() if os.environ.get("BENCH_VARIANT") == "lean" else None
+_variant = os.environ.get("BENCH_VARIANT")
+lean = _lean(_variant == "leanx") if _variant in ("lean", "leanx") else None

@@ -91,8 +91,10 @@ async def _started(app: Asgi) -> asyncio.Task[None]:
     return task
 
 
-def lean_app(b3_app: Any, query: str) -> Asgi:
-    """LEAN (module docstring) over the view of the real app `b3_app`."""
+def lean_app(b3_app: Any, query: str, *, with_extensions: bool = False) -> Asgi:
+    """LEAN (module docstring) over the view of the real app `b3_app`; `with_extensions` runs
+    the document through Strawberry's `Schema.execute` instead (its parser and validation
+    caches and our extensions' hooks, still no HTTP view): LEANX in bench.cpu."""
     from graphql import ExecutionResult, parse
     from graphql import execute as graphql_execute
     from graphql.execution.middleware import MiddlewareManager
@@ -109,17 +111,25 @@ def lean_app(b3_app: Any, query: str) -> Asgi:
         request = Request(scope, receive)
         data = orjson.loads(await request.body())
         context = await view.get_context(request, None)
-        result: Any = graphql_execute(
-            schema,
-            document,
-            context_value=context,
-            variable_values=data.get("variables"),
-            executor_class=FastExecutor,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as Strawberry passes it
-            middleware=MiddlewareManager(),
-        )
-        if not isinstance(result, ExecutionResult):
-            result = await result
+        if with_extensions:
+            result: Any = await view.schema.execute(
+                query,
+                variable_values=data.get("variables"),
+                context_value=context,
+                operation_name=data.get("operationName"),
+            )
+        else:
+            result = graphql_execute(
+                schema,
+                document,
+                context_value=context,
+                variable_values=data.get("variables"),
+                executor_class=FastExecutor,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as Strawberry passes it
+                middleware=MiddlewareManager(),
+            )
+            if not isinstance(result, ExecutionResult):
+                result = await result
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]

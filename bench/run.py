@@ -43,6 +43,7 @@ APPS = {
     "b3x": "bench.b3:app",
     "b3s": "bench.b3:app",
     "lean": "bench.b3:lean",
+    "leanx": "bench.b3:lean",
 }
 # Extra B3 configurations (bench/b3.py), reported as their own rows and E_total columns.
 B3_EXTRA = ("b3x", "b3s")
