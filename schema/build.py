@@ -27,6 +27,7 @@ from schema.root import Mutation, Query, Subscription
 from schema.types.scalars import SCALAR_MAP, WHOLE_SCALARS
 from sigma_graphql.core.pubsub import PubSub
 from sigma_graphql.core.settings import Settings
+from sigma_graphql.execution.cycle_free import CycleFreeExecutor
 from sigma_graphql.execution.execution_context import SigmaExecutionContext
 from sigma_graphql.execution.extensions import (
     ErrorPolicy,
@@ -196,7 +197,7 @@ def build_schema(
         subscription=subscription,
         extensions=[*extension_factories(settings, pubsub), *(extra_extensions or [])],
         config=config,
-        execution_context_class=FastExecutor if settings.fast_execution else None,
+        execution_context_class=FastExecutor if settings.fast_execution else CycleFreeExecutor,
     )
     schema.hide_suggestions = not settings.introspection
     schema.hook_table = HookTable()

@@ -215,6 +215,8 @@ async def test_fast_execution_answers_like_stock_execution(
 # Cassandra statement's future (held by its callbacks and its timer).
 REQUEST_OBJECTS = {
     "sigma_graphql.execution.fast_execution.FastExecutor",
+    "sigma_graphql.execution.cycle_free.CycleFreeExecutor",
+    "strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext",
     "sigma_graphql.request.context.Context",
     "loaders.Loaders",
     "starlette.requests.Request",
@@ -227,11 +229,15 @@ def _type_name(obj: object) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
-async def test_requests_leave_nothing_for_the_cyclic_collector(api: Api, world: World) -> None:
+@pytest.mark.parametrize("execution", ["fast", "stock"])
+async def test_requests_leave_nothing_for_the_cyclic_collector(
+    execution: str, api: Api, stock_api: Api, world: World
+) -> None:
     """Objects caught in reference cycles outlive their request until the collector runs, and
     every collection walks them (issue 16: in the served process a catalogue request spent
-    twice B1's time in the collector). The server runs in this process, so the collector's
-    findings over three shapes (MongoDB and Cassandra) are here to read."""
+    twice B1's time in the collector). The servers run in this process, so the collector's
+    findings over three shapes (MongoDB and Cassandra) are here to read; both execution paths."""
+    api = api if execution == "fast" else stock_api
     staff, owner = world.staff.token, world.owner.token
     cases: list[tuple[str, dict[str, Any], str | None]] = [
         (CATALOG, {"n": N, "kota": world.owner_kota}, None),

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import enum
 import functools
-import weakref
 from asyncio import iscoroutine
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +44,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
-    GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
@@ -57,9 +55,8 @@ from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, Group
 from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.language.visitor import BREAK
-from graphql.pyutils import Path, gather_with_cancel
+from graphql.pyutils import Path
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryOptional
@@ -67,6 +64,7 @@ from strawberry.types.field import StrawberryField
 
 from schema.types.row_backed import row_backed_subclass, row_columns
 from sigma_graphql.core.field_metadata import INLINE
+from sigma_graphql.execution.cycle_free import CycleFreeExecutor
 from sigma_graphql.execution.plan_compiler import (
     SLOW,
     Child,
@@ -350,7 +348,7 @@ def _operation_plans(
     return found
 
 
-class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+class FastExecutor(CycleFreeExecutor):
     """Strawberry's executor with inline completion of attribute leaves (module docstring).
 
     Three entry points of graphql-core's executor are short-cut, each falling back to it:
@@ -364,7 +362,6 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.async_helpers = _helpers_without_cycle(self)
         self._fields: dict[tuple[GraphQLObjectType, int], tuple[Any, Field | None]] = {}
         self._readers: dict[tuple[GraphQLObjectType, int], tuple[Any, Reader | None]] = {}
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Complete | None]] = {}
@@ -605,25 +602,3 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
-
-
-def _helpers_without_cycle(executor: FastExecutor) -> GraphQLResolveInfoHelpers:
-    """The resolvers' async helpers, reaching the executor through a weak reference.
-
-    graphql-core's own helpers are the executor's bound methods, kept on the executor: a cycle,
-    so every request's executor, context, request and variables outlived the request until the
-    cyclic collector's next run, and each run walked them. `gather` does not need the executor;
-    `track` settles its values on the executor while it lives (it does for as long as the
-    execution it belongs to runs)."""
-    ref = weakref.ref(executor)
-
-    def track(values: Sequence[Any]) -> None:
-        found = ref()
-        if found is not None:
-            found.track_async_work(values)
-
-    return GraphQLResolveInfoHelpers(gather=_gather, track=track)
-
-
-def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
-    return gather_with_cancel(*values)
