@@ -237,7 +237,7 @@ async def test_requests_leave_nothing_for_the_cyclic_collector(
     every collection walks them (issue 16: in the served process a catalogue request spent
     twice B1's time in the collector). The servers run in this process, so the collector's
     findings over three shapes (MongoDB and Cassandra) are here to read; both execution paths."""
-    api = api if execution == "fast" else stock_api
+    client = api if execution == "fast" else stock_api
     staff, owner = world.staff.token, world.owner.token
     cases: list[tuple[str, dict[str, Any], str | None]] = [
         (CATALOG, {"n": N, "kota": world.owner_kota}, None),
@@ -245,12 +245,12 @@ async def test_requests_leave_nothing_for_the_cyclic_collector(
         (AUDIT, {"n": N, "kota": world.audit_kota, "tahun": YEAR}, staff),
     ]
     for query, variables, token in cases:  # warm: caches and plans filled before counting
-        assert not (await api.as_(token)(query, variables)).errors
+        assert not (await client.as_(token)(query, variables)).errors
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         for query, variables, token in cases:
-            assert not (await api.as_(token)(query, variables)).errors
+            assert not (await client.as_(token)(query, variables)).errors
         gc.collect()
         left = Counter(_type_name(o) for o in gc.garbage)
     finally:

@@ -27,10 +27,10 @@ class CycleFreeExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.async_helpers = helpers_without_cycle(self)
+        self.async_helpers = _helpers_without_cycle(self)
 
 
-def helpers_without_cycle(executor: Executor[Any]) -> GraphQLResolveInfoHelpers:
+def _helpers_without_cycle(executor: Executor[Any]) -> GraphQLResolveInfoHelpers:
     ref = weakref.ref(executor)
 
     def track(values: Sequence[Any]) -> None:
