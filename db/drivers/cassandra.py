@@ -326,7 +326,7 @@ async def _one_page(future: ResponseFuture) -> list[Row]:
     try:
         return await done
     finally:
-        _release(future, answered=done.done() and not done.cancelled())
+        _release(future, done)
 
 
 async def _all_rows(future: ResponseFuture) -> list[Row]:
@@ -353,10 +353,10 @@ async def _all_rows(future: ResponseFuture) -> list[Row]:
     try:
         return await done
     finally:
-        _release(future, answered=done.done() and not done.cancelled())
+        _release(future, done)
 
 
-def _release(future: ResponseFuture, *, answered: bool) -> None:
+def _release(future: ResponseFuture, done: asyncio.Future[list[Row]]) -> None:
     """Breaks the reference cycles a statement's future is part of once we are done with it:
     its callbacks (the closures above hold the future) and, when the driver has answered, its
     request timer (already cancelled; the timer's callback is the future's own method). Without
@@ -365,7 +365,7 @@ def _release(future: ResponseFuture, *, answered: bool) -> None:
     collection. A caller cancelled while the statement is in flight keeps the timer running,
     so the driver still frees the connection's request slot at the timeout."""
     future.clear_callbacks()
-    if answered:
+    if done.done() and not done.cancelled():  # answered: the driver cancelled the timer
         future._timer = None
 
 
