@@ -54,6 +54,23 @@ def _bodies(shape_key: str, ids: dict[str, Any], n: int) -> list[tuple[bytes, st
     return out
 
 
+def _start(shape: str, variant: str, env: dict[str, str], args: argparse.Namespace) -> Server:
+    """One variant's server for `shape` (pinned as in bench.run), the reconciler's scan off."""
+    body_file = Path(args.tmp) / f"{shape}-{variant}-golden.json"
+    body_file.write_bytes(b"{}")
+    senv = dict(env, SIGMA_RECONCILE_INTERVAL_S="0")
+    return Server(variant, SHAPES[shape], senv, body_file)
+
+
+def _answered(client: Any, url: str, body: bytes, token: str) -> bool:
+    """Posts one request; False for anything but a clean 200 (a status or a GraphQL error)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    resp = client.post(url, content=body, headers=headers)
+    return bool(resp.status_code == 200 and b'"errors"' not in resp.content)
+
+
 def run_server(
     shape: str, variant: str, ids: dict[str, Any], env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -61,23 +78,15 @@ def run_server(
     the server's CPU ticks around the measured requests."""
     import httpx
 
-    body_file = Path(args.tmp) / f"{shape}-golden.json"
-    body_file.write_bytes(b"{}")
-    senv = dict(env, SIGMA_RECONCILE_INTERVAL_S="0")
     bodies = _bodies(shape, ids, args.warmup + args.requests)
     bad = 0
-    server = Server(variant, SHAPES[shape], senv, body_file)
+    server = _start(shape, variant, env, args)
     try:
         with httpx.Client(timeout=60) as client:
 
             def one(body: bytes, token: str) -> None:
                 nonlocal bad
-                headers = {"Content-Type": "application/json"}
-                if token:
-                    headers["Authorization"] = f"Bearer {token}"
-                resp = client.post(server.url, content=body, headers=headers)
-                if resp.status_code != 200 or b'"errors"' in resp.content:
-                    bad += 1
+                bad += not _answered(client, server.url, body, token)
 
             for body, token in bodies[: args.warmup]:
                 one(body, token)
@@ -125,24 +134,16 @@ def run_paired(
     run's wall time (it idles while the others answer)."""
     import httpx
 
-    senv = dict(env, SIGMA_RECONCILE_INTERVAL_S="0")
     servers: dict[str, Server] = {}
     bodies = _bodies(shape, ids, args.warmup + args.requests)
     bad = dict.fromkeys(variants, 0)
     try:
         for v in variants:
-            body_file = Path(args.tmp) / f"{shape}-{v}-golden.json"
-            body_file.write_bytes(b"{}")
-            servers[v] = Server(v, SHAPES[shape], senv, body_file)
+            servers[v] = _start(shape, v, env, args)
         with httpx.Client(timeout=60) as client:
 
             def one(v: str, body: bytes, token: str) -> None:
-                headers = {"Content-Type": "application/json"}
-                if token:
-                    headers["Authorization"] = f"Bearer {token}"
-                resp = client.post(servers[v].url, content=body, headers=headers)
-                if resp.status_code != 200 or b'"errors"' in resp.content:
-                    bad[v] += 1
+                bad[v] += not _answered(client, servers[v].url, body, token)
 
             for body, token in bodies[: args.warmup]:
                 for v in variants:
